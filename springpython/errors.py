@@ -1,0 +1,149 @@
+"""The exception tree of springpython: one base class, errors split into "the
+configuration is wrong" and "the remote side or the network failed"."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+__all__ = [
+    "SpringPythonError",
+    "Source",
+    "ConfigurationError",
+    "ObjectCreationError",
+    "CircularDependencyError",
+    "NoSuchObjectError",
+    "MissingDependencyError",
+    "RemotingError",
+    "ExportError",
+    "CommunicationError",
+    "ConnectFailedError",
+    "ConnectionLostError",
+    "CallTimeoutError",
+    "RemoteFault",
+    "VerificationException",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where a definition came from: a file (or config class) and a line."""
+
+    file: str | None = None
+    line: int | None = None
+
+    def __str__(self) -> str:
+        if self.file is None:
+            return "<unknown>"
+        return self.file if self.line is None else f"{self.file}:{self.line}"
+
+
+class SpringPythonError(Exception):
+    """Base class of every error springpython raises."""
+
+
+class ConfigurationError(SpringPythonError):
+    """A configuration is wrong; the message names file, line and object id."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: Source | None = None,
+        object_id: str | None = None,
+    ) -> None:
+        self.reason = message
+        self.source = source
+        self.object_id = object_id
+        super().__init__(self._render())
+
+    @property
+    def file(self) -> str | None:
+        return self.source.file if self.source else None
+
+    @property
+    def line(self) -> int | None:
+        return self.source.line if self.source else None
+
+    def _render(self) -> str:
+        parts = []
+        if self.source is not None and self.source.file is not None:
+            parts.append(f"{self.source}: ")
+        if self.object_id is not None:
+            parts.append(f"object '{self.object_id}': ")
+        parts.append(self.reason)
+        return "".join(parts)
+
+    def __reduce__(self):  # keep the structured fields across pickling
+        return (_rebuild, (type(self), self.reason, self.source, self.object_id, self.__dict__))
+
+
+def _rebuild(cls, reason, source, object_id, state):
+    err = cls.__new__(cls)
+    err.__dict__.update(state)
+    Exception.__init__(err, ConfigurationError._render(err))
+    return err
+
+
+class ObjectCreationError(ConfigurationError):
+    """Creating, wiring or initializing an object failed; the cause is chained."""
+
+
+class CircularDependencyError(ConfigurationError):
+    """Objects depend on each other in a cycle, shown as ``a -> b -> a``."""
+
+    def __init__(self, cycle: Iterable[str], *, source: Source | None = None) -> None:
+        self.cycle = tuple(cycle)
+        super().__init__(
+            "circular reference: " + " -> ".join(self.cycle),
+            source=source,
+            object_id=self.cycle[0] if self.cycle else None,
+        )
+
+
+class NoSuchObjectError(ConfigurationError, KeyError):
+    """No object of that id is defined."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return self.args[0]
+
+
+class MissingDependencyError(SpringPythonError, ImportError):
+    """An optional dependency is not installed; the message says which extra to install."""
+
+
+class RemotingError(SpringPythonError):
+    """Base class of errors from the remoting layer."""
+
+
+class ExportError(RemotingError):
+    """A service could not be put on the network (port taken, bad address, bad TLS files)."""
+
+
+class CommunicationError(RemotingError, ConnectionError):
+    """The network or the peer failed during a remote call."""
+
+
+class ConnectFailedError(CommunicationError):
+    """No connection could be made: the request was never sent, so a retry is safe."""
+
+
+class ConnectionLostError(CommunicationError):
+    """The connection failed after the request may have reached the server."""
+
+
+class CallTimeoutError(ConnectionLostError, TimeoutError):
+    """No answer came within the call timeout; the request may have been executed."""
+
+
+class RemoteFault(RemotingError):
+    """The peer answered with a protocol-level fault that maps to no local exception."""
+
+    def __init__(self, message: str, *, code: str | int | None = None, detail: object = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.detail = detail
+
+
+class VerificationException(RemotingError):
+    """A peer certificate failed the configured field checks (name kept from Spring Python)."""

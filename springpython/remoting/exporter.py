@@ -1,0 +1,111 @@
+"""The base of every service exporter: the chapter's properties (``service``,
+``service_name``, ``service_host``, ``service_port``), set by constructor or setter,
+``after_properties_set()`` to go on the network and ``destroy()`` to leave it."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from ..context.lifecycle import DisposableObject, InitializingObject
+from ..errors import ExportError
+from ._values import as_port
+
+__all__ = ["ServiceExporter"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HOST = "localhost"
+
+
+class ServiceExporter(InitializingObject, DisposableObject):
+    """Puts ``service`` on the network under ``service_name`` at host:port.
+
+    Subclasses implement :meth:`_export` (return only once listening) and
+    :meth:`_unexport`, and may declare more properties as class attributes; any
+    property can also be given to the constructor by name."""
+
+    DEFAULT_PORT: int = 0
+
+    service: Any = None
+    service_name: str | None = None
+    service_host: str = DEFAULT_HOST
+    service_port: int | str
+
+    def __init__(
+        self,
+        service: Any = None,
+        service_name: str | None = None,
+        service_host: str | None = None,
+        service_port: int | str | None = None,
+        **properties: Any,
+    ) -> None:
+        self.service = service
+        self.service_name = service_name
+        self.service_host = DEFAULT_HOST if service_host is None else service_host
+        self.service_port = self.DEFAULT_PORT if service_port is None else service_port
+        for name, value in properties.items():
+            if name.startswith("_") or not hasattr(type(self), name):
+                raise TypeError(f"{type(self).__name__} has no property {name!r}")
+            setattr(self, name, value)
+        self._state_lock = threading.Lock()
+        self._exported = False
+
+    def after_properties_set(self) -> None:
+        """Check the properties and export the service; returns once it is reachable."""
+        with self._state_lock:
+            if self._exported:
+                return
+            if self.service is None:
+                raise ExportError(f"{type(self).__name__}: the 'service' property is not set")
+            try:
+                self.service_port = as_port("service_port", self.service_port)
+            except ValueError as exc:
+                raise ExportError(str(exc)) from None
+            if not self.service_host:
+                raise ExportError(f"{type(self).__name__}: the 'service_host' property is empty")
+            self._export()
+            self._exported = True
+        log.info("exported %s at %s", self.service_name or type(self.service).__name__, self.service_url)
+
+    def destroy(self) -> None:
+        """Take the service off the network; safe to call more than once."""
+        with self._state_lock:
+            if not self._exported:
+                return
+            self._exported = False
+            url = self.service_url
+            self._unexport()
+        log.info("stopped %s", url)
+
+    @property
+    def exported(self) -> bool:
+        """Whether the service is on the network now."""
+        return self._exported
+
+    @property
+    def service_url(self) -> str:
+        """The URL a client uses to reach the service (with the real port once exported)."""
+        raise NotImplementedError
+
+    def _export(self) -> None:
+        raise NotImplementedError
+
+    def _unexport(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> "ServiceExporter":
+        self.after_properties_set()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.destroy()
+
+    def __repr__(self) -> str:
+        state = "exported" if self._exported else "not exported"
+        try:
+            where = self.service_url
+        except Exception:  # an incomplete configuration must still have a repr
+            where = f"{self.service_host}:{self.service_port}"
+        return f"<{type(self).__name__} {self.service_name!r} {where} {state}>"

@@ -1,0 +1,151 @@
+"""The base of every proxy factory: an object that looks like the remote service.
+
+Rules of this file: this is the only forwarding code in springpython. Attribute
+access never touches the network; a connection is opened on the first real call, one
+per thread (several transports' connections belong to one thread), and all of them
+are closed by ``destroy()``. Names with a leading underscore are never forwarded, so
+``copy``, ``pickle``, ``repr`` and the container's lifecycle checks see a plain object."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import weakref
+from typing import Any
+
+from ..context.lifecycle import DisposableObject
+from ..errors import ConnectFailedError
+from ._values import as_bool
+
+__all__ = ["RemoteProxy", "RemoteMethod"]
+
+log = logging.getLogger(__name__)
+
+
+class RemoteMethod:
+    """A method of the remote service, bound to the proxy that calls it."""
+
+    __slots__ = ("_proxy", "_name")
+
+    def __init__(self, proxy: "RemoteProxy", name: str) -> None:
+        self._proxy = proxy
+        self._name = name
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._proxy._call(self._name, args, kwargs)
+
+    def __repr__(self) -> str:
+        return f"<remote method {self._name} of {self._proxy!r}>"
+
+
+class RemoteProxy(DisposableObject):
+    """Looks like the service at ``service_url``; connects lazily, per thread.
+
+    Subclasses implement :meth:`_open` (a new connection), :meth:`_invoke` (one call
+    on a connection, raising :class:`~springpython.errors.ConnectFailedError` when the
+    request was certainly not delivered) and :meth:`_close`. With ``reconnect`` on
+    (the default) a call that failed to connect is retried once on a new connection,
+    so a restarted server is picked up without the client noticing."""
+
+    service_url: str | None = None
+    reconnect: bool = True
+
+    def __init__(self, service_url: str | None = None, **properties: Any) -> None:
+        if service_url is not None:
+            self.service_url = service_url
+        for name, value in properties.items():
+            if name.startswith("_") or not hasattr(type(self), name):
+                raise TypeError(f"{type(self).__name__} has no property {name!r}")
+            setattr(self, name, value)
+
+    # -- attribute forwarding -------------------------------------------------
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        method = RemoteMethod(self, name)
+        self.__dict__[name] = method
+        return method
+
+    # -- connections ------------------------------------------------------------
+    def _connections(self) -> tuple[threading.local, list, threading.Lock]:
+        state = self.__dict__.get("_conn_state")
+        if state is None:
+            state = self.__dict__.setdefault(
+                "_conn_state", (threading.local(), [], threading.Lock())
+            )
+        return state
+
+    def _connection(self) -> Any:
+        local, opened, lock = self._connections()
+        conn = getattr(local, "conn", None)
+        if conn is None:
+            conn = self._open()
+            local.conn = conn
+            thread = weakref.ref(threading.current_thread())
+            with lock:
+                dead = [item for item in opened if item[0]() is None]
+                for item in dead:
+                    opened.remove(item)
+                opened.append((thread, conn))
+            for _, stale in dead:
+                self._close_quietly(stale)
+        return conn
+
+    def _discard_connection(self) -> None:
+        """Forget (and close) the calling thread's connection after a failure."""
+        local, opened, lock = self._connections()
+        conn = getattr(local, "conn", None)
+        if conn is None:
+            return
+        local.conn = None
+        with lock:
+            opened[:] = [item for item in opened if item[1] is not conn]
+        self._close_quietly(conn)
+
+    def _close_quietly(self, conn: Any) -> None:
+        try:
+            self._close(conn)
+        except Exception:  # closing a broken connection must not mask the real error
+            log.debug("closing a connection to %s failed", self.service_url, exc_info=True)
+
+    def _call(self, name: str, args: tuple, kwargs: dict) -> Any:
+        conn = self._connection()
+        try:
+            return self._invoke(conn, name, args, kwargs)
+        except ConnectFailedError:
+            self._discard_connection()
+            if not as_bool("reconnect", self.reconnect):
+                raise
+            log.debug("reconnecting to %s", self.service_url)
+            return self._invoke(self._connection(), name, args, kwargs)
+        except ConnectionError:
+            self._discard_connection()
+            raise
+
+    def destroy(self) -> None:
+        """Close every connection this proxy opened, in every thread."""
+        local, opened, lock = self._connections()
+        with lock:
+            conns = [conn for _, conn in opened]
+            opened.clear()
+        self.__dict__["_conn_state"] = (threading.local(), [], threading.Lock())
+        for conn in conns:
+            self._close_quietly(conn)
+
+    @property
+    def connections(self) -> int:
+        """How many connections are open now, across threads."""
+        return len(self._connections()[1])
+
+    # -- transport hooks --------------------------------------------------------
+    def _open(self) -> Any:
+        raise NotImplementedError
+
+    def _invoke(self, conn: Any, name: str, args: tuple, kwargs: dict) -> Any:
+        raise NotImplementedError
+
+    def _close(self, conn: Any) -> None:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.service_url} connections={self.connections}>"
