@@ -2,5 +2,6 @@
 :mod:`~springpython.config.definitions` that the container reads."""
 
 from .definitions import Config, ObjectDefinition
+from .python import Object, PythonConfig
 
-__all__ = ["Config", "ObjectDefinition"]
+__all__ = ["Config", "ObjectDefinition", "PythonConfig", "Object"]

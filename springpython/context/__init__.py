@@ -1,0 +1,21 @@
+"""The container: ``ApplicationContext`` and the lifecycle base classes objects extend."""
+
+from . import scope
+from .application import ApplicationContext
+from .container import ObjectContainer
+from .lifecycle import (
+    ApplicationContextAware,
+    DisposableObject,
+    InitializingObject,
+    ObjectPostProcessor,
+)
+
+__all__ = [
+    "ApplicationContext",
+    "ObjectContainer",
+    "InitializingObject",
+    "DisposableObject",
+    "ApplicationContextAware",
+    "ObjectPostProcessor",
+    "scope",
+]

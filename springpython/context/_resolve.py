@@ -1,0 +1,232 @@
+"""Turning the text of a definition into Python: class names into classes, parent
+chains into complete definitions, and the static checks (unknown references,
+cycles) that run before anything is created.
+
+Rules of this file: nothing here creates an object. Every problem is reported as a
+:class:`~springpython.errors.ConfigurationError` that names the file, line and
+object id, and the checks collect *all* problems so ``springpython validate`` can
+list them; the container raises the first."""
+
+from __future__ import annotations
+
+import builtins
+import dataclasses
+import importlib
+import inspect
+import sys
+from typing import Iterable, Iterator
+
+from ..config.definitions import (
+    Argument,
+    Collection,
+    Inner,
+    Mapping,
+    ObjectDefinition,
+    Ref,
+    ValueNode,
+)
+from ..errors import CircularDependencyError, ConfigurationError
+
+__all__ = ["resolve_class", "merge_parents", "walk_refs", "walk_inner", "find_cycles", "check_signature"]
+
+
+def resolve_class(definition: ObjectDefinition) -> type:
+    """The class a definition names: a dotted path, or a bare name from ``__main__`` then builtins."""
+    name = (definition.class_name or "").strip()
+    if not name:
+        raise ConfigurationError(
+            "no class given (set 'class', or a 'parent' that has one)",
+            source=definition.source,
+            object_id=definition.id,
+        )
+    module_name, _, attr = name.rpartition(".")
+    if not module_name:
+        main = sys.modules.get("__main__")
+        found = getattr(main, name, None) if main is not None else None
+        if found is None:
+            found = getattr(builtins, name, None)
+        if found is None:
+            raise ConfigurationError(
+                f"unknown class {name!r}: a bare name must be defined in the running script (__main__) "
+                "or be a builtin; use a dotted path such as 'module.Class'",
+                source=definition.source,
+                object_id=definition.id,
+            )
+        return _check_callable(found, name, definition)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigurationError(
+            f"class {name!r}: cannot import module {module_name!r}: {exc}",
+            source=definition.source,
+            object_id=definition.id,
+        ) from exc
+    try:
+        found = getattr(module, attr)
+    except AttributeError:
+        raise ConfigurationError(
+            f"class {name!r}: module {module_name!r} has no attribute {attr!r}",
+            source=definition.source,
+            object_id=definition.id,
+        ) from None
+    return _check_callable(found, name, definition)
+
+
+def _check_callable(found: object, name: str, definition: ObjectDefinition) -> type:
+    if not callable(found):
+        raise ConfigurationError(
+            f"class {name!r} is a {type(found).__name__}, not a class or callable",
+            source=definition.source,
+            object_id=definition.id,
+        )
+    return found  # type: ignore[return-value]
+
+
+def merge_parents(definitions: dict[str, ObjectDefinition]) -> tuple[dict[str, ObjectDefinition], list[ConfigurationError]]:
+    """Fold each definition's ``parent`` chain into it; the child wins where both say something."""
+    merged: dict[str, ObjectDefinition] = {}
+    problems: list[ConfigurationError] = []
+
+    def complete(defn: ObjectDefinition, chain: tuple[str, ...]) -> ObjectDefinition:
+        if defn.id in merged:
+            return merged[defn.id]
+        if defn.parent is None:
+            merged[defn.id] = defn
+            return defn
+        if defn.parent in chain or defn.parent == defn.id:
+            cycle = (*chain, defn.id, defn.parent)
+            raise CircularDependencyError(cycle[cycle.index(defn.parent):], source=defn.source)
+        parent = definitions.get(defn.parent)
+        if parent is None:
+            raise ConfigurationError(
+                f"parent {defn.parent!r} is not defined", source=defn.source, object_id=defn.id
+            )
+        full = _inherit(defn, complete(parent, (*chain, defn.id)))
+        merged[defn.id] = full
+        return full
+
+    for defn in definitions.values():
+        try:
+            complete(defn, ())
+        except ConfigurationError as exc:
+            problems.append(exc)
+    return merged, problems
+
+
+def _inherit(child: ObjectDefinition, parent: ObjectDefinition) -> ObjectDefinition:
+    properties = {p.name: p for p in parent.properties}
+    properties.update((p.name, p) for p in child.properties)
+    return dataclasses.replace(
+        child,
+        class_name=child.class_name or parent.class_name,
+        factory=child.factory or parent.factory,
+        scope=child.scope if child.scope is not None else parent.scope,
+        lazy_init=child.lazy_init if child.lazy_init is not None else parent.lazy_init,
+        destroy_method=child.destroy_method or parent.destroy_method,
+        constructor_args=_inherit_args(child.constructor_args, parent.constructor_args),
+        properties=list(properties.values()),
+        parent=None,
+    )
+
+
+def _inherit_args(child: list[Argument], parent: list[Argument]) -> list[Argument]:
+    """Child arguments replace the parent's with the same index or name; child
+    positional arguments replace the parent's positional ones as a whole."""
+    if any(a.index is None and a.name is None for a in child):
+        kept = [a for a in parent if a.index is not None or a.name is not None]
+    else:
+        kept = list(parent)
+    overridden_idx = {a.index for a in child if a.index is not None}
+    overridden_names = {a.name for a in child if a.name is not None}
+    kept = [a for a in kept if a.index not in overridden_idx and a.name not in overridden_names]
+    return kept + list(child)
+
+
+def walk_refs(node: ValueNode) -> Iterator[Ref]:
+    """Every reference inside a value, inner objects included."""
+    if isinstance(node, Ref):
+        yield node
+    elif isinstance(node, Collection):
+        for item in node.items:
+            yield from walk_refs(item)
+    elif isinstance(node, Mapping):
+        for key, value in node.entries:
+            yield from walk_refs(key)
+            yield from walk_refs(value)
+    elif isinstance(node, Inner):
+        yield from definition_refs(node.definition)
+
+
+def walk_inner(node: ValueNode) -> Iterator[ObjectDefinition]:
+    """Every inner definition inside a value (outermost first)."""
+    if isinstance(node, Inner):
+        yield node.definition
+        for value in _values(node.definition):
+            yield from walk_inner(value)
+    elif isinstance(node, Collection):
+        for item in node.items:
+            yield from walk_inner(item)
+    elif isinstance(node, Mapping):
+        for key, value in node.entries:
+            yield from walk_inner(key)
+            yield from walk_inner(value)
+
+
+def _values(defn: ObjectDefinition) -> Iterable[ValueNode]:
+    for arg in defn.constructor_args:
+        yield arg.value
+    for prop in defn.properties:
+        yield prop.value
+
+
+def definition_refs(defn: ObjectDefinition) -> Iterator[Ref]:
+    """Every reference a definition makes, through its arguments, properties and inner objects."""
+    for value in _values(defn):
+        yield from walk_refs(value)
+
+
+def find_cycles(definitions: dict[str, ObjectDefinition]) -> list[CircularDependencyError]:
+    """Reference cycles among the definitions, each reported once as ``a -> b -> a``."""
+    graph = {i: [r.object_id for r in definition_refs(d) if r.object_id in definitions] for i, d in definitions.items()}
+    white, grey, black = 0, 1, 2
+    color = dict.fromkeys(graph, white)
+    problems: list[CircularDependencyError] = []
+    for start in graph:
+        if color[start] != white:
+            continue
+        stack: list[tuple[str, Iterator[str]]] = [(start, iter(graph[start]))]
+        path = [start]
+        color[start] = grey
+        while stack:
+            node, children = stack[-1]
+            for child in children:
+                if color[child] == grey:
+                    cycle = path[path.index(child):] + [child]
+                    problems.append(CircularDependencyError(cycle, source=definitions[child].source))
+                elif color[child] == white:
+                    color[child] = grey
+                    path.append(child)
+                    stack.append((child, iter(graph[child])))
+                    break
+            else:
+                color[node] = black
+                path.pop()
+                stack.pop()
+    return problems
+
+
+def check_signature(cls: type, positional: int, names: Iterable[str], definition: ObjectDefinition) -> None:
+    """Fail early when the configured constructor arguments cannot fit ``cls``'s signature."""
+    try:
+        signature = inspect.signature(cls)
+    except (TypeError, ValueError):  # builtins without an introspectable signature
+        return
+    try:
+        signature.bind(*([None] * positional), **dict.fromkeys(names))
+    except TypeError as exc:
+        raise ConfigurationError(
+            f"constructor arguments do not fit {cls.__qualname__}{signature}: {exc} "
+            f"(configured: {positional} positional, named {sorted(names)})",
+            source=definition.source,
+            object_id=definition.id,
+        ) from None
