@@ -1,0 +1,256 @@
+"""The ``springpython`` command: host contexts, validate them, draw their wiring,
+write a sample PKI and run the demo.
+
+Exit codes: 0 success, 1 failure, 2 usage. Errors go to stderr on one line, with
+file:line where there is one. This is the only module that prints."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Sequence
+
+from . import __version__
+from .errors import ConfigurationError, SpringPythonError
+
+__all__ = ["main", "build_parser"]
+
+log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+class CommandError(Exception):
+    """A failure the command reports on one line and exits 1 for."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``springpython`` command (also used to document it)."""
+    parser = argparse.ArgumentParser(
+        prog="springpython",
+        description="Host, check and draw springpython application contexts.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    noise = parser.add_mutually_exclusive_group()
+    noise.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-v info, -vv debug)")
+    noise.add_argument("-q", "--quiet", action="store_true", help="errors only")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    run = commands.add_parser("run", help="host the exporters of one or more contexts until SIGINT/SIGTERM",
+                              description="Load the contexts, print one line per exported service, and "
+                                          "serve until SIGINT or SIGTERM; then shut down cleanly and exit 0.")
+    run.add_argument("contexts", nargs="*", metavar="CONTEXT.xml", help="XML context files")
+    run.add_argument("--python-config", action="append", default=[], metavar="MODULE:CLASS",
+                     help="a PythonConfig subclass to load as well (repeatable)")
+    run.set_defaults(handler=_run)
+
+    validate = commands.add_parser("validate", help="check contexts without creating anything",
+                                   description="Validate against the schema and check every class, reference "
+                                               "and cycle; list every problem found.")
+    validate.add_argument("contexts", nargs="+", metavar="FILE.xml")
+    validate.set_defaults(handler=_validate)
+
+    certs = commands.add_parser("certs", help="write a sample PKI (for trying TLS out, never for production)",
+                                description="Write a sample root CA, signing CA, chain, and server and client "
+                                            "keys and certificates into DIR.")
+    certs.add_argument("directory", metavar="DIR")
+    certs.add_argument("--host", action="append", dest="hosts", metavar="NAME",
+                       help="a host name or IP address for the server certificate (repeatable; "
+                            "default: localhost and 127.0.0.1)")
+    certs.add_argument("--common-name", default="My Client", help="client certificate commonName")
+    certs.add_argument("--organization", default="My Company", help="client certificate organizationName")
+    certs.add_argument("--state", default="My State", help="client certificate stateOrProvinceName")
+    certs.add_argument("--days", type=int, default=None, help="validity in days")
+    certs.add_argument("--force", action="store_true", help="overwrite existing files")
+    certs.set_defaults(handler=_certs)
+
+    graph = commands.add_parser("graph", help="print the object wiring as Graphviz DOT",
+                                description="Print the objects, their classes and references as Graphviz "
+                                            "DOT; exporters and proxies are marked with their URLs.")
+    graph.add_argument("contexts", nargs="+", metavar="FILE.xml")
+    graph.add_argument("--format", choices=("dot", "svg"), default="dot", help="dot (default) or svg via Graphviz")
+    graph.set_defaults(handler=_graph)
+
+    demo = commands.add_parser("demo", help="export a service over every transport and call it through proxies",
+                               description="Start exporters on 127.0.0.1 for every transport, call each through "
+                                           "a configured proxy, print the answers and timings, shut down.")
+    demo.set_defaults(handler=_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.ERROR if args.quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)]
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("springpython")
+    root.addHandler(handler)
+    root.setLevel(level)
+    try:
+        return args.handler(args)
+    except (CommandError, SpringPythonError, OSError) as exc:
+        print(f"springpython {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_FAILURE
+    finally:
+        root.removeHandler(handler)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+def _xml_configs(paths: Sequence[str]) -> list:
+    from .config import XMLConfig
+
+    missing = [p for p in paths if not Path(p).is_file()]
+    if missing:
+        raise CommandError(f"no such file: {', '.join(missing)}")
+    return [XMLConfig(p) for p in paths]
+
+
+def _python_configs(specs: Sequence[str]) -> list:
+    from .config import PythonConfig
+
+    configs = []
+    for spec in specs:
+        module_name, _, class_name = spec.partition(":")
+        if not module_name or not class_name:
+            raise CommandError(f"--python-config {spec!r}: expected MODULE:CLASS")
+        sys.path.insert(0, os.getcwd())
+        try:
+            cls = getattr(importlib.import_module(module_name), class_name)
+        except (ImportError, AttributeError) as exc:
+            raise CommandError(f"--python-config {spec!r}: {exc}") from exc
+        finally:
+            sys.path.pop(0)
+        if not (isinstance(cls, type) and issubclass(cls, PythonConfig)):
+            raise CommandError(f"--python-config {spec!r}: {cls!r} is not a PythonConfig subclass")
+        configs.append(cls())
+    return configs
+
+
+# -- run --------------------------------------------------------------------------
+def _run(args: argparse.Namespace) -> int:
+    from .context import ApplicationContext
+    from .remoting.exporter import ServiceExporter
+
+    configs = _xml_configs(args.contexts) + _python_configs(args.python_config)
+    if not configs:
+        raise CommandError("nothing to run: give CONTEXT.xml files or --python-config")
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        context = ApplicationContext(configs)
+        try:
+            exporters = context.get_objects_by_type(ServiceExporter)
+            for name, exporter in exporters.items():
+                print(f"exported {name}: {exporter.service_url}", flush=True)
+            print(f"serving {len(exporters)} service(s); stop with Ctrl-C or SIGTERM", flush=True)
+            stop.wait()
+        finally:
+            context.shutdown()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print("stopped", flush=True)
+    return EXIT_OK
+
+
+# -- validate -----------------------------------------------------------------------
+def _validate(args: argparse.Namespace) -> int:
+    from .context.container import check_configs
+
+    problems: list[str] = []
+    configs = []
+    for path in args.contexts:
+        try:
+            config = _xml_configs([path])[0]
+            config.read_object_defs()
+            configs.append(config)
+        except (ConfigurationError, CommandError) as exc:
+            problems.extend(_problem_lines(exc))
+    if configs:
+        problems.extend(_one_line(p) for p in check_configs(configs))
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        print(f"{len(problems)} problem(s) found", file=sys.stderr)
+        return EXIT_FAILURE
+    print(f"{', '.join(args.contexts)}: OK")
+    return EXIT_OK
+
+
+def _problem_lines(exc: BaseException) -> list[str]:
+    nested = getattr(exc, "problems", None)
+    if nested:
+        return [_one_line(p) for p in nested]
+    return [_one_line(exc)]
+
+
+# -- certs -----------------------------------------------------------------------------
+def _certs(args: argparse.Namespace) -> int:
+    from .pki import write_sample_pki
+
+    options: dict = {
+        "client_subject": {
+            "commonName": args.common_name,
+            "organizationName": args.organization,
+            "stateOrProvinceName": args.state,
+        },
+        "overwrite": args.force,
+    }
+    if args.hosts:
+        options["hosts"] = tuple(args.hosts)
+    if args.days is not None:
+        if args.days <= 0:
+            raise CommandError(f"--days must be positive, got {args.days}")
+        options["days"] = args.days
+    try:
+        pki = write_sample_pki(Path(args.directory), **options)
+    except FileExistsError as exc:
+        raise CommandError(f"{exc} (use --force to overwrite)") from exc
+    print(f"wrote the sample PKI to {pki.directory} (sample keys: never use them to protect anything)")
+    return EXIT_OK
+
+
+# -- graph ---------------------------------------------------------------------------------
+def _graph(args: argparse.Namespace) -> int:
+    from .graph import to_dot
+
+    configs = _xml_configs(args.contexts)
+    dot = to_dot(configs)
+    if args.format == "dot":
+        sys.stdout.write(dot)
+        return EXIT_OK
+    tool = shutil.which("dot")
+    if tool is None:
+        raise CommandError(
+            "--format svg needs Graphviz's 'dot' program: install it (Debian/Ubuntu: apt-get install graphviz; "
+            "macOS: brew install graphviz) or use --format dot"
+        )
+    result = subprocess.run([tool, "-Tsvg"], input=dot.encode(), capture_output=True, check=False)
+    if result.returncode != 0:
+        raise CommandError(f"dot failed: {result.stderr.decode(errors='replace').strip()}")
+    sys.stdout.buffer.write(result.stdout)
+    return EXIT_OK
+
+
+# -- demo --------------------------------------------------------------------------------------
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    ok = True
+    for line, success in run_demo():
+        print(line, flush=True)
+        ok = ok and success
+    return EXIT_OK if ok else EXIT_FAILURE

@@ -1,0 +1,142 @@
+"""The springpython command: usage, validate, graph and run (in a child process)."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import python_env
+
+from springpython.cli import build_parser, main
+
+NS = 'xmlns="http://www.springframework.org/springpython/schema/objects/1.1"'
+
+
+def write(path: Path, body: str) -> Path:
+    path.write_text(f'<?xml version="1.0" encoding="UTF-8"?>\n<objects {NS}>\n{body}\n</objects>\n')
+    return path
+
+
+def test_every_subcommand_has_help(capsys):
+    """`--help` works for the command and each subcommand and exits 0."""
+    for argv in ([], ["run"], ["validate"], ["certs"], ["graph"], ["demo"]):
+        with pytest.raises(SystemExit) as exit_info:
+            main([*argv, "--help"])
+        assert exit_info.value.code == 0
+    assert "usage: springpython" in capsys.readouterr().out
+
+
+def test_usage_error_exits_2(capsys):
+    """An unknown subcommand or missing argument is a usage error: exit code 2."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["frobnicate"])
+    assert exit_info.value.code == 2
+    with pytest.raises(SystemExit) as exit_info:
+        main(["validate"])
+    assert exit_info.value.code == 2
+
+
+def test_validate_good_file(tmp_path, capsys):
+    """A valid context validates with exit 0 and nothing is created."""
+    path = write(tmp_path / "good.xml", '<object id="d" class="collections.OrderedDict"/>')
+    assert main(["validate", str(path)]) == 0
+    assert "OK" in capsys.readouterr().out
+
+
+def test_validate_lists_every_problem(tmp_path, capsys):
+    """Validation lists each problem with file:line and object id, and exits 1."""
+    path = write(tmp_path / "broken.xml", "\n".join([
+        '<object id="a" class="nosuch.Thing"/>',
+        '<object id="b" class="collections.OrderedDict"><property name="x" ref="ghost"/></object>',
+        '<object id="c" class="collections.OrderedDict"><property name="x" ref="c"/></object>',
+    ]))
+    assert main(["validate", str(path)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert any(f"{path}:4: object 'b': reference to unknown object 'ghost'" in line for line in err)
+    assert any(f"{path}:5: object 'c': circular reference: c -> c" in line for line in err)
+    assert any(f"{path}:3: object 'a': class 'nosuch.Thing': cannot import module 'nosuch'" in line for line in err)
+    assert err[-1] == "3 problem(s) found"
+
+
+def test_validate_malformed_file(tmp_path, capsys):
+    """A file that is not well-formed XML is reported with its file and line, exit 1."""
+    path = tmp_path / "bad.xml"
+    path.write_text(f"<objects {NS}>\n<object id='a' class='x.Y'>\n</objects>\n")
+    assert main(["validate", str(path)]) == 1
+    assert f"{path}:" in capsys.readouterr().err
+
+
+def test_validate_missing_file(tmp_path, capsys):
+    """A file that does not exist is one error line and exit 1."""
+    assert main(["validate", str(tmp_path / "nope.xml")]) == 1
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_graph_prints_dot(tmp_path, capsys):
+    """graph prints objects, classes and references as DOT, marking exporters and proxies."""
+    path = write(tmp_path / "g.xml", "\n".join([
+        '<object id="svc" class="collections.OrderedDict"/>',
+        '<object id="exporter" class="springpython.remoting.exporter.ServiceExporter">',
+        '  <property name="service" ref="svc"/><property name="service_port" value="7000"/>',
+        '  <property name="service_name" value="Svc"/></object>',
+        '<object id="proxy" class="springpython.remoting.proxy.RemoteProxy">',
+        '  <property name="service_url" value="PYRO:Svc@localhost:7000"/></object>',
+    ]))
+    assert main(["graph", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("digraph springpython {")
+    assert '"exporter" -> "svc" [label="service"];' in out
+    assert "exporter: localhost:7000 Svc" in out
+    assert "proxy: PYRO:Svc@localhost:7000" in out
+
+
+def test_graph_svg(tmp_path, capfdbinary):
+    """--format svg renders through Graphviz when it is installed, or says how to install it."""
+    path = write(tmp_path / "g.xml", '<object id="svc" class="collections.OrderedDict"/>')
+    code = main(["graph", "--format", "svg", str(path)])
+    if shutil.which("dot"):
+        assert code == 0
+        assert b"<svg" in capfdbinary.readouterr().out
+    else:
+        assert code == 1
+        assert b"apt-get install graphviz" in capfdbinary.readouterr().err
+
+
+def test_parser_documents_all_commands():
+    """The parser knows the five subcommands (it is also what the docs render)."""
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    assert set(sub.choices) == {"run", "validate", "certs", "graph", "demo"}
+
+
+def test_run_serves_until_sigterm(tmp_path):
+    """`springpython run` loads the context, reports readiness, and exits 0 on SIGTERM after shutting down."""
+    path = write(tmp_path / "ctx.xml", '<object id="d" class="collections.OrderedDict"/>')
+    proc = subprocess.Popen([sys.executable, "-m", "springpython", "run", str(path)], env=python_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("serving 0 service(s)"), (line, proc.stderr.read() if proc.poll() is not None else "")
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert out.strip().endswith("stopped")
+
+
+def test_run_reports_configuration_error_on_one_line(tmp_path):
+    """A broken context makes `run` exit 1 with one error line naming file and line."""
+    path = write(tmp_path / "ctx.xml", '<object id="d" class="nosuch.Thing"/>')
+    result = subprocess.run([sys.executable, "-m", "springpython", "run", str(path)], env=python_env(),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"springpython run: error: {path}:3: object 'd': class 'nosuch.Thing': cannot import module 'nosuch': No module named 'nosuch'"
+    ]
