@@ -3,7 +3,6 @@ scales, and get_object against building the same objects by hand."""
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 
@@ -123,7 +122,4 @@ def loading(quick: bool) -> list[Result]:
 
 def run(quick: bool = False) -> list[Result]:
     seconds = 0.5 if quick else 1.5
-    results = lookups(seconds)
-    if os.environ.get("SPRINGPYTHON_BENCH_SKIP_XML") is None:
-        results = loading(quick) + results
-    return results
+    return loading(quick) + lookups(seconds)

@@ -10,12 +10,18 @@ pasted into the source. A property whose name is not an identifier is set with
 
 from __future__ import annotations
 
+import types
 from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
     from .container import ObjectContainer, _Recipe
 
 __all__ = ["Constant", "Build", "generate"]
+
+# Compiled builder bodies by source text: definitions of the same shape (say, one
+# constructor argument and two properties) share one code object, each with its own
+# namespace. The cache only grows with the number of distinct shapes.
+_CODE: dict[str, types.CodeType] = {}
 
 
 class Constant:
@@ -101,8 +107,11 @@ def generate(recipe: "_Recipe", container: "ObjectContainer") -> Callable[[bool]
         body.append("        return initialize(recipe, obj, track)")
         body.append("    return obj")
     source = "def build(track):\n" + "\n".join(body) + "\n"
-    exec(compile(source, f"<springpython builder {recipe.id}>", "exec"), ns)  # noqa: S102 - source made here only
-    recipe.build = ns["build"]
+    code = _CODE.get(source)
+    if code is None:
+        module = compile(source, "<springpython builder>", "exec")
+        code = _CODE.setdefault(source, next(c for c in module.co_consts if isinstance(c, types.CodeType)))
+    recipe.build = types.FunctionType(code, ns, f"build_{recipe.id}")
     return recipe.build
 
 

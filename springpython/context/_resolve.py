@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
+import functools
 import importlib
 import inspect
 import sys
@@ -215,18 +216,30 @@ def find_cycles(definitions: dict[str, ObjectDefinition]) -> list[CircularDepend
     return problems
 
 
-def check_signature(cls: type, positional: int, names: Iterable[str], definition: ObjectDefinition) -> None:
-    """Fail early when the configured constructor arguments cannot fit ``cls``'s signature."""
+@functools.lru_cache(maxsize=4096)
+def _fits(cls: type, positional: int, names: frozenset[str]) -> str | None:
+    """Why ``positional`` arguments and ``names`` cannot call ``cls`` (``None`` if they can)."""
     try:
         signature = inspect.signature(cls)
     except (TypeError, ValueError):  # builtins without an introspectable signature
-        return
+        return None
     try:
         signature.bind(*([None] * positional), **dict.fromkeys(names))
     except TypeError as exc:
+        return f"constructor arguments do not fit {cls.__qualname__}{signature}: {exc}"
+    return None
+
+
+def check_signature(cls: type, positional: int, names: Iterable[str], definition: ObjectDefinition) -> None:
+    """Fail early when the configured constructor arguments cannot fit ``cls``'s signature."""
+    names = frozenset(names)
+    try:
+        problem = _fits(cls, positional, names)
+    except TypeError:  # an unhashable callable: check it uncached
+        problem = _fits.__wrapped__(cls, positional, names)
+    if problem is not None:
         raise ConfigurationError(
-            f"constructor arguments do not fit {cls.__qualname__}{signature}: {exc} "
-            f"(configured: {positional} positional, named {sorted(names)})",
+            f"{problem} (configured: {positional} positional, named {sorted(names)})",
             source=definition.source,
             object_id=definition.id,
-        ) from None
+        )
