@@ -46,7 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="host the exporters of one or more contexts until SIGINT/SIGTERM",
                               description="Load the contexts, print one line per exported service, and "
-                                          "serve until SIGINT or SIGTERM; then shut down cleanly and exit 0.")
+                                          "serve until SIGINT or SIGTERM; then shut down cleanly and exit 0. "
+                                          "Classes are imported from the current directory and from the "
+                                          "directories of the context files as well.")
     run.add_argument("contexts", nargs="*", metavar="CONTEXT.xml", help="XML context files")
     run.add_argument("--python-config", action="append", default=[], metavar="MODULE:CLASS",
                      help="a PythonConfig subclass to load as well (repeatable)")
@@ -115,7 +117,17 @@ def _xml_configs(paths: Sequence[str]) -> list:
     missing = [p for p in paths if not Path(p).is_file()]
     if missing:
         raise CommandError(f"no such file: {', '.join(missing)}")
+    _importable(paths)
     return [XMLConfig(p) for p in paths]
+
+
+def _importable(paths: Sequence[str]) -> None:
+    """Let contexts name classes from the current directory and from their own
+    directories (``class="server.Service"`` beside ``server.xml``), as running a
+    script from there would."""
+    for folder in [os.getcwd(), *(str(Path(p).resolve().parent) for p in paths)]:
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
 
 
 def _python_configs(specs: Sequence[str]) -> list:
@@ -126,13 +138,11 @@ def _python_configs(specs: Sequence[str]) -> list:
         module_name, _, class_name = spec.partition(":")
         if not module_name or not class_name:
             raise CommandError(f"--python-config {spec!r}: expected MODULE:CLASS")
-        sys.path.insert(0, os.getcwd())
+        _importable([])
         try:
             cls = getattr(importlib.import_module(module_name), class_name)
         except (ImportError, AttributeError) as exc:
             raise CommandError(f"--python-config {spec!r}: {exc}") from exc
-        finally:
-            sys.path.pop(0)
         if not (isinstance(cls, type) and issubclass(cls, PythonConfig)):
             raise CommandError(f"--python-config {spec!r}: {cls!r} is not a PythonConfig subclass")
         configs.append(cls())

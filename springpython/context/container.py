@@ -11,6 +11,7 @@ of the order they must be destroyed in."""
 
 from __future__ import annotations
 
+import decimal
 import difflib
 import logging
 import typing
@@ -50,7 +51,7 @@ __all__ = ["ObjectContainer", "check_configs"]
 log = logging.getLogger(__name__)
 
 _MISSING = object()
-_IMMUTABLE = (str, bytes, int, float, complex, bool, type(None), frozenset, tuple)
+_IMMUTABLE = (str, bytes, int, float, complex, bool, type(None), frozenset, tuple, decimal.Decimal)
 
 Producer = Callable[[bool], Any]
 
