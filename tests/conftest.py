@@ -3,8 +3,6 @@ servers and child processes."""
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
 import threading
@@ -12,10 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
+from support import python_env
 
 from springpython.remoting.registry import live_servers
 
-ROOT = Path(__file__).resolve().parent.parent
 LEAK_GRACE_SECONDS = 5.0
 
 
@@ -47,39 +45,6 @@ def pki(tmp_path_factory):
     from springpython.pki import write_sample_pki
 
     return write_sample_pki(tmp_path_factory.mktemp("pki"))
-
-
-def wait_for_port(host: str, port: int, timeout: float = 20.0, proc: subprocess.Popen | None = None) -> None:
-    """Return once host:port accepts a TCP connection; fail if ``proc`` dies first."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            out, err = proc.communicate()
-            raise AssertionError(f"process exited {proc.returncode} before listening:\n{out}\n{err}")
-        try:
-            with socket.create_connection((host, port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError(f"nothing listened on {host}:{port} within {timeout}s")
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port that was free a moment ago (for child processes that cannot report theirs)."""
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-
-
-def python_env(extra_path: Path | None = None) -> dict[str, str]:
-    """The environment for a child Python: this checkout first on the path."""
-    env = dict(os.environ)
-    parts = [str(ROOT)] + ([str(extra_path)] if extra_path else [])
-    if env.get("PYTHONPATH"):
-        parts.append(env["PYTHONPATH"])
-    env["PYTHONPATH"] = os.pathsep.join(parts)
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
 
 
 @pytest.fixture

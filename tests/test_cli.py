@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import python_env
+from support import python_env
 
 from springpython.cli import build_parser, main
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from conftest import python_env
+from support import python_env
 
 from springpython.demo import LABELS
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, python_env
+from support import ROOT, python_env
 
 DOCS = ROOT / "docs"
 BUILD_TIMEOUT = 300

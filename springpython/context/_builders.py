@@ -10,6 +10,7 @@ pasted into the source. A property whose name is not an identifier is set with
 
 from __future__ import annotations
 
+import keyword
 import types
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -18,10 +19,11 @@ if TYPE_CHECKING:
 
 __all__ = ["Constant", "Build", "generate"]
 
-# Compiled builder bodies by source text: definitions of the same shape (say, one
-# constructor argument and two properties) share one code object, each with its own
-# namespace. The cache only grows with the number of distinct shapes.
-_CODE: dict[str, types.CodeType] = {}
+# Compiled builder bodies by shape: definitions of the same shape (say, one constant
+# constructor argument and two properties named alike) share one code object, each
+# with its own namespace. Code objects are immutable; the cache grows only with the
+# number of distinct shapes.
+_CODE: dict[tuple, types.CodeType] = {}
 
 
 class Constant:
@@ -48,6 +50,16 @@ class Build:
         return self.recipe.build(track)
 
 
+def _kind(producer: Any) -> str:
+    return "c" if isinstance(producer, Constant) else "b" if isinstance(producer, Build) else "p"
+
+
+def _plain(name: str) -> str | None:
+    """``name`` if it can be written as ``obj.name`` / ``name=`` in source, else ``None``."""
+    ok = name.isidentifier() and not keyword.iskeyword(name) and not name.startswith("__")
+    return name if ok else None
+
+
 def generate(recipe: "_Recipe", container: "ObjectContainer") -> Callable[[bool], Any]:
     """Make (once) and return ``recipe.build(track)``."""
     if recipe.build is not None:
@@ -62,57 +74,71 @@ def generate(recipe: "_Recipe", container: "ObjectContainer") -> Callable[[bool]
         "initialize": container._initialize,
         "processors": container._post_processors,
     }
-    body: list[str] = []
-
-    def value(producer: Any, n: int) -> str:
+    producers = [*recipe.args, *(p for _, p in recipe.kwargs), *(p for _, p in recipe.props)]
+    for n, producer in enumerate(producers):
         if isinstance(producer, Constant):
             ns[f"c{n}"] = producer.value
-            return f"c{n}"
-        if isinstance(producer, Build):
+        elif isinstance(producer, Build):
             ns[f"p{n}"] = generate(producer.recipe, container)
         else:
             ns[f"p{n}"] = producer
+    names = [name for name, _ in recipe.kwargs] + [name for name, _ in recipe.props]
+    for n, name in enumerate(names, start=len(recipe.args)):
+        ns[f"n{n}"] = name
+    if recipe.aware or recipe.initializing or recipe.disposable or recipe.destroy_method or recipe.aware is None:
+        lifecycle = "always"
+    else:
+        lifecycle = "if processors"
+    shape = (
+        tuple(_kind(p) for p in recipe.args),
+        tuple((_plain(name), _kind(p)) for name, p in recipe.kwargs),
+        tuple((_plain(name), _kind(p)) for name, p in recipe.props),
+        lifecycle,
+    )
+    code = _CODE.get(shape)
+    if code is None:
+        module = compile(_source(*shape), "<springpython builder>", "exec")
+        code = _CODE.setdefault(shape, next(c for c in module.co_consts if isinstance(c, types.CodeType)))
+    recipe.build = types.FunctionType(code, ns, f"build_{recipe.id}")
+    return recipe.build
+
+
+def _source(args: tuple, kwargs: tuple, props: tuple, lifecycle: str) -> str:
+    """The builder's source for one shape of definition."""
+    body: list[str] = []
+
+    def value(kind: str, n: int) -> str:
+        if kind == "c":
+            return f"c{n}"
         body.append(f"    v{n} = p{n}(track)")
         return f"v{n}"
 
-    n = 0
-    call_args = []
-    for producer in recipe.args:
-        call_args.append(value(producer, n))
+    call = [value(kind, n) for n, kind in enumerate(args)]
+    n = len(args)
+    for name, kind in kwargs:
+        expr = value(kind, n)
+        call.append(f"{name}={expr}" if name else f"**{{n{n}: {expr}}}")
         n += 1
-    for name, producer in recipe.kwargs:
-        ns[f"k{n}"] = name
-        call_args.append(f"**{{k{n}: {value(producer, n)}}}" if not name.isidentifier() else f"{name}={value(producer, n)}")
+    body += [
+        "    try:",
+        f"        obj = cls({', '.join(call)})",
+        "    except Exception as exc:",
+        "        raise error(recipe, exc, 'creating it failed') from exc",
+    ]
+    for name, kind in props:
+        expr = value(kind, n)
+        body += [
+            "    try:",
+            f"        obj.{name} = {expr}" if name else f"        setattr(obj, n{n}, {expr})",
+            "    except Exception as exc:",
+            f"        raise error(recipe, exc, 'setting property %r failed' % (n{n},)) from exc",
+        ]
         n += 1
-    body.append("    try:")
-    body.append(f"        obj = cls({', '.join(call_args)})")
-    body.append("    except Exception as exc:")
-    body.append("        raise error(recipe, exc, 'creating it failed') from exc")
-    for name, producer in recipe.props:
-        expr = value(producer, n)
-        ns[f"n{n}"] = name
-        body.append("    try:")
-        if name.isidentifier() and not name.startswith("__"):
-            body.append(f"        obj.{name} = {expr}")
-        else:
-            body.append(f"        setattr(obj, n{n}, {expr})")
-        body.append("    except Exception as exc:")
-        body.append(f"        raise error(recipe, exc, 'setting property %r failed' % (n{n},)) from exc")
-        n += 1
-    needs_lifecycle = recipe.aware or recipe.initializing or recipe.disposable or recipe.destroy_method
-    if needs_lifecycle or recipe.aware is None:
+    if lifecycle == "always":
         body.append("    return initialize(recipe, obj, track)")
     else:
-        body.append("    if processors:")
-        body.append("        return initialize(recipe, obj, track)")
-        body.append("    return obj")
-    source = "def build(track):\n" + "\n".join(body) + "\n"
-    code = _CODE.get(source)
-    if code is None:
-        module = compile(source, "<springpython builder>", "exec")
-        code = _CODE.setdefault(source, next(c for c in module.co_consts if isinstance(c, types.CodeType)))
-    recipe.build = types.FunctionType(code, ns, f"build_{recipe.id}")
-    return recipe.build
+        body += ["    if processors:", "        return initialize(recipe, obj, track)", "    return obj"]
+    return "def build(track):\n" + "\n".join(body) + "\n"
 
 
 def _factory_builder(recipe: "_Recipe", container: "ObjectContainer") -> Callable[[bool], Any]:

@@ -186,9 +186,15 @@ def definition_refs(defn: ObjectDefinition) -> Iterator[Ref]:
         yield from walk_refs(value)
 
 
-def find_cycles(definitions: dict[str, ObjectDefinition]) -> list[CircularDependencyError]:
-    """Reference cycles among the definitions, each reported once as ``a -> b -> a``."""
-    graph = {i: [r.object_id for r in definition_refs(d) if r.object_id in definitions] for i, d in definitions.items()}
+def find_cycles(
+    definitions: dict[str, ObjectDefinition], refs: dict[str, list[Ref]] | None = None
+) -> list[CircularDependencyError]:
+    """Reference cycles among the definitions, each reported once as ``a -> b -> a``.
+
+    ``refs`` (each definition's references, when already collected) saves a walk."""
+    if refs is None:
+        refs = {i: list(definition_refs(d)) for i, d in definitions.items()}
+    graph = {i: [r.object_id for r in refs[i] if r.object_id in definitions] for i in definitions}
     white, grey, black = 0, 1, 2
     color = dict.fromkeys(graph, white)
     problems: list[CircularDependencyError] = []

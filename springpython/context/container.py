@@ -111,7 +111,7 @@ class ObjectContainer:
         self._recipes: dict[str, _Recipe] = problems.recipes
         if problems.errors:
             raise problems.errors[0]
-        for recipe in self._recipes.values():
+        for recipe in (*self._recipes.values(), *problems.inner):
             _builders.generate(recipe, self)
         self._prototypes = {i: r.build for i, r in self._recipes.items() if not r.singleton}
 
@@ -284,6 +284,7 @@ class ObjectContainer:
 class _Compiled:
     def __init__(self) -> None:
         self.recipes: dict[str, _Recipe] = {}
+        self.inner: list[_Recipe] = []  # inner objects, wherever they sit (collections too)
         self.errors: list[ConfigurationError] = []
 
 
@@ -295,8 +296,9 @@ def _compile_all(
     merged, problems = _resolve.merge_parents(definitions)
     compiled.errors.extend(problems)
     concrete = {i: d for i, d in merged.items() if not d.abstract}
+    refs = {i: list(_resolve.definition_refs(d)) for i, d in concrete.items()}
     for defn in concrete.values():
-        for ref in _resolve.definition_refs(defn):
+        for ref in refs[defn.id]:
             target = merged.get(ref.object_id)
             if target is None:
                 close = difflib.get_close_matches(ref.object_id, concrete, n=1)
@@ -316,7 +318,7 @@ def _compile_all(
                         object_id=defn.id,
                     )
                 )
-    compiled.errors.extend(_resolve.find_cycles(concrete))
+    compiled.errors.extend(_resolve.find_cycles(concrete, refs))
     if compiled.errors and container is not None:
         return merged, compiled
     compiler = _Compiler(container, concrete, compiled)
@@ -332,6 +334,7 @@ class _Compiler:
         self.container = container
         self.concrete = concrete
         self.out = out
+        self.classes: dict[str, Any] = {}  # class name -> class, for this compilation
 
     def recipe(self, defn: ObjectDefinition, register: bool = True) -> _Recipe:
         existing = self.out.recipes.get(defn.id) if register else None
@@ -342,7 +345,10 @@ class _Compiler:
             self.out.recipes[defn.id] = recipe
         if recipe.factory is None:
             try:
-                recipe.cls = _resolve.resolve_class(defn)
+                cls = self.classes.get(defn.class_name or "")
+                if cls is None:
+                    cls = self.classes[defn.class_name or ""] = _resolve.resolve_class(defn)
+                recipe.cls = cls
                 self._arguments(recipe, defn)
             except ConfigurationError as exc:
                 self.out.errors.append(exc)
@@ -405,7 +411,9 @@ class _Compiler:
         if isinstance(node, Ref):
             return self._ref(node.object_id)
         if isinstance(node, Inner):
-            return Build(self.recipe(node.definition, register=False))
+            inner = self.recipe(node.definition, register=False)
+            self.out.inner.append(inner)
+            return Build(inner)
         if isinstance(node, Collection):
             return self._collection(node, owner)
         if isinstance(node, Mapping):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from conftest import ROOT, python_env
+from support import ROOT, python_env
 
 
 def test_local_sample_runs():

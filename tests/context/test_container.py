@@ -192,3 +192,25 @@ def test_debug_log_tells_the_story(caplog):
     for line in ("Scanning configuration", "a object definition does not exist", "Eagerly fetching a",
                  "Did NOT find object 'a' in the singleton storage", "Stored object 'a' in container's singleton storage"):
         assert line in text
+
+
+def test_inner_objects_inside_collections():
+    """Inner objects inside lists and dicts are built, fresh for each prototype."""
+    inner = define("a.inner", class_name="helpers_context.Pair", constructor_args=[Argument(Value(1))])
+    props = [
+        PropertyDef("items", Collection(list, (Inner(inner), Value(2)))),
+        PropertyDef("table", Mapping(((Value("k"), Inner(inner)),))),
+    ]
+    with ApplicationContext(Defs(define("a", scope=scope.PROTOTYPE, properties=props))) as ctx:
+        first, second = ctx.get_object("a"), ctx.get_object("a")
+        assert isinstance(first.items[0], Pair) and first.items[1] == 2
+        assert isinstance(first.table["k"], Pair)
+        assert first.items[0] is not second.items[0]
+
+
+def test_property_names_that_are_not_identifiers():
+    """Properties named like keywords or with dashes are still set."""
+    props = [PropertyDef("class", Value(1)), PropertyDef("my-prop", Value(2)), PropertyDef("ok", Value(3))]
+    with ApplicationContext(Defs(define("a", properties=props))) as ctx:
+        a = ctx.get_object("a")
+        assert (getattr(a, "class"), getattr(a, "my-prop"), a.ok) == (1, 2, 3)

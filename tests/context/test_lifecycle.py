@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import python_env
+from support import python_env
 from helpers_context import Defs, Journal, SocketHolder, Tracked, Wrapper, Wrapping, define
 
 from springpython.config.definitions import Argument, PropertyDef, Ref, Value
