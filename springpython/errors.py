@@ -20,6 +20,8 @@ __all__ = [
     "ConnectFailedError",
     "ConnectionLostError",
     "CallTimeoutError",
+    "AllEndpointsDownError",
+    "ProtocolError",
     "RemoteFault",
     "VerificationException",
 ]
@@ -134,6 +136,21 @@ class ConnectionLostError(CommunicationError):
 
 class CallTimeoutError(ConnectionLostError, TimeoutError):
     """No answer came within the call timeout; the request may have been executed."""
+
+
+class AllEndpointsDownError(ConnectFailedError):
+    """No endpoint of a high-availability pool could take the call (it was sent nowhere).
+
+    ``endpoints`` holds one ``(name, last error)`` pair per endpoint; a pool inside
+    another pool is then simply one more endpoint that is down."""
+
+    def __init__(self, message: str, *, endpoints: Iterable[tuple[str, str | None]] = ()) -> None:
+        super().__init__(message)
+        self.endpoints = tuple(endpoints)
+
+
+class ProtocolError(CommunicationError, ValueError):
+    """A message breaks the wire protocol: malformed, truncated, too deep or too large."""
 
 
 class RemoteFault(RemotingError):

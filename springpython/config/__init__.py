@@ -3,5 +3,7 @@
 
 from .definitions import Config, ObjectDefinition
 from .python import Object, PythonConfig
+from .spring_java import SpringJavaConfig
+from .xml import XMLConfig
 
-__all__ = ["Config", "ObjectDefinition", "PythonConfig", "Object"]
+__all__ = ["Config", "ObjectDefinition", "PythonConfig", "Object", "XMLConfig", "SpringJavaConfig"]

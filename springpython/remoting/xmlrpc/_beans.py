@@ -1,0 +1,275 @@
+"""XML-RPC by configuration: an exporter that publishes every public method of a
+plain object, and the proxy factory that calls it."""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import socket
+import ssl
+import urllib.parse
+import xmlrpc.client
+from dataclasses import dataclass
+from typing import Any, Mapping
+from xml.parsers.expat import ExpatError
+from xmlrpc.server import SimpleXMLRPCDispatcher
+
+from ...errors import (
+    CallTimeoutError,
+    ConfigurationError,
+    ConnectFailedError,
+    ConnectionLostError,
+    ExportError,
+    RemoteFault,
+)
+from ...errors import ProtocolError as WireProtocolError
+from .. import tls
+from .._values import as_bool, as_float, as_int
+from ..exporter import ServiceExporter
+from ..exposure import describe
+from ..http import DEFAULT_MAX_BODY_SIZE, HTTPServer
+from ..proxy import RemoteProxy
+from ..registry import SharedServers
+from ._client import SSLTransport, Transport
+from ._parser import UnsafeXMLError
+from ._server import XMLRPCEndpoint
+
+__all__ = ["XMLRPCServiceExporter", "XMLRPCProxyFactory"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PORT = 8000
+DEFAULT_PATH = "/RPC2"
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """What must agree for two exporters to share one server."""
+
+    certfile: str | None
+    keyfile: str | None
+    ca_certs: str | None
+    cert_reqs: int
+    verify_fields: tuple[tuple[str, str], ...]
+    max_body_size: int
+
+
+@dataclass
+class _Shared:
+    http: HTTPServer
+    settings: _Settings
+
+
+_SERVERS: SharedServers[_Shared] = SharedServers("xmlrpc", lambda shared: shared.http.port)
+
+
+def _start(settings: _Settings, host: str, port: int) -> _Shared:
+    context = None
+    if settings.certfile:
+        try:
+            context = tls.server_context(
+                settings.certfile, settings.keyfile, settings.ca_certs, settings.cert_reqs
+            )
+        except ConfigurationError as exc:
+            raise ExportError(f"XMLRPCServiceExporter at {host}:{port}: {exc.reason}") from exc
+    fields = dict(settings.verify_fields)
+
+    def verify_peer(cert: dict | None, address: tuple) -> None:
+        tls.verify_fields(cert, fields)
+
+    server = HTTPServer(
+        host, port, ssl_context=context, verify_peer=verify_peer if fields else None,
+        max_body_size=settings.max_body_size, logger=log,
+    )
+    server.start()
+    return _Shared(server, settings)
+
+
+def _stop(shared: _Shared) -> None:
+    shared.http.close()
+
+
+class XMLRPCServiceExporter(ServiceExporter):
+    """Exports every public method of ``service`` over XML-RPC at ``path``.
+
+    With ``certfile`` (and ``keyfile``) it serves HTTPS; ``ca_certs`` with
+    ``cert_reqs`` ``CERT_REQUIRED`` asks clients for a certificate signed by those
+    CAs, and ``verify_fields`` (a dict of RFC 3280 long names, ``<dict>`` in XML)
+    checks its subject. Without ``certfile`` it serves plain HTTP. Exporters on the
+    same host and port share one server (each on its own ``path``) provided their TLS
+    settings agree. Properties and ``_`` names are never reachable."""
+
+    DEFAULT_PORT = DEFAULT_PORT
+
+    path: str = DEFAULT_PATH
+    certfile: str | None = None
+    keyfile: str | None = None
+    ca_certs: str | None = None
+    cert_reqs: Any = ssl.CERT_NONE
+    verify_fields: Mapping[str, str] | None = None
+    allow_none: Any = True
+    max_body_size: Any = DEFAULT_MAX_BODY_SIZE
+
+    _shared: _Shared | None = None
+
+    def _settings(self) -> _Settings:
+        name = type(self).__name__
+        try:
+            cert_reqs = tls.parse_cert_reqs(self.cert_reqs)
+            max_body = as_int("max_body_size", self.max_body_size)
+            as_bool("allow_none", self.allow_none)
+        except ValueError as exc:
+            raise ExportError(f"{name}: {exc}") from None
+        if max_body < 0:
+            raise ExportError(f"{name}: max_body_size must not be negative, got {self.max_body_size!r}")
+        fields = self.verify_fields or {}
+        if not isinstance(fields, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in fields.items()
+        ):
+            raise ExportError(f"{name}: verify_fields must map certificate field names to strings, got {fields!r}")
+        if not self.certfile:
+            if self.keyfile or self.ca_certs or fields or cert_reqs != ssl.CERT_NONE:
+                raise ExportError(
+                    f"{name}: keyfile, ca_certs, cert_reqs and verify_fields need certfile (TLS); "
+                    "set certfile or remove them"
+                )
+        elif fields and cert_reqs == ssl.CERT_NONE:
+            raise ExportError(f"{name}: verify_fields {dict(fields)} needs cert_reqs CERT_REQUIRED and ca_certs")
+        if not isinstance(self.path, str) or not self.path.startswith("/"):
+            raise ExportError(f"{name}: path must start with '/', got {self.path!r}")
+        return _Settings(
+            str(self.certfile) if self.certfile else None,
+            str(self.keyfile) if self.keyfile else None,
+            str(self.ca_certs) if self.ca_certs else None,
+            int(cert_reqs), tuple(sorted(fields.items())), max_body,
+        )
+
+    def _export(self) -> None:
+        settings = self._settings()
+        dispatcher = SimpleXMLRPCDispatcher(allow_none=as_bool("allow_none", self.allow_none), encoding="utf-8",
+                                            use_builtin_types=True)
+        for name, method in describe(self.service).methods.items():
+            dispatcher.register_function(method, name)
+        dispatcher.register_introspection_functions()
+        endpoint = XMLRPCEndpoint(dispatcher, logger=log, max_body_size=settings.max_body_size)
+        shared = _SERVERS.acquire(self.service_host, self.service_port,
+                                  lambda host, port: _start(settings, host, port))
+        try:
+            if shared.settings != settings:
+                raise ExportError(
+                    f"{type(self).__name__}: {self.service_host}:{shared.http.port} is already served with "
+                    f"other TLS settings ({shared.settings}); use another port or the same settings"
+                )
+            try:
+                shared.http.mount(self.path, endpoint)
+            except ValueError as exc:
+                raise ExportError(f"{type(self).__name__}: {exc}") from None
+        except BaseException:
+            _SERVERS.release(shared, _stop)
+            raise
+        self._shared = shared
+
+    def _unexport(self) -> None:
+        shared, self._shared = self._shared, None
+        if shared is None:
+            return
+        try:
+            shared.http.unmount(self.path)
+        finally:
+            _SERVERS.release(shared, _stop)
+
+    @property
+    def service_url(self) -> str:
+        scheme = "https" if self.certfile else "http"
+        port = self._shared.http.port if self._shared is not None else self.service_port
+        host = f"[{self.service_host}]" if ":" in str(self.service_host) else self.service_host
+        return f"{scheme}://{host}:{port}{self.path}"
+
+
+class XMLRPCProxyFactory(RemoteProxy):
+    """Looks like the service at ``service_url`` (``http://`` or ``https://``).
+
+    Over HTTPS the server's certificate is checked against ``ca_certs`` (the system
+    CAs without it) together with the host name; ``keyfile``/``certfile`` are the
+    client's own for servers that require one. Each thread keeps one keep-alive
+    connection. ``timeout`` (seconds, none by default) bounds connect and each
+    answer. A fault raised by the service arrives as :class:`xmlrpc.client.Fault`
+    — the exception every XML-RPC caller already handles, with ``faultCode`` and
+    ``faultString`` intact, so code written against ``ServerProxy`` keeps working
+    (XML-RPC faults carry no exception type to map to a local one). Transport
+    failures arrive as :class:`~springpython.errors.CommunicationError` subclasses:
+    ``ConnectFailedError`` (never sent), ``ConnectionLostError``,
+    ``CallTimeoutError``, ``ProtocolError`` (a malformed or DTD-carrying answer);
+    an HTTP error status as :class:`~springpython.errors.RemoteFault` with the
+    status as ``code``."""
+
+    ca_certs: str | None = None
+    keyfile: str | None = None
+    certfile: str | None = None
+    cert_reqs: Any = ssl.CERT_REQUIRED
+    timeout: Any = None
+    allow_none: Any = True
+
+    def _target(self) -> tuple[str, str, str]:
+        url = self.service_url
+        if not url or not isinstance(url, str):
+            raise ConfigurationError(f"{type(self).__name__}: service_url is not set")
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigurationError(
+                f"{type(self).__name__}: service_url must be http://host:port/path or https://..., got {url!r}"
+            )
+        try:
+            parts.port
+        except ValueError as exc:
+            raise ConfigurationError(f"{type(self).__name__}: bad port in service_url {url!r}") from exc
+        return parts.scheme, parts.netloc, parts.path or "/"
+
+    def _open(self) -> Any:
+        scheme, _, _ = self._target()
+        try:
+            timeout = as_float("timeout", self.timeout)
+            as_bool("allow_none", self.allow_none)
+        except ValueError as exc:
+            raise ConfigurationError(f"{type(self).__name__}: {exc}") from None
+        if scheme == "https":
+            context = tls.client_context(self.ca_certs, self.certfile, self.keyfile, self.cert_reqs)
+            return SSLTransport(context, timeout=timeout, use_builtin_types=True)
+        if self.certfile or self.keyfile or self.ca_certs:
+            raise ConfigurationError(
+                f"{type(self).__name__}: ca_certs/keyfile/certfile given but service_url {self.service_url!r} "
+                "is not https://"
+            )
+        return Transport(timeout=timeout, use_builtin_types=True)
+
+    def _invoke(self, conn: Any, name: str, args: tuple, kwargs: dict) -> Any:
+        if kwargs:
+            raise TypeError(f"XML-RPC calls take positional arguments only; {name}() got {sorted(kwargs)}")
+        _, netloc, path = self._target()
+        request = xmlrpc.client.dumps(args, name, encoding="utf-8", allow_none=as_bool("allow_none", self.allow_none))
+        reused = conn._connection[1] is not None
+        try:
+            result = conn.request(netloc, path, request.encode("utf-8"))
+        except xmlrpc.client.Fault:
+            raise
+        except (ExpatError, xmlrpc.client.ResponseError, UnsafeXMLError) as exc:
+            conn.close()  # the rest of that answer cannot be trusted to frame the next one
+            raise WireProtocolError(f"{self.service_url}: malformed answer to {name}(): {exc}") from exc
+        except xmlrpc.client.ProtocolError as exc:
+            raise RemoteFault(
+                f"{self.service_url}: HTTP {exc.errcode} {exc.errmsg} calling {name}()", code=exc.errcode
+            ) from exc
+        except socket.timeout as exc:
+            raise CallTimeoutError(f"{self.service_url}: no answer to {name}() within {self.timeout}s") from exc
+        except (ConnectionRefusedError, socket.gaierror, ssl.SSLCertVerificationError) as exc:
+            raise ConnectFailedError(f"{self.service_url}: cannot connect: {exc}") from exc
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as exc:
+            if reused:  # the server closed an idle connection before reading the request
+                raise ConnectFailedError(f"{self.service_url}: kept-alive connection was closed: {exc}") from exc
+            raise ConnectionLostError(f"{self.service_url}: connection lost calling {name}(): {exc}") from exc
+        except (OSError, http.client.HTTPException) as exc:
+            raise ConnectionLostError(f"{self.service_url}: calling {name}() failed: {exc}") from exc
+        return result[0] if len(result) == 1 else result
+
+    def _close(self, conn: Any) -> None:
+        conn.close()

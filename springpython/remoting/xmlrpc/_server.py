@@ -1,0 +1,264 @@
+"""The server side of XML-RPC: the request endpoint mounted on the shared HTTP
+server, and :class:`SSLServer` with the reference chapter's API."""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import threading
+import xmlrpc.client
+from typing import Any, Callable, Mapping
+from xml.parsers.expat import ExpatError
+from xmlrpc.server import SimpleXMLRPCDispatcher
+
+from ...errors import ConfigurationError
+from .. import tls
+from ..http import DEFAULT_MAX_BODY_SIZE, HTTPServer, Request, Response
+from ._parser import UnsafeXMLError, loads_call
+
+__all__ = ["SSLServer", "XMLRPCEndpoint", "PARSE_ERROR", "INVALID_REQUEST"]
+
+log = logging.getLogger(__name__)
+
+# Fault codes of the "specification for fault code interoperability".
+PARSE_ERROR = -32700
+INVALID_REQUEST = -32600
+APPLICATION_ERROR = 1  # what the standard library's servers send for a failed call
+
+
+class XMLRPCEndpoint:
+    """Turns HTTP POSTs into calls on a :class:`SimpleXMLRPCDispatcher`.
+
+    A body that is not well-formed XML-RPC (or carries a DTD) gets a fault
+    (``-32700``/``-32600``) in a 200 response, so the connection stays usable."""
+
+    def __init__(
+        self,
+        dispatcher: SimpleXMLRPCDispatcher,
+        *,
+        logger: logging.Logger | None = None,
+        log_requests: Callable[[], bool] = lambda: False,
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+    ) -> None:
+        self.dispatcher = dispatcher
+        self.log = logger or log
+        self._log_requests = log_requests
+        self.max_body_size = max_body_size
+
+    def __call__(self, request: Request) -> Response:
+        response = self._handle(request)
+        if self._log_requests():
+            self.log.info('%s - - "%s %s %s" %s %s', request.client_address[0], request.method,
+                          request.path, request.version, response.status, len(response.body))
+        return response
+
+    def _handle(self, request: Request) -> Response:
+        if request.method != "POST":
+            return Response(405, b"XML-RPC requests must be POSTed\n", headers=[("Allow", "POST")])
+        body = request.body
+        encoding = (request.header("content-encoding") or "identity").strip().lower()
+        if encoding == "gzip":
+            try:
+                body = xmlrpc.client.gzip_decode(body, max_decode=self.max_body_size)
+            except ValueError as exc:
+                return Response(400, f"cannot decode the gzip request body: {exc}\n".encode())
+        elif encoding != "identity":
+            return Response(415, f"unsupported Content-Encoding {encoding!r}\n".encode())
+        return Response(200, dispatch(self.dispatcher, body, request.path, self.log), "text/xml")
+
+
+def dispatch(dispatcher: SimpleXMLRPCDispatcher, data: bytes, path: str | None, logger: logging.Logger) -> bytes:
+    """Parse one ``<methodCall>``, run it, and marshal the result or the fault."""
+    allow_none, encoding = dispatcher.allow_none, dispatcher.encoding or "utf-8"
+    try:
+        try:
+            params, method = loads_call(data, getattr(dispatcher, "use_builtin_types", False))
+        except UnsafeXMLError as exc:
+            raise xmlrpc.client.Fault(INVALID_REQUEST, f"invalid request: {exc}") from None
+        except (ExpatError, xmlrpc.client.ResponseError, ValueError, TypeError, IndexError) as exc:
+            raise xmlrpc.client.Fault(PARSE_ERROR, f"parse error: not a well-formed XML-RPC call: {exc}") from None
+        if not method:
+            raise xmlrpc.client.Fault(INVALID_REQUEST, "invalid request: no methodName")
+        result = dispatcher._dispatch(method, params)
+        out = xmlrpc.client.dumps((result,), methodresponse=True, allow_none=allow_none, encoding=encoding)
+    except xmlrpc.client.Fault as fault:
+        out = xmlrpc.client.dumps(fault, allow_none=allow_none, encoding=encoding)
+    except Exception as exc:  # the caller gets the failure as a fault, like the stdlib server
+        logger.debug("XML-RPC call on %s failed", path, exc_info=True)
+        fault = xmlrpc.client.Fault(APPLICATION_ERROR, f"{type(exc).__module__}.{type(exc).__qualname__}:{exc}")
+        out = xmlrpc.client.dumps(fault, allow_none=allow_none, encoding=encoding)
+    return out.encode(encoding, "xmlcharrefreplace")
+
+
+class SSLServer(SimpleXMLRPCDispatcher):
+    """An XML-RPC server over TLS with the API of ``SimpleXMLRPCServer``.
+
+    Subclass it, override :meth:`register_functions` (called by the constructor) and
+    call :meth:`serve_forever`. It has the dispatcher half of
+    ``xmlrpc.server.SimpleXMLRPCServer`` (``register_function``,
+    ``register_instance``, ``register_introspection_functions``,
+    ``register_multicall_functions``) and its lifecycle (``serve_forever``,
+    ``shutdown``, ``server_close``, ``server_address``, context manager), but serves
+    through springpython's HTTP/1.1 server — keep-alive, a worker pool, the TLS
+    handshake off the accept loop — rather than ``socketserver``, so it is not an
+    instance of ``SimpleXMLRPCServer``.
+
+    The constructor binds the port; ``serve_forever()`` (or :meth:`start`, which
+    returns at once) begins serving. Messages go to ``self.logger``, the logger named
+    after the class (``logging.getLogger("MySSLServer")`` for a subclass
+    ``MySSLServer``), as the chapter documents: rejected clients at ERROR with the
+    reason, each client's certificate and address at DEBUG, and with
+    ``log_requests`` one access-log line per request at INFO.
+
+    ``ssl_version`` is accepted for compatibility and always means TLS 1.2 or newer;
+    ``do_handshake_on_connect`` and ``suppress_ragged_eofs`` are accepted and
+    ignored (the handshake always runs in a worker thread, under a timeout). Besides
+    ``verify_fields``, ``**kwargs`` takes the stdlib server's ``allow_none``,
+    ``encoding`` and ``use_builtin_types``, and the HTTP server's ``max_body_size``,
+    ``max_workers``, ``handshake_timeout``, ``idle_timeout`` and
+    ``request_timeout``. Calls are answered at ``rpc_paths`` (``/`` and ``/RPC2``,
+    as the stdlib's request handler does)."""
+
+    rpc_paths: tuple[str, ...] = ("/", "/RPC2")
+
+    def __init__(
+        self,
+        host: str | None = None,
+        port: int | None = None,
+        keyfile: str | None = None,
+        certfile: str | None = None,
+        ca_certs: str | None = None,
+        cert_reqs: Any = ssl.CERT_NONE,
+        ssl_version: Any = None,
+        do_handshake_on_connect: bool = True,
+        suppress_ragged_eofs: bool = True,
+        ciphers: str | None = None,
+        log_requests: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        tls.check_ssl_version(ssl_version)
+        log_requests = kwargs.pop("logRequests", log_requests)  # the stdlib's spelling
+        verify_fields = kwargs.pop("verify_fields", None)
+        allow_none = kwargs.pop("allow_none", False)
+        encoding = kwargs.pop("encoding", None)
+        use_builtin_types = kwargs.pop("use_builtin_types", False)
+        kwargs.pop("bind_and_activate", None)  # the constructor always binds
+        options = {name: kwargs.pop(name) for name in
+                   ("max_body_size", "max_workers", "handshake_timeout", "idle_timeout", "request_timeout")
+                   if name in kwargs}
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}() got unexpected keyword arguments {sorted(kwargs)}")
+        super().__init__(allow_none=allow_none, encoding=encoding, use_builtin_types=use_builtin_types)
+        self.logger = logging.getLogger(type(self).__name__)
+        self.logRequests = bool(log_requests)
+        self.keyfile, self.certfile, self.ca_certs = keyfile, certfile, ca_certs
+        self.cert_reqs = tls.parse_cert_reqs(cert_reqs)
+        self.ssl_version = ssl_version
+        self.do_handshake_on_connect = do_handshake_on_connect
+        self.suppress_ragged_eofs = suppress_ragged_eofs
+        self.ciphers = ciphers
+        self.verify_fields = _check_fields(verify_fields)
+        if self.verify_fields and self.cert_reqs == ssl.CERT_NONE:
+            raise ConfigurationError(
+                f"{type(self).__name__}: verify_fields {self.verify_fields} needs client certificates; "
+                "set cert_reqs=ssl.CERT_REQUIRED and ca_certs"
+            )
+        context = tls.server_context(certfile, keyfile, ca_certs, self.cert_reqs, ciphers)
+        self._serving = threading.Event()
+        self._stopped = threading.Event()
+        self.register_functions()
+        self._http = HTTPServer(
+            "localhost" if host is None else host,
+            0 if port is None else port,
+            ssl_context=context,
+            verify_peer=self.verify_peer,
+            logger=self.logger,
+            **options,
+        )
+        endpoint = XMLRPCEndpoint(
+            self, logger=self.logger, log_requests=lambda: self.logRequests,
+            max_body_size=self._http.max_body_size,
+        )
+        for path in self.rpc_paths:
+            self._http.mount(path, endpoint)
+        self._http.listen()
+
+    @property
+    def log_requests(self) -> bool:
+        """Whether each request is logged at INFO (same as ``logRequests``)."""
+        return self.logRequests
+
+    @log_requests.setter
+    def log_requests(self, value: bool) -> None:
+        self.logRequests = bool(value)
+
+    def register_functions(self) -> None:
+        """Override to expose functions with ``self.register_function``; the constructor calls it."""
+
+    def verify_peer(self, cert: dict | None, from_addr: tuple) -> None:
+        """Check a client's certificate after the TLS handshake; raise
+        :class:`VerificationException` to drop the connection (the reason is logged
+        at ERROR, the client only sees the connection fail).
+
+        The default checks ``verify_fields``; override to add checks of your own."""
+        self.logger.debug("client %s sent certificate %s", from_addr, cert)
+        if self.verify_fields:
+            tls.verify_fields(cert, self.verify_fields)
+
+    @property
+    def server_address(self) -> tuple[str, int]:
+        """``(host, port)`` with the real port (useful with port 0)."""
+        return self._http.address
+
+    @property
+    def port(self) -> int:
+        return self._http.port
+
+    def start(self) -> "SSLServer":
+        """Serve in background threads and return at once."""
+        self._http.start()
+        self._serving.set()
+        return self
+
+    def serve_forever(self, poll_interval: float = 0.5) -> None:
+        """Serve until :meth:`shutdown` is called from another thread (or a signal handler).
+
+        An interrupt (Ctrl-C) closes the server before it propagates."""
+        self.start()
+        self.logger.debug("serving XML-RPC at https://%s:%s", *self.server_address)
+        try:
+            self._stopped.wait()
+        except BaseException:
+            self.shutdown()
+            raise
+
+    def shutdown(self) -> None:
+        """Stop serving and free the port; :meth:`serve_forever` returns."""
+        self._http.close()
+        self._stopped.set()
+
+    def server_close(self) -> None:
+        """Close the server (same as :meth:`shutdown`; safe to call more than once)."""
+        self.shutdown()
+
+    def __enter__(self) -> "SSLServer":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.server_close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._stopped.is_set() else ("serving" if self._serving.is_set() else "bound")
+        return f"<{type(self).__name__} https://{self._http.host}:{self._http.port} {state}>"
+
+
+def _check_fields(fields: Any) -> dict[str, str] | None:
+    if fields is None:
+        return None
+    if not isinstance(fields, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in fields.items()
+    ):
+        raise ConfigurationError(
+            f"verify_fields must map certificate field names to strings, got {fields!r}"
+        )
+    return dict(fields)
