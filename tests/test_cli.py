@@ -140,3 +140,39 @@ def test_run_reports_configuration_error_on_one_line(tmp_path):
     assert result.stderr.strip().splitlines() == [
         f"springpython run: error: {path}:3: object 'd': class 'nosuch.Thing': cannot import module 'nosuch': No module named 'nosuch'"
     ]
+
+
+def test_certs_writes_sample_pki_and_refuses_to_overwrite(tmp_path, capsys):
+    """`certs DIR` writes the chapter's files; again without --force it refuses, with --force it overwrites."""
+    from cryptography import x509
+
+    target = tmp_path / "pki"
+    assert main(["certs", str(target), "--host", "example.test", "--common-name", "Alice"]) == 0
+    names = {p.name for p in target.iterdir()}
+    assert {"ca-root-cert.pem", "ca-signing-cert.pem", "ca-chain.pem", "server-cert.pem", "server-key.pem",
+            "client-cert.pem", "client-key.pem", "ca-root-key.pem", "ca-signing-key.pem"} <= names
+    server = x509.load_pem_x509_certificate((target / "server-cert.pem").read_bytes())
+    san = server.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert san.get_values_for_type(x509.DNSName) == ["example.test"]
+    client = x509.load_pem_x509_certificate((target / "client-cert.pem").read_bytes())
+    assert client.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value == "Alice"
+    before = (target / "client-cert.pem").read_bytes()
+    assert main(["certs", str(target)]) == 1
+    assert "--force" in capsys.readouterr().err
+    assert (target / "client-cert.pem").read_bytes() == before
+    assert main(["certs", str(target), "--force"]) == 0
+    assert (target / "client-cert.pem").read_bytes() != before
+
+
+def test_certs_rejects_bad_days(tmp_path, capsys):
+    """A non-positive validity is refused on one line with exit 1, and nothing is written."""
+    assert main(["certs", str(tmp_path / "x"), "--days", "0"]) == 1
+    assert "--days must be positive" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
+def test_python_m_springpython_is_the_command():
+    """`python -m springpython --version` runs the same command."""
+    result = subprocess.run([sys.executable, "-m", "springpython", "--version"], env=python_env(),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout.startswith("springpython ")
