@@ -1,6 +1,8 @@
-"""Builder functions generated once per definition, so that creating an object is
-one straight-line Python function: evaluate the arguments, call the class, set the
-properties, run the lifecycle hooks.
+"""How a recipe builds its object: a general interpreter for objects made once
+(singletons), and for objects made again and again (prototypes) a builder function
+generated for the definition, so that creating one is a single straight-line Python
+function: evaluate the arguments, call the class, set the properties, run the
+lifecycle hooks.
 
 Rules of this file: the generated source only ever contains names this module
 makes up (``c0``, ``p1``, ``v2`` …) and property names that are Python identifiers;
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable
 if TYPE_CHECKING:
     from .container import ObjectContainer, _Recipe
 
-__all__ = ["Constant", "Build", "generate"]
+__all__ = ["Constant", "Build", "interpreter", "generate"]
 
 # Compiled builder bodies by shape: definitions of the same shape (say, one constant
 # constructor argument and two properties named alike) share one code object, each
@@ -60,10 +62,37 @@ def _plain(name: str) -> str | None:
     return name if ok else None
 
 
+def interpreter(recipe: "_Recipe", container: "ObjectContainer") -> Callable[[bool], Any]:
+    """A builder that walks the recipe each time: no set-up cost, for objects made once."""
+    if recipe.factory is not None:
+        return _factory_builder(recipe, container)
+    error = container._creation_error
+    initialize = container._initialize
+
+    def build(track: bool) -> Any:
+        args = [p(track) for p in recipe.args]
+        kwargs = {name: p(track) for name, p in recipe.kwargs}
+        try:
+            obj = recipe.cls(*args, **kwargs)
+        except Exception as exc:
+            raise error(recipe, exc, "creating it failed") from exc
+        for name, producer in recipe.props:
+            value = producer(track)
+            try:
+                setattr(obj, name, value)
+            except Exception as exc:
+                raise error(recipe, exc, f"setting property {name!r} failed") from exc
+        return initialize(recipe, obj, track)
+
+    return build
+
+
 def generate(recipe: "_Recipe", container: "ObjectContainer") -> Callable[[bool], Any]:
-    """Make (once) and return ``recipe.build(track)``."""
-    if recipe.build is not None:
+    """Make (once) the generated builder of ``recipe``, install it as ``recipe.build``
+    and return it; the builders of the objects it creates in place are made too."""
+    if recipe.generated:
         return recipe.build
+    recipe.generated = True
     if recipe.factory is not None:
         recipe.build = _factory_builder(recipe, container)
         return recipe.build
