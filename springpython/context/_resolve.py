@@ -24,11 +24,12 @@ from ..config.definitions import (
     Mapping,
     ObjectDefinition,
     Ref,
+    Value,
     ValueNode,
 )
 from ..errors import CircularDependencyError, ConfigurationError
 
-__all__ = ["resolve_class", "merge_parents", "walk_refs", "walk_inner", "find_cycles", "check_signature"]
+__all__ = ["resolve_class", "merge_parents", "definition_refs", "find_cycles", "check_signature"]
 
 
 def resolve_class(definition: ObjectDefinition) -> type:
@@ -143,47 +144,31 @@ def _inherit_args(child: list[Argument], parent: list[Argument]) -> list[Argumen
     return kept + list(child)
 
 
-def walk_refs(node: ValueNode) -> Iterator[Ref]:
-    """Every reference inside a value, inner objects included."""
-    if isinstance(node, Ref):
-        yield node
-    elif isinstance(node, Collection):
-        for item in node.items:
-            yield from walk_refs(item)
-    elif isinstance(node, Mapping):
-        for key, value in node.entries:
-            yield from walk_refs(key)
-            yield from walk_refs(value)
-    elif isinstance(node, Inner):
-        yield from definition_refs(node.definition)
+def _collect(node: ValueNode, out: list[Ref]) -> None:
+    kind = type(node)
+    if kind is Ref:
+        out.append(node)  # type: ignore[arg-type]
+    elif kind is Collection:
+        for item in node.items:  # type: ignore[union-attr]
+            _collect(item, out)
+    elif kind is Mapping:
+        for key, value in node.entries:  # type: ignore[union-attr]
+            _collect(key, out)
+            _collect(value, out)
+    elif kind is Inner:
+        out.extend(definition_refs(node.definition))  # type: ignore[union-attr]
 
 
-def walk_inner(node: ValueNode) -> Iterator[ObjectDefinition]:
-    """Every inner definition inside a value (outermost first)."""
-    if isinstance(node, Inner):
-        yield node.definition
-        for value in _values(node.definition):
-            yield from walk_inner(value)
-    elif isinstance(node, Collection):
-        for item in node.items:
-            yield from walk_inner(item)
-    elif isinstance(node, Mapping):
-        for key, value in node.entries:
-            yield from walk_inner(key)
-            yield from walk_inner(value)
-
-
-def _values(defn: ObjectDefinition) -> Iterable[ValueNode]:
-    for arg in defn.constructor_args:
-        yield arg.value
-    for prop in defn.properties:
-        yield prop.value
-
-
-def definition_refs(defn: ObjectDefinition) -> Iterator[Ref]:
+def definition_refs(defn: ObjectDefinition) -> list[Ref]:
     """Every reference a definition makes, through its arguments, properties and inner objects."""
-    for value in _values(defn):
-        yield from walk_refs(value)
+    out: list[Ref] = []
+    for arg in defn.constructor_args:
+        if type(arg.value) is not Value:
+            _collect(arg.value, out)
+    for prop in defn.properties:
+        if type(prop.value) is not Value:
+            _collect(prop.value, out)
+    return out
 
 
 def find_cycles(
@@ -193,7 +178,7 @@ def find_cycles(
 
     ``refs`` (each definition's references, when already collected) saves a walk."""
     if refs is None:
-        refs = {i: list(definition_refs(d)) for i, d in definitions.items()}
+        refs = {i: definition_refs(d) for i, d in definitions.items()}
     graph = {i: [r.object_id for r in refs[i] if r.object_id in definitions] for i in definitions}
     white, grey, black = 0, 1, 2
     color = dict.fromkeys(graph, white)

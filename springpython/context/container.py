@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import decimal
 import difflib
+import functools
 import logging
 import typing
 import threading
@@ -303,7 +304,7 @@ def _compile_all(
     merged, problems = _resolve.merge_parents(definitions)
     compiled.errors.extend(problems)
     concrete = {i: d for i, d in merged.items() if not d.abstract}
-    refs = {i: list(_resolve.definition_refs(d)) for i, d in concrete.items()}
+    refs = {i: _resolve.definition_refs(d) for i, d in concrete.items()}
     for defn in concrete.values():
         for ref in refs[defn.id]:
             target = merged.get(ref.object_id)
@@ -361,14 +362,17 @@ class _Compiler:
                 self.out.errors.append(exc)
                 return recipe
             recipe.props = tuple((p.name, self.producer(p.value, defn)) for p in defn.properties)
-            if isinstance(recipe.cls, type):
-                recipe.aware = issubclass(recipe.cls, ApplicationContextAware)
-                recipe.initializing = issubclass(recipe.cls, InitializingObject)
-                recipe.disposable = issubclass(recipe.cls, DisposableObject)
+            if isinstance(cls, type):
+                recipe.aware, recipe.initializing, recipe.disposable = _lifecycle_flags(cls)
         return recipe
 
     def _arguments(self, recipe: _Recipe, defn: ObjectDefinition) -> None:
-        positional = [a for a in defn.constructor_args if a.index is None and a.name is None]
+        args = defn.constructor_args
+        if all(a.index is None and a.name is None for a in args):  # the common case
+            _resolve.check_signature(recipe.cls, len(args), (), defn)
+            recipe.args = tuple(self.producer(a.value, defn) for a in args)
+            return
+        positional = [a for a in args if a.index is None and a.name is None]
         indexed: dict[int, Argument] = {}
         named: dict[str, Argument] = {}
         for arg in defn.constructor_args:
@@ -459,6 +463,16 @@ class _Compiler:
             template = {k.value: v.value for k, v in pairs}
             return lambda track: dict(template)
         return lambda track: {k(track): v(track) for k, v in pairs}
+
+
+@functools.lru_cache(maxsize=4096)
+def _lifecycle_flags(cls: type) -> tuple[bool, bool, bool]:
+    """Which lifecycle base classes ``cls`` extends (aware, initializing, disposable)."""
+    return (
+        issubclass(cls, ApplicationContextAware),
+        issubclass(cls, InitializingObject),
+        issubclass(cls, DisposableObject),
+    )
 
 
 def check_configs(configs: Config | Sequence[Config]) -> list[ConfigurationError]:
