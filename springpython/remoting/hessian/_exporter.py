@@ -1,0 +1,248 @@
+"""The Hessian server: :class:`HessianServiceExporter` answers Hessian calls for the
+public methods of a service object, on the shared HTTP server.
+
+Replies come in the version the call asks for: a Hessian 1 call marked ``c 1 0``
+gets a Hessian 1 reply; ``c 2 0`` (Caucho's Java client by default), ``H 2 0 C`` and
+``C`` (Hessian 2 calls) get Hessian 2 replies. Faults use Hessian's codes:
+``NoSuchMethodException`` (no public method of that name taking that many
+arguments), ``ProtocolException`` (a malformed or truncated call) and
+``ServiceException`` (the method raised: the fault message is the exception's, the
+detail its class name)."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import re
+import ssl
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ...errors import ConfigurationError, ExportError, ProtocolError
+from .. import tls
+from .._values import as_int
+from ..exporter import ServiceExporter
+from ..exposure import describe
+from ..http import DEFAULT_MAX_BODY_SIZE, HTTPServer, Request, Response
+from ..registry import SharedServers
+from ._codec import decode_call, encode_fault, encode_reply
+
+__all__ = ["HessianServiceExporter", "HessianEndpoint"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PORT = 8080
+DEFAULT_PATH = "/"
+CONTENT_TYPE = "x-application/hessian"
+_MANGLED = re.compile(r"^(.+)__(\d{1,3})$")  # Caucho's overload mangling: name__argcount
+
+
+def _reply_version(body: bytes) -> int | None:
+    """The reply version a (possibly malformed) call asks for, if it can be told."""
+    if len(body) >= 2 and body[0] == 0x63:  # 'c' major minor
+        return 1 if body[1] == 1 else 2
+    if body[:1] in (b"H", b"C"):
+        return 2
+    return None
+
+
+class HessianEndpoint:
+    """The request handler mounted on the HTTP server: decodes a call, invokes the
+    public method and encodes the reply or fault. Never raises."""
+
+    def __init__(self, service: Any, name: str) -> None:
+        self.name = name
+        self.methods: dict[str, Callable[..., Any]] = dict(describe(service).methods)
+        self.signatures: dict[str, inspect.Signature | None] = {}
+        for method_name, method in self.methods.items():
+            try:
+                self.signatures[method_name] = inspect.signature(method)
+            except (TypeError, ValueError):  # some builtins have no signature
+                self.signatures[method_name] = None
+
+    def __call__(self, request: Request) -> Response:
+        if request.method != "POST":
+            return Response(
+                405, b"Hessian calls are HTTP POST requests\n", headers=[("Allow", "POST")]
+            )
+        body = request.body
+        try:
+            call = decode_call(body)
+        except ProtocolError as exc:
+            log.warning("%s: malformed Hessian call from %s: %s", self.name, _peer(request), exc)
+            version = _reply_version(body)
+            if version is None:
+                return Response(400, f"not a Hessian call: {exc}\n".encode())
+            return self._fault("ProtocolException", str(exc), None, version)
+        method = self.methods.get(call.method)
+        method_name = call.method
+        if method is None:
+            mangled = _MANGLED.match(call.method)
+            if mangled and int(mangled.group(2)) == len(call.args):
+                method_name = mangled.group(1)
+                method = self.methods.get(method_name)
+        if method is None:
+            return self._fault(
+                "NoSuchMethodException", f"the service has no method named {call.method!r}", None, call.reply_version
+            )
+        signature = self.signatures.get(method_name)
+        if signature is not None:
+            try:
+                signature.bind(*call.args)
+            except TypeError as exc:
+                return self._fault(
+                    "NoSuchMethodException",
+                    f"{method_name}() does not take {len(call.args)} argument(s): {exc}",
+                    None,
+                    call.reply_version,
+                )
+        try:
+            result = method(*call.args)
+        except Exception as exc:
+            log.debug("%s.%s raised %r", self.name, method_name, exc, exc_info=True)
+            message = str(exc) or type(exc).__name__
+            return self._fault("ServiceException", message, type(exc).__name__, call.reply_version)
+        try:
+            payload = encode_reply(result, call.reply_version)
+        except (TypeError, ValueError) as exc:
+            log.warning("%s.%s returned a value Hessian cannot carry: %s", self.name, method_name, exc)
+            return self._fault(
+                "ServiceException", f"{method_name}() returned a value Hessian cannot carry: {exc}",
+                "TypeError", call.reply_version,
+            )
+        return Response(200, payload, content_type=CONTENT_TYPE)
+
+    @staticmethod
+    def _fault(code: str, message: str, detail: Any, version: int) -> Response:
+        return Response(200, encode_fault(code, message, detail, version), content_type=CONTENT_TYPE)
+
+
+def _peer(request: Request) -> str:
+    address = request.client_address
+    if isinstance(address, tuple) and len(address) >= 2:
+        return f"{address[0]}:{address[1]}"
+    return str(address)
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """What must agree for two exporters to share one server."""
+
+    certfile: str | None
+    keyfile: str | None
+    ca_certs: str | None
+    cert_reqs: int
+    max_body_size: int
+
+
+@dataclass
+class _Shared:
+    http: HTTPServer
+    settings: _Settings
+
+
+_SERVERS: SharedServers[_Shared] = SharedServers("hessian", lambda shared: shared.http.port)
+
+
+def _start(settings: _Settings, host: str, port: int) -> _Shared:
+    context = None
+    if settings.certfile:
+        try:
+            context = tls.server_context(settings.certfile, settings.keyfile, settings.ca_certs, settings.cert_reqs)
+        except ConfigurationError as exc:
+            raise ExportError(f"HessianServiceExporter at {host}:{port}: {exc.reason}") from exc
+    server = HTTPServer(host, port, ssl_context=context, max_body_size=settings.max_body_size, logger=log)
+    server.start()
+    return _Shared(server, settings)
+
+
+def _stop(shared: _Shared) -> None:
+    shared.http.close()
+
+
+class HessianServiceExporter(ServiceExporter):
+    """Serves the public methods of ``service`` to Hessian clients (Caucho's Java
+    ``HessianProxyFactory`` included) at ``http://service_host:service_port/path``
+    (defaults: ``localhost``, 8080, ``/``; port 0 picks a free port, read back from
+    :attr:`port` or :attr:`service_url`).
+
+    With ``certfile`` (and ``keyfile``) it serves HTTPS; ``ca_certs`` with ``cert_reqs``
+    ``CERT_REQUIRED`` also demands a client certificate signed by those CAs. A request
+    body over ``max_body_size`` bytes (default 8 MiB) gets HTTP 413. Exporters on the
+    same host and port share one server, each on its own ``path``, when their TLS
+    settings agree. Names starting with ``_`` are never callable; a Java object
+    arrives as a :class:`~springpython.remoting.hessian.HessianObject` (a dict)."""
+
+    DEFAULT_PORT = DEFAULT_PORT
+
+    path: str = DEFAULT_PATH
+    certfile: str | None = None
+    keyfile: str | None = None
+    ca_certs: str | None = None
+    cert_reqs: Any = ssl.CERT_NONE
+    max_body_size: Any = DEFAULT_MAX_BODY_SIZE
+
+    _shared: _Shared | None = None
+
+    def _settings(self) -> _Settings:
+        name = type(self).__name__
+        try:
+            cert_reqs = tls.parse_cert_reqs(self.cert_reqs)
+            max_body = as_int("max_body_size", self.max_body_size)
+        except ValueError as exc:
+            raise ExportError(f"{name}: {exc}") from None
+        if max_body < 0:
+            raise ExportError(f"{name}: max_body_size must not be negative, got {self.max_body_size!r}")
+        if not self.certfile and (self.keyfile or self.ca_certs or cert_reqs != ssl.CERT_NONE):
+            raise ExportError(
+                f"{name}: keyfile, ca_certs and cert_reqs need certfile (TLS); set certfile or remove them"
+            )
+        if not isinstance(self.path, str) or not self.path.startswith("/"):
+            raise ExportError(f"{name}: path must start with '/', got {self.path!r}")
+        return _Settings(
+            str(self.certfile) if self.certfile else None,
+            str(self.keyfile) if self.keyfile else None,
+            str(self.ca_certs) if self.ca_certs else None,
+            int(cert_reqs),
+            max_body,
+        )
+
+    def _export(self) -> None:
+        settings = self._settings()
+        endpoint = HessianEndpoint(self.service, self.service_name or type(self.service).__name__)
+        shared = _SERVERS.acquire(self.service_host, self.service_port, lambda host, port: _start(settings, host, port))
+        try:
+            if shared.settings != settings:
+                raise ExportError(
+                    f"{type(self).__name__}: {self.service_host}:{shared.http.port} is already served with "
+                    f"other settings ({shared.settings}); use another port or the same settings"
+                )
+            try:
+                shared.http.mount(self.path, endpoint)
+            except ValueError as exc:
+                raise ExportError(f"{type(self).__name__}: {exc}") from None
+        except BaseException:
+            _SERVERS.release(shared, _stop)
+            raise
+        self._shared = shared
+
+    def _unexport(self) -> None:
+        shared, self._shared = self._shared, None
+        if shared is None:
+            return
+        try:
+            shared.http.unmount(self.path)
+        finally:
+            _SERVERS.release(shared, _stop)
+
+    @property
+    def port(self) -> int:
+        """The real port once exported (the configured one before)."""
+        return self._shared.http.port if self._shared is not None else as_int("service_port", self.service_port)
+
+    @property
+    def service_url(self) -> str:
+        scheme = "https" if self.certfile else "http"
+        host = f"[{self.service_host}]" if ":" in str(self.service_host) else self.service_host
+        port = self._shared.http.port if self._shared is not None else self.service_port
+        return f"{scheme}://{host}:{port}{self.path}"
