@@ -44,8 +44,9 @@ class RemoteProxy(DisposableObject):
     Subclasses implement :meth:`_open` (a new connection), :meth:`_invoke` (one call
     on a connection, raising :class:`~springpython.errors.ConnectFailedError` when the
     request was certainly not delivered) and :meth:`_close`. With ``reconnect`` on
-    (the default) a call that failed to connect is retried once on a new connection,
-    so a restarted server is picked up without the client noticing."""
+    (the default) a call that could not be delivered over a connection kept from an
+    earlier call is retried once on a new connection, so a restarted server is picked
+    up without the client noticing."""
 
     service_url: str | None = None
     reconnect: bool = True
@@ -109,14 +110,22 @@ class RemoteProxy(DisposableObject):
             log.debug("closing a connection to %s failed", self.service_url, exc_info=True)
 
     def _call(self, name: str, args: tuple, kwargs: dict) -> Any:
+        local = self._connections()[0]
+        reused = getattr(local, "conn", None) is not None
         conn = self._connection()
         try:
             return self._invoke(conn, name, args, kwargs)
         except ConnectFailedError:
             self._discard_connection()
-            if not as_bool("reconnect", self.reconnect):
+            # Only a connection kept from an earlier call can have gone stale (the
+            # server restarted); a fresh one that failed would just fail again.
+            if not reused or not as_bool("reconnect", self.reconnect):
                 raise
             log.debug("reconnecting to %s", self.service_url)
+        except ConnectionError:
+            self._discard_connection()
+            raise
+        try:
             return self._invoke(self._connection(), name, args, kwargs)
         except ConnectionError:
             self._discard_connection()
