@@ -247,7 +247,16 @@ class XMLRPCProxyFactory(RemoteProxy):
             raise TypeError(f"XML-RPC calls take positional arguments only; {name}() got {sorted(kwargs)}")
         _, netloc, path = self._target()
         request = xmlrpc.client.dumps(args, name, encoding="utf-8", allow_none=as_bool("allow_none", self.allow_none))
-        reused = conn._connection[1] is not None
+        kept = conn._connection[1]
+        reused = kept is not None and kept.sock is not None
+        if not reused:
+            # Connect first, so that a failure here (refused, unreachable, timed out,
+            # certificate refused) is known to have sent nothing.
+            try:
+                conn.make_connection(netloc).connect()
+            except OSError as exc:
+                conn.close()
+                raise ConnectFailedError(f"{self.service_url}: cannot connect: {exc}") from exc
         try:
             result = conn.request(netloc, path, request.encode("utf-8"))
         except xmlrpc.client.Fault:

@@ -416,3 +416,35 @@ def test_bad_xml_property_names_file_and_object(pki, tmp_path, monkeypatch):
     assert info.value.object_id == "exporter" and info.value.file == str(server_xml)
     assert "service_port must be an integer, got 'port'" in str(info.value)
     assert isinstance(info.value.__cause__, ExportError)
+
+
+def test_connect_timeout_is_connect_failed():
+    """A connection that cannot be made within the timeout is ConnectFailedError: nothing was sent."""
+    import socket as _socket
+
+    from springpython.errors import ConnectFailedError
+    from springpython.remoting.xmlrpc import XMLRPCProxyFactory
+
+    with _socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(0)
+        port = server.getsockname()[1]
+        fillers = []
+        try:
+            for _ in range(4):  # fill the accept queue so further connects hang
+                filler = _socket.socket()
+                filler.settimeout(0.3)
+                fillers.append(filler)
+                try:
+                    filler.connect(("127.0.0.1", port))
+                except OSError:
+                    break
+            proxy = XMLRPCProxyFactory(service_url=f"http://127.0.0.1:{port}/RPC2", timeout=0.5)
+            try:
+                with pytest.raises(ConnectFailedError, match="cannot connect: timed out"):
+                    proxy.echo(1)
+            finally:
+                proxy.destroy()
+        finally:
+            for filler in fillers:
+                filler.close()
