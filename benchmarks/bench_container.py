@@ -104,7 +104,7 @@ def _load_ratio(n: int, directory: Path) -> tuple[float, float]:
     def ours():
         ApplicationContext(XMLConfig(str(path))).shutdown()
 
-    return best_time(ours, 3), best_time(lxml_only, 3)
+    return best_time(ours, 5), best_time(lxml_only, 5)
 
 
 def loading(quick: bool) -> list[Result]:
