@@ -14,6 +14,7 @@ Rules of this file:
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
@@ -24,8 +25,10 @@ from typing import Iterable, Union
 from lxml import etree
 
 from ..errors import ConfigurationError, Source
+from .definitions import Config, ObjectDefinition
 
 __all__ = [
+    "XMLFileConfig",
     "ConfigLocation",
     "Document",
     "locations",
@@ -54,6 +57,35 @@ class Document:
 
     root: etree._Element
     file: str
+
+
+class XMLFileConfig(Config):
+    """The base of the readers of XML files: where the files are, and the loop that
+    loads each one safely and hands it to :meth:`_read_document`.
+
+    ``config_location`` is a path (``str`` or :class:`pathlib.Path`) or a list of
+    them; files are read in order each time :meth:`read_object_defs` is called."""
+
+    _log: logging.Logger
+
+    def __init__(self, config_location: ConfigLocation | Iterable[ConfigLocation]) -> None:
+        self.config_location = locations(config_location)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({[str(loc) for loc in self.config_location]!r})"
+
+    def read_object_defs(self) -> list[ObjectDefinition]:
+        """Parse and convert every file; definitions come out in document order."""
+        definitions: list[ObjectDefinition] = []
+        for location in self.config_location:
+            self._log.debug("* Parsing %s", location)
+            found = self._read_document(load(location))
+            self._log.debug("* Read %d object definitions from %s", len(found), location)
+            definitions.extend(found)
+        return definitions
+
+    def _read_document(self, document: "Document") -> list[ObjectDefinition]:
+        raise NotImplementedError
 
 
 def locations(config_location: ConfigLocation | Iterable[ConfigLocation]) -> list[ConfigLocation]:

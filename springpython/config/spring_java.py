@@ -19,18 +19,16 @@ from __future__ import annotations
 
 import decimal
 import logging
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from lxml import etree
 
 from .._scope import Scope, convert as convert_scope
 from ..errors import ConfigurationError, Source
 from . import _xml_io
-from ._xml_io import ConfigLocation
 from .definitions import (
     Argument,
     Collection,
-    Config,
     Inner,
     Mapping,
     ObjectDefinition,
@@ -93,28 +91,16 @@ _UNSUPPORTED_HINTS = {
 _NAME_SEPARATORS = str.maketrans({",": " ", ";": " "})
 
 
-class SpringJavaConfig(Config):
+class SpringJavaConfig(_xml_io.XMLFileConfig):
     """Object definitions from Spring Java ``<beans>`` XML files.
 
     ``config_location`` is a path (``str`` or :class:`pathlib.Path`) or a list of
     them; files are read in order each time :meth:`read_object_defs` is called."""
 
-    def __init__(self, config_location: ConfigLocation | Iterable[ConfigLocation]) -> None:
-        self.config_location = _xml_io.locations(config_location)
+    _log = log
 
-    def __repr__(self) -> str:
-        return f"SpringJavaConfig({[str(loc) for loc in self.config_location]!r})"
-
-    def read_object_defs(self) -> list[ObjectDefinition]:
-        """Parse and convert every file; definitions come out in document order."""
-        definitions: list[ObjectDefinition] = []
-        for location in self.config_location:
-            log.debug("* Parsing %s", location)
-            document = _xml_io.load(location)
-            found = _BeansWalker(document).beans()
-            log.debug("* Read %d object definitions from %s", len(found), location)
-            definitions.extend(found)
-        return definitions
+    def _read_document(self, document: _xml_io.Document) -> list[ObjectDefinition]:
+        return _BeansWalker(document).beans()
 
 
 class _BeansWalker:

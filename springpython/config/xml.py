@@ -27,18 +27,16 @@ from __future__ import annotations
 
 import decimal
 import logging
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from lxml import etree
 
 from .._scope import Scope, convert as convert_scope
 from ..errors import ConfigurationError, Source
 from . import _xml_io
-from ._xml_io import ConfigLocation
 from .definitions import (
     Argument,
     Collection,
-    Config,
     Inner,
     Mapping,
     ObjectDefinition,
@@ -87,31 +85,19 @@ _LITERALS: dict[str, tuple[Callable[[str], Any], str, str]] = {
 _TEXT_LITERALS = frozenset({"str", "unicode"})
 
 
-class XMLConfig(Config):
+class XMLConfig(_xml_io.XMLFileConfig):
     """Object definitions from one or more XML files in the springpython ``objects``
     namespace (1.1, or the older 1.0).
 
     ``config_location`` is a path (``str`` or :class:`pathlib.Path`) or a list of
     them; files are read in order each time :meth:`read_object_defs` is called."""
 
-    def __init__(self, config_location: ConfigLocation | Iterable[ConfigLocation]) -> None:
-        self.config_location = _xml_io.locations(config_location)
+    _log = log
 
-    def __repr__(self) -> str:
-        return f"XMLConfig({[str(loc) for loc in self.config_location]!r})"
-
-    def read_object_defs(self) -> list[ObjectDefinition]:
-        """Parse, validate and convert every file; definitions come out in document order."""
-        definitions: list[ObjectDefinition] = []
-        for location in self.config_location:
-            log.debug("* Parsing %s", location)
-            document = _xml_io.load(location)
-            namespace = _namespace_of(document)
-            _xml_io.validate(document, SCHEMAS[namespace])
-            found = _Walker(document.file, namespace).objects(document.root)
-            log.debug("* Read %d object definitions from %s", len(found), location)
-            definitions.extend(found)
-        return definitions
+    def _read_document(self, document: _xml_io.Document) -> list[ObjectDefinition]:
+        namespace = _namespace_of(document)
+        _xml_io.validate(document, SCHEMAS[namespace])
+        return _Walker(document.file, namespace).objects(document.root)
 
 
 def schema_for(root: etree._Element) -> etree.XMLSchema:

@@ -14,17 +14,12 @@ from __future__ import annotations
 import inspect
 import logging
 import re
-import ssl
-from dataclasses import dataclass
 from typing import Any, Callable
 
-from ...errors import ConfigurationError, ExportError, ProtocolError
-from .. import tls
-from .._values import as_int
-from ..exporter import ServiceExporter
+from ...errors import ProtocolError
 from ..exposure import describe
-from ..http import DEFAULT_MAX_BODY_SIZE, HTTPServer, Request, Response
-from ..registry import SharedServers
+from ..http import Request, Response
+from ..http_exporter import HTTPServiceExporter, HTTPSettings
 from ._codec import decode_call, encode_fault, encode_reply
 
 __all__ = ["HessianServiceExporter", "HessianEndpoint"]
@@ -124,125 +119,24 @@ def _peer(request: Request) -> str:
     return str(address)
 
 
-@dataclass(frozen=True)
-class _Settings:
-    """What must agree for two exporters to share one server."""
-
-    certfile: str | None
-    keyfile: str | None
-    ca_certs: str | None
-    cert_reqs: int
-    max_body_size: int
-
-
-@dataclass
-class _Shared:
-    http: HTTPServer
-    settings: _Settings
-
-
-_SERVERS: SharedServers[_Shared] = SharedServers("hessian", lambda shared: shared.http.port)
-
-
-def _start(settings: _Settings, host: str, port: int) -> _Shared:
-    context = None
-    if settings.certfile:
-        try:
-            context = tls.server_context(settings.certfile, settings.keyfile, settings.ca_certs, settings.cert_reqs)
-        except ConfigurationError as exc:
-            raise ExportError(f"HessianServiceExporter at {host}:{port}: {exc.reason}") from exc
-    server = HTTPServer(host, port, ssl_context=context, max_body_size=settings.max_body_size, logger=log)
-    server.start()
-    return _Shared(server, settings)
-
-
-def _stop(shared: _Shared) -> None:
-    shared.http.close()
-
-
-class HessianServiceExporter(ServiceExporter):
+class HessianServiceExporter(HTTPServiceExporter):
     """Serves the public methods of ``service`` to Hessian clients (Caucho's Java
     ``HessianProxyFactory`` included) at ``http://service_host:service_port/path``
     (defaults: ``localhost``, 8080, ``/``; port 0 picks a free port, read back from
     :attr:`port` or :attr:`service_url`).
 
     With ``certfile`` (and ``keyfile``) it serves HTTPS; ``ca_certs`` with ``cert_reqs``
-    ``CERT_REQUIRED`` also demands a client certificate signed by those CAs. A request
+    ``CERT_REQUIRED`` also demands a client certificate signed by those CAs, whose
+    subject ``verify_fields`` can check as for XML-RPC. A request
     body over ``max_body_size`` bytes (default 8 MiB) gets HTTP 413. Exporters on the
     same host and port share one server, each on its own ``path``, when their TLS
     settings agree. Names starting with ``_`` are never callable; a Java object
     arrives as a :class:`~springpython.remoting.hessian.HessianObject` (a dict)."""
 
     DEFAULT_PORT = DEFAULT_PORT
+    DEFAULT_PATH = DEFAULT_PATH
 
     path: str = DEFAULT_PATH
-    certfile: str | None = None
-    keyfile: str | None = None
-    ca_certs: str | None = None
-    cert_reqs: Any = ssl.CERT_NONE
-    max_body_size: Any = DEFAULT_MAX_BODY_SIZE
 
-    _shared: _Shared | None = None
-
-    def _settings(self) -> _Settings:
-        name = type(self).__name__
-        try:
-            cert_reqs = tls.parse_cert_reqs(self.cert_reqs)
-            max_body = as_int("max_body_size", self.max_body_size)
-        except ValueError as exc:
-            raise ExportError(f"{name}: {exc}") from None
-        if max_body < 0:
-            raise ExportError(f"{name}: max_body_size must not be negative, got {self.max_body_size!r}")
-        if not self.certfile and (self.keyfile or self.ca_certs or cert_reqs != ssl.CERT_NONE):
-            raise ExportError(
-                f"{name}: keyfile, ca_certs and cert_reqs need certfile (TLS); set certfile or remove them"
-            )
-        if not isinstance(self.path, str) or not self.path.startswith("/"):
-            raise ExportError(f"{name}: path must start with '/', got {self.path!r}")
-        return _Settings(
-            str(self.certfile) if self.certfile else None,
-            str(self.keyfile) if self.keyfile else None,
-            str(self.ca_certs) if self.ca_certs else None,
-            int(cert_reqs),
-            max_body,
-        )
-
-    def _export(self) -> None:
-        settings = self._settings()
-        endpoint = HessianEndpoint(self.service, self.service_name or type(self.service).__name__)
-        shared = _SERVERS.acquire(self.service_host, self.service_port, lambda host, port: _start(settings, host, port))
-        try:
-            if shared.settings != settings:
-                raise ExportError(
-                    f"{type(self).__name__}: {self.service_host}:{shared.http.port} is already served with "
-                    f"other settings ({shared.settings}); use another port or the same settings"
-                )
-            try:
-                shared.http.mount(self.path, endpoint)
-            except ValueError as exc:
-                raise ExportError(f"{type(self).__name__}: {exc}") from None
-        except BaseException:
-            _SERVERS.release(shared, _stop)
-            raise
-        self._shared = shared
-
-    def _unexport(self) -> None:
-        shared, self._shared = self._shared, None
-        if shared is None:
-            return
-        try:
-            shared.http.unmount(self.path)
-        finally:
-            _SERVERS.release(shared, _stop)
-
-    @property
-    def port(self) -> int:
-        """The real port once exported (the configured one before)."""
-        return self._shared.http.port if self._shared is not None else as_int("service_port", self.service_port)
-
-    @property
-    def service_url(self) -> str:
-        scheme = "https" if self.certfile else "http"
-        host = f"[{self.service_host}]" if ":" in str(self.service_host) else self.service_host
-        port = self._shared.http.port if self._shared is not None else self.service_port
-        return f"{scheme}://{host}:{port}{self.path}"
+    def _endpoint(self, settings: HTTPSettings) -> "HessianEndpoint":
+        return HessianEndpoint(self.service, self.service_name or type(self.service).__name__)

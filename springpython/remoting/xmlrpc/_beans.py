@@ -9,8 +9,7 @@ import socket
 import ssl
 import urllib.parse
 import xmlrpc.client
-from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 from xml.parsers.expat import ExpatError
 from xmlrpc.server import SimpleXMLRPCDispatcher
 
@@ -24,12 +23,10 @@ from ...errors import (
 )
 from ...errors import ProtocolError as WireProtocolError
 from .. import tls
-from .._values import as_bool, as_float, as_int
-from ..exporter import ServiceExporter
+from .._values import as_bool, as_float
 from ..exposure import describe
-from ..http import DEFAULT_MAX_BODY_SIZE, HTTPServer
+from ..http_exporter import HTTPServiceExporter, HTTPSettings
 from ..proxy import RemoteProxy
-from ..registry import SharedServers
 from ._client import SSLTransport, Transport
 from ._parser import UnsafeXMLError
 from ._server import XMLRPCEndpoint
@@ -42,54 +39,7 @@ DEFAULT_PORT = 8000
 DEFAULT_PATH = "/RPC2"
 
 
-@dataclass(frozen=True)
-class _Settings:
-    """What must agree for two exporters to share one server."""
-
-    certfile: str | None
-    keyfile: str | None
-    ca_certs: str | None
-    cert_reqs: int
-    verify_fields: tuple[tuple[str, str], ...]
-    max_body_size: int
-
-
-@dataclass
-class _Shared:
-    http: HTTPServer
-    settings: _Settings
-
-
-_SERVERS: SharedServers[_Shared] = SharedServers("xmlrpc", lambda shared: shared.http.port)
-
-
-def _start(settings: _Settings, host: str, port: int) -> _Shared:
-    context = None
-    if settings.certfile:
-        try:
-            context = tls.server_context(
-                settings.certfile, settings.keyfile, settings.ca_certs, settings.cert_reqs
-            )
-        except ConfigurationError as exc:
-            raise ExportError(f"XMLRPCServiceExporter at {host}:{port}: {exc.reason}") from exc
-    fields = dict(settings.verify_fields)
-
-    def verify_peer(cert: dict | None, address: tuple) -> None:
-        tls.verify_fields(cert, fields)
-
-    server = HTTPServer(
-        host, port, ssl_context=context, verify_peer=verify_peer if fields else None,
-        max_body_size=settings.max_body_size, logger=log,
-    )
-    server.start()
-    return _Shared(server, settings)
-
-
-def _stop(shared: _Shared) -> None:
-    shared.http.close()
-
-
-class XMLRPCServiceExporter(ServiceExporter):
+class XMLRPCServiceExporter(HTTPServiceExporter):
     """Exports every public method of ``service`` over XML-RPC at ``path``.
 
     With ``certfile`` (and ``keyfile``) it serves HTTPS; ``ca_certs`` with
@@ -100,90 +50,21 @@ class XMLRPCServiceExporter(ServiceExporter):
     settings agree. Properties and ``_`` names are never reachable."""
 
     DEFAULT_PORT = DEFAULT_PORT
+    DEFAULT_PATH = DEFAULT_PATH
 
     path: str = DEFAULT_PATH
-    certfile: str | None = None
-    keyfile: str | None = None
-    ca_certs: str | None = None
-    cert_reqs: Any = ssl.CERT_NONE
-    verify_fields: Mapping[str, str] | None = None
     allow_none: Any = True
-    max_body_size: Any = DEFAULT_MAX_BODY_SIZE
 
-    _shared: _Shared | None = None
-
-    def _settings(self) -> _Settings:
-        name = type(self).__name__
+    def _endpoint(self, settings: HTTPSettings) -> XMLRPCEndpoint:
         try:
-            cert_reqs = tls.parse_cert_reqs(self.cert_reqs)
-            max_body = as_int("max_body_size", self.max_body_size)
-            as_bool("allow_none", self.allow_none)
+            allow_none = as_bool("allow_none", self.allow_none)
         except ValueError as exc:
-            raise ExportError(f"{name}: {exc}") from None
-        if max_body < 0:
-            raise ExportError(f"{name}: max_body_size must not be negative, got {self.max_body_size!r}")
-        fields = self.verify_fields or {}
-        if not isinstance(fields, Mapping) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in fields.items()
-        ):
-            raise ExportError(f"{name}: verify_fields must map certificate field names to strings, got {fields!r}")
-        if not self.certfile:
-            if self.keyfile or self.ca_certs or fields or cert_reqs != ssl.CERT_NONE:
-                raise ExportError(
-                    f"{name}: keyfile, ca_certs, cert_reqs and verify_fields need certfile (TLS); "
-                    "set certfile or remove them"
-                )
-        elif fields and cert_reqs == ssl.CERT_NONE:
-            raise ExportError(f"{name}: verify_fields {dict(fields)} needs cert_reqs CERT_REQUIRED and ca_certs")
-        if not isinstance(self.path, str) or not self.path.startswith("/"):
-            raise ExportError(f"{name}: path must start with '/', got {self.path!r}")
-        return _Settings(
-            str(self.certfile) if self.certfile else None,
-            str(self.keyfile) if self.keyfile else None,
-            str(self.ca_certs) if self.ca_certs else None,
-            int(cert_reqs), tuple(sorted(fields.items())), max_body,
-        )
-
-    def _export(self) -> None:
-        settings = self._settings()
-        dispatcher = SimpleXMLRPCDispatcher(allow_none=as_bool("allow_none", self.allow_none), encoding="utf-8",
-                                            use_builtin_types=True)
+            raise ExportError(f"{type(self).__name__}: {exc}") from None
+        dispatcher = SimpleXMLRPCDispatcher(allow_none=allow_none, encoding="utf-8", use_builtin_types=True)
         for name, method in describe(self.service).methods.items():
             dispatcher.register_function(method, name)
         dispatcher.register_introspection_functions()
-        endpoint = XMLRPCEndpoint(dispatcher, logger=log, max_body_size=settings.max_body_size)
-        shared = _SERVERS.acquire(self.service_host, self.service_port,
-                                  lambda host, port: _start(settings, host, port))
-        try:
-            if shared.settings != settings:
-                raise ExportError(
-                    f"{type(self).__name__}: {self.service_host}:{shared.http.port} is already served with "
-                    f"other TLS settings ({shared.settings}); use another port or the same settings"
-                )
-            try:
-                shared.http.mount(self.path, endpoint)
-            except ValueError as exc:
-                raise ExportError(f"{type(self).__name__}: {exc}") from None
-        except BaseException:
-            _SERVERS.release(shared, _stop)
-            raise
-        self._shared = shared
-
-    def _unexport(self) -> None:
-        shared, self._shared = self._shared, None
-        if shared is None:
-            return
-        try:
-            shared.http.unmount(self.path)
-        finally:
-            _SERVERS.release(shared, _stop)
-
-    @property
-    def service_url(self) -> str:
-        scheme = "https" if self.certfile else "http"
-        port = self._shared.http.port if self._shared is not None else self.service_port
-        host = f"[{self.service_host}]" if ":" in str(self.service_host) else self.service_host
-        return f"{scheme}://{host}:{port}{self.path}"
+        return XMLRPCEndpoint(dispatcher, logger=log, max_body_size=settings.max_body_size)
 
 
 class XMLRPCProxyFactory(RemoteProxy):

@@ -421,3 +421,26 @@ def test_request_over_max_body_size_is_413(service):
             assert factory.echo("small") == "small"
         finally:
             factory.destroy()
+
+
+def test_hessian_and_xmlrpc_exporters_share_one_port():
+    """A Hessian and an XML-RPC exporter on one host:port share the server on different paths."""
+    import xmlrpc.client
+
+    from springpython.remoting.hessian import HessianProxyFactory, HessianServiceExporter
+    from springpython.remoting.xmlrpc import XMLRPCServiceExporter
+
+    class Echo:
+        def echo(self, value):
+            return value
+
+    with HessianServiceExporter(Echo(), service_host="127.0.0.1", service_port=0, path="/hessian") as hessian:
+        with XMLRPCServiceExporter(Echo(), service_host="127.0.0.1", service_port=hessian.port, path="/xmlrpc") as rpc:
+            assert rpc.service_url == f"http://127.0.0.1:{hessian.port}/xmlrpc"
+            proxy = HessianProxyFactory(service_url=hessian.service_url)
+            try:
+                assert proxy.echo("one") == "one"
+            finally:
+                proxy.destroy()
+            with xmlrpc.client.ServerProxy(rpc.service_url) as client:
+                assert client.echo("two") == "two"

@@ -155,7 +155,7 @@ def test_exporters_share_a_port_on_different_paths(pki):
             with pytest.raises(ExportError, match="already mounted"):
                 clash.after_properties_set()
             plain = XMLRPCServiceExporter(Calculator(), service_host="localhost", service_port=port, path="/x")
-            with pytest.raises(ExportError, match="other TLS settings"):
+            with pytest.raises(ExportError, match="other TLS or size settings"):
                 plain.after_properties_set()
     finally:
         first.destroy()
@@ -216,7 +216,7 @@ def test_proxy_survives_the_server_closing_an_idle_connection(caplog):
     proxy = XMLRPCProxyFactory(exporter.service_url)
     try:
         exporter._shared.http.idle_timeout = 0.1
-        with caplog.at_level(logging.DEBUG, logger="springpython.remoting.xmlrpc._beans"):
+        with caplog.at_level(logging.DEBUG, logger="springpython.remoting"):
             assert proxy.add(1, 1) == 2
             deadline = time.monotonic() + 10
             while not any("closing idle" in r.getMessage() for r in caplog.records):

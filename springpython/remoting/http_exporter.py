@@ -1,0 +1,166 @@
+"""The base of exporters served over the shared HTTP server (:mod:`.http`): the
+``path`` they answer on and their TLS and size settings.
+
+Exporters of any HTTP transport on the same host and port share one server, each
+mounted on its own path, as long as their TLS and size settings agree; the server
+starts with the first and stops, freeing the port, with the last."""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from ..errors import ConfigurationError, ExportError
+from . import tls
+from ._values import as_int
+from .exporter import ServiceExporter
+from .http import DEFAULT_MAX_BODY_SIZE, Handler, HTTPServer
+from .registry import SharedServers
+
+__all__ = ["HTTPServiceExporter", "HTTPSettings"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class HTTPSettings:
+    """What must agree for two exporters to share one server."""
+
+    certfile: str | None
+    keyfile: str | None
+    ca_certs: str | None
+    cert_reqs: int
+    verify_fields: tuple[tuple[str, str], ...]
+    max_body_size: int
+
+
+@dataclass
+class _Shared:
+    http: HTTPServer
+    settings: HTTPSettings
+
+
+_SERVERS: SharedServers[_Shared] = SharedServers("http", lambda shared: shared.http.port)
+
+
+def _start(settings: HTTPSettings, host: str, port: int) -> _Shared:
+    context = None
+    if settings.certfile:
+        try:
+            context = tls.server_context(settings.certfile, settings.keyfile, settings.ca_certs, settings.cert_reqs)
+        except ConfigurationError as exc:
+            raise ExportError(f"HTTP server at {host}:{port}: {exc.reason}") from exc
+    fields = dict(settings.verify_fields)
+
+    def verify_peer(cert: dict | None, address: tuple) -> None:
+        tls.verify_fields(cert, fields)
+
+    server = HTTPServer(
+        host, port, ssl_context=context, verify_peer=verify_peer if fields else None,
+        max_body_size=settings.max_body_size, logger=log,
+    )
+    server.start()
+    return _Shared(server, settings)
+
+
+def _stop(shared: _Shared) -> None:
+    shared.http.close()
+
+
+class HTTPServiceExporter(ServiceExporter):
+    """Serves ``service`` at ``http(s)://service_host:service_port/path``.
+
+    With ``certfile`` (and ``keyfile``) it serves HTTPS; ``ca_certs`` with
+    ``cert_reqs`` ``CERT_REQUIRED`` asks clients for a certificate signed by those
+    CAs, and ``verify_fields`` (a dict of RFC 3280 long names, ``<dict>`` in XML)
+    checks its subject. A request body over ``max_body_size`` bytes gets HTTP 413.
+    Subclasses build the request handler in :meth:`_endpoint`."""
+
+    DEFAULT_PATH = "/"
+
+    path: str = DEFAULT_PATH
+    certfile: str | None = None
+    keyfile: str | None = None
+    ca_certs: str | None = None
+    cert_reqs: Any = ssl.CERT_NONE
+    verify_fields: Mapping[str, str] | None = None
+    max_body_size: Any = DEFAULT_MAX_BODY_SIZE
+
+    _shared: _Shared | None = None
+
+    def _endpoint(self, settings: HTTPSettings) -> Handler:
+        """The handler that answers requests on :attr:`path`."""
+        raise NotImplementedError
+
+    def _settings(self) -> HTTPSettings:
+        name = type(self).__name__
+        try:
+            cert_reqs = tls.parse_cert_reqs(self.cert_reqs)
+            max_body = as_int("max_body_size", self.max_body_size)
+        except ValueError as exc:
+            raise ExportError(f"{name}: {exc}") from None
+        if max_body < 0:
+            raise ExportError(f"{name}: max_body_size must not be negative, got {self.max_body_size!r}")
+        fields = self.verify_fields or {}
+        if not isinstance(fields, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in fields.items()
+        ):
+            raise ExportError(f"{name}: verify_fields must map certificate field names to strings, got {fields!r}")
+        if not self.certfile:
+            if self.keyfile or self.ca_certs or fields or cert_reqs != ssl.CERT_NONE:
+                raise ExportError(
+                    f"{name}: keyfile, ca_certs, cert_reqs and verify_fields need certfile (TLS); "
+                    "set certfile or remove them"
+                )
+        elif fields and cert_reqs == ssl.CERT_NONE:
+            raise ExportError(f"{name}: verify_fields {dict(fields)} needs cert_reqs CERT_REQUIRED and ca_certs")
+        if not isinstance(self.path, str) or not self.path.startswith("/"):
+            raise ExportError(f"{name}: path must start with '/', got {self.path!r}")
+        return HTTPSettings(
+            str(self.certfile) if self.certfile else None,
+            str(self.keyfile) if self.keyfile else None,
+            str(self.ca_certs) if self.ca_certs else None,
+            int(cert_reqs), tuple(sorted(fields.items())), max_body,
+        )
+
+    def _export(self) -> None:
+        settings = self._settings()
+        endpoint = self._endpoint(settings)
+        shared = _SERVERS.acquire(self.service_host, self.service_port, lambda host, port: _start(settings, host, port))
+        try:
+            if shared.settings != settings:
+                raise ExportError(
+                    f"{type(self).__name__}: {self.service_host}:{shared.http.port} is already served with "
+                    f"other TLS or size settings ({shared.settings}); use another port or the same settings"
+                )
+            try:
+                shared.http.mount(self.path, endpoint)
+            except ValueError as exc:
+                raise ExportError(f"{type(self).__name__}: {exc}") from None
+        except BaseException:
+            _SERVERS.release(shared, _stop)
+            raise
+        self._shared = shared
+
+    def _unexport(self) -> None:
+        shared, self._shared = self._shared, None
+        if shared is None:
+            return
+        try:
+            shared.http.unmount(self.path)
+        finally:
+            _SERVERS.release(shared, _stop)
+
+    @property
+    def port(self) -> int:
+        """The real port once exported (the configured one before)."""
+        return self._shared.http.port if self._shared is not None else as_int("service_port", self.service_port)
+
+    @property
+    def service_url(self) -> str:
+        scheme = "https" if self.certfile else "http"
+        host = f"[{self.service_host}]" if ":" in str(self.service_host) else self.service_host
+        port = self._shared.http.port if self._shared is not None else self.service_port
+        return f"{scheme}://{host}:{port}{self.path}"
