@@ -25,7 +25,7 @@ from typing import Iterable, Union
 from lxml import etree
 
 from ..errors import ConfigurationError, Source
-from .definitions import Config, ObjectDefinition
+from .definitions import Config, ObjectDefinition, Ref, Value, ValueNode
 
 __all__ = [
     "XMLFileConfig",
@@ -37,6 +37,7 @@ __all__ = [
     "validate",
     "enclosing_id",
     "is_markup",
+    "single_value",
 ]
 
 ConfigLocation = Union[str, "os.PathLike[str]"]
@@ -250,3 +251,23 @@ def enclosing_id(element: etree._Element | None) -> str | None:
 def is_markup(node: etree._Element) -> bool:
     """True for comments and processing instructions, which readers skip."""
     return isinstance(node, (etree._Comment, etree._ProcessingInstruction))
+
+
+def single_value(file: str, element: etree._Element, node: ValueNode | None, what: str, owner: str | None) -> ValueNode:
+    """The one value of a property or constructor argument: its ``value=``, its
+    ``ref=`` or ``node`` (the value element it holds) — exactly one of them."""
+    value = element.get("value")
+    ref = element.get("ref")
+    given = (value is not None) + (ref is not None) + (node is not None)
+    if given != 1:
+        problem = "no value" if given == 0 else "more than one value"
+        raise ConfigurationError(
+            f"{what} has {problem}: give exactly one of value=\"...\", ref=\"...\" or a value element",
+            source=Source(file, element.sourceline),
+            object_id=owner,
+        )
+    if node is not None:
+        return node
+    if value is not None:
+        return Value(value)
+    return Ref(ref, Source(file, element.sourceline))  # type: ignore[arg-type]

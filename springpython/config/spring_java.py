@@ -319,21 +319,7 @@ class _BeansWalker:
             if node is not None:
                 raise self.error(f"{what} has more than one value element", child, bean_id)
             node = handler(child, bean_id, slot)
-        value = element.get("value")
-        ref = element.get("ref")
-        given = (value is not None) + (ref is not None) + (node is not None)
-        if given != 1:
-            problem = "no value" if given == 0 else "more than one value"
-            raise self.error(
-                f"{what} has {problem}: give exactly one of value=\"...\", ref=\"...\" or a value element",
-                element,
-                bean_id,
-            )
-        if node is not None:
-            return node
-        if value is not None:
-            return Value(value)
-        return Ref(ref, Source(self.file, element.sourceline))  # type: ignore[arg-type]
+        return _xml_io.single_value(self.file, element, node, what, bean_id)
 
     # ----- value elements -----------------------------------------------------
 

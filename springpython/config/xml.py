@@ -343,21 +343,7 @@ class _Walker:
             keys = element.keys()
             if "value" not in keys and "ref" not in keys:
                 return node
-        value = element.get("value")
-        ref = element.get("ref")
-        given = (value is not None) + (ref is not None) + (node is not None)
-        if given != 1:
-            problem = "no value" if given == 0 else "more than one value"
-            raise self.error(
-                f"{kind} {label!r} has {problem}: give exactly one of value=\"...\", ref=\"...\" or a value element",
-                element,
-                owner,
-            )
-        if node is not None:
-            return node
-        if value is not None:
-            return Value(value)
-        return Ref(ref, Source(self.file, element.sourceline))  # type: ignore[arg-type]
+        return _xml_io.single_value(self.file, element, node, f"{kind} {label!r}", owner)
 
     # ----- value elements -----------------------------------------------------
 

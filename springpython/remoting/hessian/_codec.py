@@ -208,6 +208,17 @@ class _Encoder:
         if self.depth > MAX_DEPTH:
             raise ValueError(f"cannot encode: containers nested deeper than {MAX_DEPTH} levels")
 
+    _TABLE: dict  # type -> handler, set for each version once its methods exist
+
+    def write(self, value: Any) -> None:
+        table = self._TABLE
+        handler = table.get(type(value))
+        if handler is None:
+            handler = _find_handler(value, table)
+            if handler is None:
+                self._unsupported(value)
+        handler(self, value)
+
     def _unsupported(self, value: Any) -> None:
         raise TypeError(
             f"cannot encode {type(value).__name__} {value!r:.80} as Hessian: expected None, bool, int, "
@@ -219,14 +230,6 @@ class _Encoder1(_Encoder):
     """Hessian 1.0 serialization (what Caucho's clients send their arguments in)."""
 
     __slots__ = ()
-
-    def write(self, value: Any) -> None:
-        handler = _ENCODE1.get(type(value))
-        if handler is None:
-            handler = _find_handler(value, _ENCODE1)
-            if handler is None:
-                self._unsupported(value)
-        handler(self, value)
 
     def none(self, _: None) -> None:
         self.out += b"N"
@@ -317,14 +320,6 @@ class _Encoder2(_Encoder):
     """Hessian 2.0 serialization with Caucho's compact forms (what its servers reply in)."""
 
     __slots__ = ()
-
-    def write(self, value: Any) -> None:
-        handler = _ENCODE2.get(type(value))
-        if handler is None:
-            handler = _find_handler(value, _ENCODE2)
-            if handler is None:
-                self._unsupported(value)
-        handler(self, value)
 
     none = _Encoder1.none
     bool = _Encoder1.bool
@@ -533,8 +528,8 @@ def _handlers(cls: type) -> dict[type, Callable]:
     return table
 
 
-_ENCODE1 = _handlers(_Encoder1)
-_ENCODE2 = _handlers(_Encoder2)
+_Encoder1._TABLE = _ENCODE1 = _handlers(_Encoder1)
+_Encoder2._TABLE = _ENCODE2 = _handlers(_Encoder2)
 # Subclasses are matched in this order (bool before int; long before int).
 _SUBCLASS_ORDER: tuple[type, ...] = (
     Long, bool, int, float, str, bytes, bytearray, datetime.datetime, list, tuple, dict, set, frozenset,
