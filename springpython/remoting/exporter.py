@@ -8,8 +8,9 @@ import logging
 import threading
 from typing import Any
 
-from ..context.lifecycle import DisposableObject, InitializingObject
+from ..context.lifecycle import ApplicationContextAware, DisposableObject, InitializingObject
 from ..errors import ExportError
+from . import registry
 from ._values import as_port
 
 __all__ = ["ServiceExporter"]
@@ -19,12 +20,15 @@ log = logging.getLogger(__name__)
 DEFAULT_HOST = "localhost"
 
 
-class ServiceExporter(InitializingObject, DisposableObject):
+class ServiceExporter(InitializingObject, DisposableObject, ApplicationContextAware):
     """Puts ``service`` on the network under ``service_name`` at host:port.
 
     Subclasses implement :meth:`_export` (return only once listening) and
     :meth:`_unexport`, and may declare more properties as class attributes; any
-    property can also be given to the constructor by name."""
+    property can also be given to the constructor by name. An exporter started by
+    an application context keeps the process serving after its main code ends,
+    until it is destroyed or the user presses Ctrl-C
+    (:func:`~springpython.remoting.registry.keep_serving_at_exit`)."""
 
     DEFAULT_PORT: int = 0
 
@@ -67,6 +71,8 @@ class ServiceExporter(InitializingObject, DisposableObject):
                 raise ExportError(f"{type(self).__name__}: the 'service_host' property is empty")
             self._export()
             self._exported = True
+            if self.app_context is not None:
+                registry.hold(self)
         log.info("exported %s at %s", self.service_name or type(self.service).__name__, self.service_url)
 
     def destroy(self) -> None:
@@ -75,6 +81,7 @@ class ServiceExporter(InitializingObject, DisposableObject):
             if not self._exported:
                 return
             self._exported = False
+            registry.drop(self)
             url = self.service_url
             self._unexport()
         log.info("stopped %s", url)

@@ -110,9 +110,10 @@ class RemoteProxy(DisposableObject):
             log.debug("closing a connection to %s failed", self.service_url, exc_info=True)
 
     def _call(self, name: str, args: tuple, kwargs: dict) -> Any:
-        local = self._connections()[0]
-        reused = getattr(local, "conn", None) is not None
-        conn = self._connection()
+        conn = getattr(self._connections()[0], "conn", None)
+        reused = conn is not None
+        if conn is None:
+            conn = self._connection()
         try:
             return self._invoke(conn, name, args, kwargs)
         except ConnectFailedError:
@@ -140,6 +141,12 @@ class RemoteProxy(DisposableObject):
         self.__dict__["_conn_state"] = (threading.local(), [], threading.Lock())
         for conn in conns:
             self._close_quietly(conn)
+
+    def __enter__(self) -> "RemoteProxy":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.destroy()
 
     @property
     def connections(self) -> int:

@@ -1,17 +1,22 @@
-"""The shared servers per host:port: the one piece of process-wide state in
-springpython, owned here and guarded by a lock.
+"""The process-wide state of springpython, owned here and guarded by locks: the
+shared servers per host:port, and the exporters that keep the process serving.
 
 Several exporters configured on the same host and port share one listening server;
-it starts with the first exporter and stops, freeing the port, with the last."""
+it starts with the first exporter and stops, freeing the port, with the last.
+Serving threads are daemon threads, so a program ends when its main code does —
+except that exporters started by an application context keep it serving at exit,
+as the chapter's ``server.py`` (which ends right after creating its context) needs."""
 
 from __future__ import annotations
 
+import atexit
 import logging
+import sys
 import threading
 import weakref
-from typing import Callable, Generic, TypeVar
+from typing import Any, Callable, Generic, TypeVar
 
-__all__ = ["SharedServers", "live_servers"]
+__all__ = ["SharedServers", "live_servers", "hold", "drop", "keep_serving_at_exit"]
 
 log = logging.getLogger(__name__)
 
@@ -76,3 +81,44 @@ class SharedServers(Generic[S]):
 def live_servers() -> list[tuple[str, str, int]]:
     """Every shared server still running, as ``(kind, host, port)``."""
     return [(r.kind, h, p) for r in list(_REGISTRIES) for (h, p) in r.addresses()]
+
+
+_held: set[Any] = set()
+_held_changed = threading.Condition()
+
+
+def hold(exporter: Any) -> None:
+    """Keep the process serving ``exporter`` at exit (see :func:`keep_serving_at_exit`)."""
+    with _held_changed:
+        _held.add(exporter)
+    # registered anew each time so it runs before the exit hook of the context that
+    # created the exporter (atexit runs the most recent registration first)
+    atexit.unregister(keep_serving_at_exit)
+    atexit.register(keep_serving_at_exit)
+
+
+def drop(exporter: Any) -> None:
+    """``exporter`` left the network: nothing to wait for on its behalf."""
+    with _held_changed:
+        _held.discard(exporter)
+        _held_changed.notify_all()
+
+
+def keep_serving_at_exit() -> None:
+    """Keep a program serving after its main code ends, as the chapter's server.py does.
+
+    Applies to exporters started by an application context. At interpreter exit, if
+    the main code ended normally while such services are still exported, wait until
+    they are destroyed or the user presses Ctrl-C; the context's own exit hook then
+    takes them off the network. A main code that ended with an exception does not wait;
+    ``sys.exit()`` counts as ending normally, so shut the context down before it."""
+    if getattr(sys, "last_value", None) is not None:
+        return
+    with _held_changed:
+        if _held:
+            log.info("serving %s until interrupted", ", ".join(sorted(str(e.service_url) for e in _held)))
+        try:
+            while _held:
+                _held_changed.wait(1.0)
+        except KeyboardInterrupt:
+            log.info("interrupted: stopping")

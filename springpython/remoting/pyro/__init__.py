@@ -1,0 +1,33 @@
+"""Pyro remoting: exporters put a local object on a Pyro daemon, proxy factories
+make a Pyro service look local.
+
+``PyroServiceExporter``/``PyroProxyFactory`` (the chapter's names) run on Pyro5,
+as do ``Pyro5ServiceExporter``/``Pyro5ProxyFactory``. ``Pyro4ServiceExporter``/
+``Pyro4ProxyFactory`` run on Pyro4, an optional extra
+(``pip install "springpython[pyro4]"``): this package imports without it, and the
+Pyro4 classes say what to install when it is missing."""
+
+from __future__ import annotations
+
+from ._pyro4 import Pyro4ProxyFactory, Pyro4ServiceExporter
+from ._pyro5 import Pyro5ProxyFactory, Pyro5ServiceExporter
+from ._urls import PyroURL, parse_service_url
+
+__all__ = [
+    "PyroServiceExporter",
+    "PyroProxyFactory",
+    "Pyro5ServiceExporter",
+    "Pyro5ProxyFactory",
+    "Pyro4ServiceExporter",
+    "Pyro4ProxyFactory",
+    "PyroURL",
+    "parse_service_url",
+]
+
+
+class PyroServiceExporter(Pyro5ServiceExporter):
+    """The chapter's exporter name; runs on Pyro5."""
+
+
+class PyroProxyFactory(Pyro5ProxyFactory):
+    """The chapter's proxy factory name; runs on Pyro5."""

@@ -1,0 +1,119 @@
+"""Services and helpers shared by the Pyro tests."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from typing import Callable
+
+from springpython.context import DisposableObject, InitializingObject, ObjectPostProcessor
+
+
+class ServiceError(Exception):
+    """An application exception type the tests expect to arrive unchanged."""
+
+
+class Service:
+    """The chapter's service, plus methods that exercise errors, blocking and properties."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.entered = threading.Event()
+        self._size = 3
+
+    def get_data(self, param):
+        return "You got remote data => %s" % param
+
+    def echo(self, value):
+        return value
+
+    def fail(self, message):
+        raise ServiceError(message)
+
+    def divide(self, a, b):
+        return a / b
+
+    def block(self):
+        """Wait until the test releases it (used for call timeouts)."""
+        self.entered.set()
+        self.release.wait(30)
+        return "released"
+
+    @property
+    def size(self):
+        return self._size
+
+    @size.setter
+    def size(self, value):
+        self._size = value
+
+    def _private(self):
+        return "secret"
+
+    def __secret(self):
+        return "mangled"
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
+    """Poll ``predicate`` until it holds; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not become true within {timeout}s")
+        time.sleep(0.01)
+
+
+def port_is_free(host: str, port: int, reuse: bool) -> bool:
+    """Whether a plain socket can bind (and listen on) host:port right now."""
+    with socket.socket() as sock:
+        if reuse:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+            sock.listen(1)
+        except OSError:
+            return False
+    return True
+
+
+def read_line(proc, timeout: float = 60.0) -> str:
+    """A child process's next stdout line; fail (with its stderr) if none comes in time."""
+    import select
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([proc.stdout], [], [], 0.2)
+        if ready:
+            line = proc.stdout.readline()
+            if line:
+                return line.rstrip("\n")
+        if proc.poll() is not None:
+            break
+    proc.kill()
+    out, err = proc.communicate()
+    raise AssertionError(f"no output line from the child:\n{out}\n{err}")
+
+
+def pyro_threads() -> list[str]:
+    """Names of the daemon threads springpython runs now."""
+    return [t.name for t in threading.enumerate() if t.name.startswith("springpython-pyro")]
+
+
+
+class Inspector(ObjectPostProcessor):
+    """A post-processor that looks at every object the way lifecycle code does."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def post_process_before_initialization(self, obj, obj_name):
+        repr(obj)
+        str(obj)
+        isinstance(obj, (InitializingObject, DisposableObject))
+        self.seen.append(obj_name)
+        return obj
+
+    def post_process_after_initialization(self, obj, obj_name):
+        repr(obj)
+        return obj
