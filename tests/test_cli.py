@@ -176,3 +176,83 @@ def test_python_m_springpython_is_the_command():
     result = subprocess.run([sys.executable, "-m", "springpython", "--version"], env=python_env(),
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and result.stdout.startswith("springpython ")
+
+
+def test_run_hosts_the_pyro_sample_until_ctrl_c(tmp_path):
+    """`springpython run server.xml` serves the Pyro sample to its client in another process; Ctrl-C exits 0 and frees the port."""
+    import socket
+
+    from support import ROOT, free_port
+
+    port = free_port()
+    for name in ("server.xml", "server.py", "client.xml", "client.py"):
+        text = (ROOT / "samples" / "pyro" / name).read_text()
+        (tmp_path / name).write_text(text.replace("7000", str(port)))
+    server = subprocess.Popen([sys.executable, "-m", "springpython", "run", "server.xml"], cwd=tmp_path,
+                              env=python_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = server.stdout.readline()
+        assert first == f"exported service_exporter: PYRO:ServiceName@127.0.0.1:{port}\n", (
+            first + (server.stderr.read() if server.poll() is not None else ""))
+        client = subprocess.run([sys.executable, "client.py"], cwd=tmp_path, env=python_env(),
+                                capture_output=True, text=True, timeout=60)
+        assert client.returncode == 0, client.stderr
+        assert "CLIENT: You got remote data => Hello" in client.stdout
+        server.send_signal(signal.SIGINT)
+        out, err = server.communicate(timeout=30)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.communicate()
+    assert server.returncode == 0, err
+    assert out.strip().endswith("stopped")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", port))
+
+
+def test_sample_certs_are_a_valid_long_lived_chain():
+    """samples/certs holds the chapter's PKI: server and client certificates chain to the sample root, for years."""
+    import datetime
+    import ssl
+
+    from cryptography import x509
+    from support import ROOT
+
+    certs = ROOT / "samples" / "certs"
+    context = ssl.create_default_context(cafile=str(certs / "ca-chain.pem"))
+    context.load_cert_chain(str(certs / "client-cert.pem"), str(certs / "client-key.pem"))
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(certs / "ca-chain.pem"))
+    server.load_cert_chain(str(certs / "server-cert.pem"), str(certs / "server-key.pem"))
+    server.verify_mode = ssl.CERT_REQUIRED
+    _handshake_in_memory(context, server, "localhost")
+    for name in ("server-cert.pem", "client-cert.pem", "ca-signing-cert.pem", "ca-root-cert.pem"):
+        cert = x509.load_pem_x509_certificate((certs / name).read_bytes())
+        assert cert.not_valid_after_utc > datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=3650), name
+    client = x509.load_pem_x509_certificate((certs / "client-cert.pem").read_bytes())
+    subject = {a.oid._name: a.value for a in client.subject}
+    assert subject == {"commonName": "My Client", "organizationName": "My Company", "stateOrProvinceName": "My State"}
+
+
+def _handshake_in_memory(client_ctx, server_ctx, hostname):
+    """A full TLS handshake between two contexts over memory buffers: both sides verify."""
+    import ssl
+
+    c_in, c_out, s_in, s_out = ssl.MemoryBIO(), ssl.MemoryBIO(), ssl.MemoryBIO(), ssl.MemoryBIO()
+    client = client_ctx.wrap_bio(c_in, c_out, server_hostname=hostname)
+    server = server_ctx.wrap_bio(s_in, s_out, server_side=True)
+    done = {"client": False, "server": False}
+    for _ in range(20):
+        for name, side in (("client", client), ("server", server)):
+            if not done[name]:
+                try:
+                    side.do_handshake()
+                    done[name] = True
+                except ssl.SSLWantReadError:
+                    pass
+        s_in.write(c_out.read())
+        c_in.write(s_out.read())
+        if all(done.values()):
+            break
+    assert all(done.values())
+    assert server.getpeercert()["subject"]
+
