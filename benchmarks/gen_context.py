@@ -3,7 +3,7 @@
 :func:`generate_context_xml` writes a valid 1.1 document of ``n`` objects that uses
 what real contexts use: constructor and property injection, references to earlier
 objects, typed values, lists, tuples, sets, dicts, props and inner objects. Every
-class it names lives in :mod:`benchmarks.bench_classes`."""
+class it names lives in :mod:`benchmarks.context_classes`."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from xml.sax.saxutils import quoteattr
 __all__ = ["generate_context_xml", "NAMESPACE"]
 
 NAMESPACE = "http://www.springframework.org/springpython/schema/objects/1.1"
-_LEAF = "benchmarks.bench_classes.Leaf"
-_NODE = "benchmarks.bench_classes.Node"
+_LEAF = "benchmarks.context_classes.Leaf"
+_NODE = "benchmarks.context_classes.Node"
 
 
 def _object(i: int) -> str:

@@ -256,3 +256,50 @@ def _handshake_in_memory(client_ctx, server_ctx, hostname):
     assert all(done.values())
     assert server.getpeercert()["subject"]
 
+
+
+def test_run_rejects_bad_python_config(capsys):
+    """--python-config that is malformed, unknown or not a PythonConfig is one error line and exit 1."""
+    assert main(["run", "--python-config", "no_colon"]) == 1
+    assert "expected MODULE:CLASS" in capsys.readouterr().err
+    assert main(["run", "--python-config", "nosuchmodule:Config"]) == 1
+    assert "No module named 'nosuchmodule'" in capsys.readouterr().err
+    assert main(["run", "--python-config", "collections:OrderedDict"]) == 1
+    assert "is not a PythonConfig subclass" in capsys.readouterr().err
+
+
+def test_run_needs_something_to_run(capsys):
+    """`run` with neither files nor --python-config says so and exits 1."""
+    assert main(["run"]) == 1
+    assert "nothing to run" in capsys.readouterr().err
+
+
+def test_run_with_python_config(tmp_path):
+    """`run --python-config module:Class` hosts the exporters a PythonConfig defines."""
+    (tmp_path / "democonfig.py").write_text(
+        "from springpython.config import PythonConfig, Object\n"
+        "from springpython.remoting.xmlrpc import XMLRPCServiceExporter\n"
+        "class Echo:\n"
+        "    def echo(self, v):\n"
+        "        return v\n"
+        "class Config(PythonConfig):\n"
+        "    @Object\n"
+        "    def exporter(self):\n"
+        "        return XMLRPCServiceExporter(service=Echo(), service_host='127.0.0.1', service_port=0)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-m", "springpython", "run", "--python-config", "democonfig:Config"],
+                            cwd=tmp_path, env=python_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("exported exporter: http://127.0.0.1:"), line + (proc.stderr.read() if proc.poll() is not None else "")
+        import xmlrpc.client
+
+        with xmlrpc.client.ServerProxy(line.split(": ", 1)[1].strip()) as client:
+            assert client.echo("hi") == "hi"
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err

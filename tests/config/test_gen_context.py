@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.bench_classes import Leaf, Node
+from benchmarks.context_classes import Leaf, Node
 from benchmarks.gen_context import generate_context_xml
 from springpython.config import XMLConfig
 from springpython.config.definitions import Collection, Inner, Mapping, Ref
