@@ -178,7 +178,7 @@ class ObjectContainer:
     # -- creation -----------------------------------------------------------
     def _get_slow(self, name: str) -> Any:
         recipe = self._recipes.get(name)
-        if recipe is None:
+        if recipe is None or self._closed:
             raise self._no_such_object(name)
         if not recipe.singleton:
             return recipe.build(False)
@@ -266,6 +266,7 @@ class ObjectContainer:
             disposables = self._disposables[::-1]
             self._disposables.clear()
             self._singletons.clear()
+            self._prototypes.clear()
         for name, obj, method in disposables:
             self._dispose(name, obj, method)
         log.debug("context shut down (%d objects destroyed)", len(disposables))

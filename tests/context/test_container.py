@@ -160,11 +160,12 @@ def test_unknown_object_has_hint():
 
 
 def test_get_after_shutdown_fails_clearly():
-    """After shutdown the context refuses to hand out objects."""
-    ctx = ApplicationContext(Defs(define("a")))
+    """After shutdown the context refuses to hand out objects, singletons and prototypes alike."""
+    ctx = ApplicationContext(Defs(define("a"), define("p", scope=scope.PROTOTYPE)))
     ctx.shutdown()
-    with pytest.raises(SpringPythonError, match="shut down"):
-        ctx.get_object("a")
+    for name in ("a", "p"):
+        with pytest.raises(SpringPythonError, match="shut down"):
+            ctx.get_object(name)
 
 
 def test_bare_builtin_class_name():
