@@ -356,20 +356,24 @@ class _Walker:
     def _value(self, element: etree._Element, owner: str, slot: str) -> ValueNode:
         if len(element) == 0:
             return Value(element.text or "")
+        return self._text_or_element(element, owner, slot, "<value>")
+
+    def _text_or_element(self, element: etree._Element, owner: str, slot: str, what: str) -> ValueNode:
+        """The text of ``element``, or the one value element it holds (not both)."""
         node: ValueNode | None = None
         for child in element:
             handler = self.values.get(child.tag)
             if handler is None:
                 if _xml_io.is_markup(child):
                     continue
-                raise self.unexpected(child, "<value>", owner)
+                raise self.unexpected(child, what, owner)
             if node is not None:
-                raise self.error("<value> holds more than one element", child, owner)
+                raise self.error(f"{what} holds more than one element", child, owner)
             node = handler(child, owner, slot)
         if node is None:
             return Value(self._text(element))
         if self._text(element).strip():
-            raise self.error("<value> holds both text and an element: give one of them", element, owner)
+            raise self.error(f"{what} holds both text and an element: give one of them", element, owner)
         return node
 
     def _ref(self, element: etree._Element, owner: str, slot: str) -> ValueNode:
@@ -465,21 +469,7 @@ class _Walker:
         return (key if key is not None else Value(key_attr), node)
 
     def _key(self, element: etree._Element, owner: str, slot: str) -> ValueNode:
-        node: ValueNode | None = None
-        for child in element:
-            handler = self.values.get(child.tag)
-            if handler is None:
-                if _xml_io.is_markup(child):
-                    continue
-                raise self.unexpected(child, "<key>", owner)
-            if node is not None:
-                raise self.error("<key> holds more than one element", child, owner)
-            node = handler(child, owner, slot)
-        if node is None:
-            return Value(self._text(element))
-        if self._text(element).strip():
-            raise self.error("<key> holds both text and an element: give one of them", element, owner)
-        return node
+        return self._text_or_element(element, owner, slot, "<key>")
 
     def _props(self, element: etree._Element, owner: str, slot: str) -> ValueNode:
         entries = []

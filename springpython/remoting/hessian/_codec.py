@@ -747,6 +747,16 @@ class _Decoder:
             raise self.fail(f"reference {index!r} to an unknown object ({len(self.refs)} known)")
         return self.refs[index]
 
+    _TABLE: list  # type code -> handler (None: not a code of this version)
+    _VERSION: int
+
+    def read(self) -> Any:
+        tag = self.byte()
+        handler = self._TABLE[tag]
+        if handler is None:
+            raise self.fail(f"unknown Hessian {self._VERSION} type code 0x{tag:02x}")
+        return handler(self, tag)
+
     def key(self, value: Any) -> Any:
         try:
             hash(value)
@@ -759,13 +769,6 @@ class _Decoder1(_Decoder):
     """Hessian 1.0 serialization."""
 
     __slots__ = ()
-
-    def read(self) -> Any:
-        tag = self.byte()
-        handler = _DECODE1[tag]
-        if handler is None:
-            raise self.fail(f"unknown Hessian 1 type code 0x{tag:02x}")
-        return handler(self, tag)
 
     def r_null(self, tag: int) -> None:
         return None
@@ -876,13 +879,6 @@ class _Decoder2(_Decoder):
     """Hessian 2.0 serialization, including Caucho's compact forms."""
 
     __slots__ = ()
-
-    def read(self) -> Any:
-        tag = self.byte()
-        handler = _DECODE2[tag]
-        if handler is None:
-            raise self.fail(f"unknown Hessian 2 type code 0x{tag:02x}")
-        return handler(self, tag)
 
     r_null = _Decoder1.r_null
     r_true = _Decoder1.r_true
@@ -1181,6 +1177,8 @@ _DECODE2 = _table(
         "r_object_short": range(0x60, 0x70),
     },
 )
+_Decoder1._TABLE, _Decoder1._VERSION = _DECODE1, 1
+_Decoder2._TABLE, _Decoder2._VERSION = _DECODE2, 2
 
 
 _INT_TAGS = frozenset([*range(0x80, 0xD8), 0x49])
