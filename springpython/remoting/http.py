@@ -30,6 +30,7 @@ import email.utils
 import http
 import logging
 import queue
+import re
 import select
 import selectors
 import socket
@@ -73,7 +74,9 @@ THREAD_PREFIX = "springpython-http"
 _RECV_SIZE = 65536
 _DRAIN_SECONDS = 0.5
 _DRAIN_BYTES = 1024 * 1024
-_TOKEN_CHARS = frozenset(b"!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+# RFC 9110 tokens (methods, header names), and request targets: visible bytes only.
+_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_TARGET = re.compile(rb"[\x21-\x7e\x80-\xff]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -763,18 +766,18 @@ def _parse_head(head: bytes) -> tuple[str, str, str, dict[str, str]]:
     if len(parts) != 3:
         raise _BadRequest(400, f"malformed request line {lines[0][:100]!r}")
     method, target, version = parts
-    if not method or not set(method) <= _TOKEN_CHARS:
+    if not _TOKEN.fullmatch(method):
         raise _BadRequest(400, f"malformed method {method[:100]!r}")
     if version not in (b"HTTP/1.1", b"HTTP/1.0"):
         raise _BadRequest(505 if version.startswith(b"HTTP/") else 400, f"unsupported version {version[:20]!r}")
-    if not target or any(c <= 0x20 or c == 0x7F for c in target):
+    if not _TARGET.fullmatch(target):
         raise _BadRequest(400, f"malformed request target {target[:100]!r}")
     if len(lines) - 1 > DEFAULT_MAX_HEADERS:
         raise _BadRequest(431, f"more than {DEFAULT_MAX_HEADERS} header fields")
     headers: dict[str, str] = {}
     for line in lines[1:]:
         name, sep, value = line.partition(b":")
-        if not sep or not name or not set(name) <= _TOKEN_CHARS:
+        if not sep or not _TOKEN.fullmatch(name):
             raise _BadRequest(400, f"malformed header line {line[:100]!r}")
         key = name.decode("ascii").lower()
         text = value.strip(b" \t").decode("latin-1")
@@ -799,11 +802,11 @@ def _http_date() -> str:
     return _date_cache[1]
 
 
+_PHRASES = {status.value: status.phrase for status in http.HTTPStatus}
+
+
 def _phrase(status: int) -> str:
-    try:
-        return http.HTTPStatus(status).phrase
-    except ValueError:
-        return "Unknown"
+    return _PHRASES.get(status, "Unknown")
 
 
 def _peer(address: Any) -> str:

@@ -41,6 +41,31 @@ def _reply_version(body: bytes) -> int | None:
     return None
 
 
+def _arity(method: Callable[..., Any]) -> tuple[int, int | None] | None:
+    """The least and most positional arguments ``method`` accepts (``None``: no limit),
+    or ``None`` when its signature cannot be read."""
+    try:
+        parameters = inspect.signature(method).parameters.values()
+    except (TypeError, ValueError):  # some builtins have no signature
+        return None
+    least, most = 0, 0
+    for p in parameters:
+        if p.kind is p.VAR_POSITIONAL:
+            most = None
+        elif p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            if most is not None:
+                most += 1
+            if p.default is p.empty:
+                least += 1
+        elif p.kind is p.KEYWORD_ONLY and p.default is p.empty:
+            return _KEYWORDS_NEEDED
+    return least, most
+
+
+# The arity of a method with required keyword-only arguments: no positional call fits.
+_KEYWORDS_NEEDED = (1, 0)
+
+
 class HessianEndpoint:
     """The request handler mounted on the HTTP server: decodes a call, invokes the
     public method and encodes the reply or fault. Never raises."""
@@ -48,12 +73,10 @@ class HessianEndpoint:
     def __init__(self, service: Any, name: str) -> None:
         self.name = name
         self.methods: dict[str, Callable[..., Any]] = dict(describe(service).methods)
-        self.signatures: dict[str, inspect.Signature | None] = {}
-        for method_name, method in self.methods.items():
-            try:
-                self.signatures[method_name] = inspect.signature(method)
-            except (TypeError, ValueError):  # some builtins have no signature
-                self.signatures[method_name] = None
+        # how many positional arguments each method takes: (least, most or None)
+        self.arities: dict[str, tuple[int, int | None] | None] = {
+            method_name: _arity(method) for method_name, method in self.methods.items()
+        }
 
     def __call__(self, request: Request) -> Response:
         if request.method != "POST":
@@ -80,17 +103,19 @@ class HessianEndpoint:
             return self._fault(
                 "NoSuchMethodException", f"the service has no method named {call.method!r}", None, call.reply_version
             )
-        signature = self.signatures.get(method_name)
-        if signature is not None:
-            try:
-                signature.bind(*call.args)
-            except TypeError as exc:
-                return self._fault(
-                    "NoSuchMethodException",
-                    f"{method_name}() does not take {len(call.args)} argument(s): {exc}",
-                    None,
-                    call.reply_version,
-                )
+        arity = self.arities.get(method_name)
+        if arity is not None and not (arity[0] <= len(call.args) and (arity[1] is None or len(call.args) <= arity[1])):
+            if arity is _KEYWORDS_NEEDED:
+                wanted = "it needs keyword arguments, which a Hessian call cannot carry"
+            else:
+                most = "any number of" if arity[1] is None else f"at most {arity[1]}"
+                wanted = f"it takes at least {arity[0]} and {most} positional argument(s)"
+            return self._fault(
+                "NoSuchMethodException",
+                f"{method_name}() does not take {len(call.args)} argument(s): {wanted}",
+                None,
+                call.reply_version,
+            )
         try:
             result = method(*call.args)
         except Exception as exc:

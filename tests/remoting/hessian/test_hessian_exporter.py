@@ -444,3 +444,22 @@ def test_hessian_and_xmlrpc_exporters_share_one_port():
                 proxy.destroy()
             with xmlrpc.client.ServerProxy(rpc.service_url) as client:
                 assert client.echo("two") == "two"
+
+
+def test_keyword_only_method_is_a_clear_fault():
+    """A method that needs keyword arguments faults with NoSuchMethodException saying why."""
+    from springpython.remoting.hessian import HessianProxyFactory, HessianServiceExporter
+
+    class Service:
+        def configure(self, *, level):
+            return level
+
+        def spread(self, *values):
+            return len(values)
+
+    with HessianServiceExporter(Service(), service_host="127.0.0.1", service_port=0) as exporter:
+        with HessianProxyFactory(service_url=exporter.service_url) as proxy:
+            with pytest.raises(RemoteFault, match="needs keyword arguments") as caught:
+                proxy.configure(1)
+            assert caught.value.code == "NoSuchMethodException"
+            assert proxy.spread(1, 2, 3) == 3
