@@ -69,6 +69,10 @@ DEFAULT_CLOSE_TIMEOUT = 10.0
 # How long a worker waits for a keep-alive client's next request before parking the
 # connection: a busy client then skips two thread hand-overs per call.
 DEFAULT_LINGER = 0.01
+# The socket timeout is tightened to a request's own deadline only once a tenth of
+# the request timeout has passed: a read may overrun the deadline by at most that
+# much, and a quick request costs no system call for it.
+_TIGHTEN_AFTER = 0.9
 THREAD_PREFIX = "springpython-http"
 
 _RECV_SIZE = 65536
@@ -125,7 +129,7 @@ class _Closed(Exception):
 
 
 class _Connection:
-    __slots__ = ("sock", "address", "buffer", "peer_cert", "requests", "deadline", "busy", "tls", "ready")
+    __slots__ = ("sock", "address", "buffer", "peer_cert", "requests", "deadline", "busy", "tls", "ready", "timeout")
 
     def __init__(self, sock: socket.socket, address: tuple) -> None:
         self.sock = sock
@@ -137,6 +141,13 @@ class _Connection:
         self.busy = False  # a handler runs for it: let it finish on close
         self.tls = False
         self.ready = False  # set up (TCP options, TLS handshake, peer check) done
+        self.timeout: float | None = None  # the socket's timeout as last set
+
+    def set_timeout(self, seconds: float) -> None:
+        """Set the socket timeout; each change costs a system call, so skip repeats."""
+        if seconds != self.timeout:
+            self.sock.settimeout(seconds)
+            self.timeout = seconds
 
 
 class HTTPServer:
@@ -451,7 +462,7 @@ class HTTPServer:
             self._active.discard(conn)
         try:
             if graceful and conn.tls:
-                conn.sock.settimeout(0)  # send our close_notify, never wait for the peer's
+                conn.set_timeout(0)  # send our close_notify, never wait for the peer's
                 try:
                     conn.sock.unwrap()
                 except (ssl.SSLError, OSError, ValueError):
@@ -550,7 +561,7 @@ class HTTPServer:
             pass  # not TCP (a test's socketpair) or already gone: harmless either way
         if self.ssl_context is None:
             self.log.debug("connection from %s", peer)
-            sock.settimeout(self.request_timeout)
+            conn.set_timeout(self.request_timeout)
             conn.tls = False
             return True
         sock.settimeout(self.handshake_timeout)
@@ -586,7 +597,8 @@ class HTTPServer:
             except Exception:
                 self.log.error("client %s rejected: verify_peer failed", peer, exc_info=True)
                 return False
-        tls.settimeout(self.request_timeout)
+        conn.timeout = None  # a new socket object: set its timeout for certain
+        conn.set_timeout(self.request_timeout)
         return True
 
     # -- reading ---------------------------------------------------------------------
@@ -594,7 +606,8 @@ class HTTPServer:
         remaining = conn.deadline - time.monotonic()
         if remaining <= 0:  # a client trickling bytes still has to finish in time
             raise socket.timeout(f"request not complete within {self.request_timeout}s")
-        conn.sock.settimeout(remaining)
+        if remaining < self.request_timeout * _TIGHTEN_AFTER:
+            conn.set_timeout(remaining)  # a slow request: wait no longer than its deadline
         data = conn.sock.recv(_RECV_SIZE)
         if not data:
             raise _Closed()
@@ -703,9 +716,10 @@ class HTTPServer:
             keep = "close" not in connection
         else:
             keep = "keep-alive" in connection
-        with self._lock:
-            handler = self._handlers.get(request.path)
-            conn.busy = True
+        # Plain reads and writes, no lock: a dict look-up and a flag assignment are
+        # atomic, and close() only needs a consistent snapshot of the flags it reads.
+        handler = self._handlers.get(request.path)
+        conn.busy = True
         try:
             if handler is None:
                 response = Response(404, f"nothing is mounted at {request.path}\n".encode())
@@ -717,8 +731,7 @@ class HTTPServer:
                                    _peer(conn.address), exc_info=True)
                     response = Response(500, b"internal server error\n")
         finally:
-            with self._lock:
-                conn.busy = False
+            conn.busy = False
         keep = keep and not response.close and not self._closing
         head = [f"HTTP/1.1 {response.status} {_phrase(response.status)}",
                 f"Server: {self.server_name}",
@@ -733,7 +746,7 @@ class HTTPServer:
         payload = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
         if request.method != "HEAD":
             payload += response.body
-        conn.sock.settimeout(self.request_timeout)
+        conn.set_timeout(self.request_timeout)
         conn.sock.sendall(payload)
         return keep
 
@@ -749,7 +762,7 @@ class HTTPServer:
             socket.socket.shutdown(conn.sock, socket.SHUT_WR)  # the peer sees EOF after the answer
             # Read (and drop) what the peer is still sending for a while: closing with
             # unread data would reset the connection before the peer reads the answer.
-            conn.sock.settimeout(_DRAIN_SECONDS)
+            conn.set_timeout(_DRAIN_SECONDS)
             deadline, drained = time.monotonic() + _DRAIN_SECONDS, 0
             while drained < _DRAIN_BYTES and time.monotonic() < deadline:
                 chunk = conn.sock.recv(_RECV_SIZE)
