@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from typing import Callable
+from typing import Any, Callable, Iterator
 
 from springpython.context import DisposableObject, InitializingObject, ObjectPostProcessor
 
@@ -117,3 +117,41 @@ class Inspector(ObjectPostProcessor):
     def post_process_after_initialization(self, obj, obj_name):
         repr(obj)
         return obj
+
+
+def exporters(cls: type, host: str = "127.0.0.1") -> Iterator[Callable[..., Any]]:
+    """For a fixture: a function that exports a service with ``cls`` (started), all
+    destroyed, newest first, when the fixture ends."""
+    made: list = []
+
+    def make(service: Any = None, name: str = "ServiceName", port: Any = 0, **props: Any) -> Any:
+        exporter = cls(
+            service=Service() if service is None else service,
+            service_name=name,
+            service_host=host,
+            service_port=port,
+            **props,
+        )
+        made.append(exporter)
+        exporter.after_properties_set()
+        return exporter
+
+    yield make
+    for exporter in reversed(made):
+        exporter.destroy()
+
+
+def proxy_factories(default_cls: type) -> Iterator[Callable[..., Any]]:
+    """For a fixture: a function that makes proxy factories for a URL, all destroyed
+    when the fixture ends."""
+    made: list = []
+
+    def make(url: str, cls: type = default_cls, **props: Any) -> Any:
+        proxy = cls(service_url=url, **props)
+        made.append(proxy)
+        return proxy
+
+    yield make
+    for proxy in made:
+        proxy.destroy()
+

@@ -7,7 +7,7 @@ import threading
 
 import Pyro4
 import pytest
-from helpers_pyro import Service, ServiceError, port_is_free, pyro_threads
+from helpers_pyro import Service, ServiceError, exporters, port_is_free, proxy_factories, pyro_threads
 
 from springpython.errors import ConfigurationError, ConnectFailedError, ExportError
 from springpython.remoting.pyro import Pyro4ProxyFactory, Pyro4ServiceExporter
@@ -29,34 +29,13 @@ class Point:
 @pytest.fixture
 def export4():
     """Pyro4 exporters on 127.0.0.1:0, destroyed after the test."""
-    made = []
-
-    def make(name="ServiceName", port=0, service=None, **props):
-        exporter = Pyro4ServiceExporter(
-            service=service or Service(), service_name=name, service_host=HOST, service_port=port, **props
-        )
-        made.append(exporter)
-        exporter.after_properties_set()
-        return exporter
-
-    yield make
-    for exporter in reversed(made):
-        exporter.destroy()
+    yield from exporters(Pyro4ServiceExporter, HOST)
 
 
 @pytest.fixture
 def proxies4():
     """Pyro4 proxy factories, destroyed after the test."""
-    made = []
-
-    def make(url, **props):
-        proxy = Pyro4ProxyFactory(service_url=url, **props)
-        made.append(proxy)
-        return proxy
-
-    yield make
-    for proxy in made:
-        proxy.destroy()
+    yield from proxy_factories(Pyro4ProxyFactory)
 
 
 def test_pyro4_call(export4, proxies4):

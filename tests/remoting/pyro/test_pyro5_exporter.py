@@ -8,7 +8,15 @@ import threading
 
 import Pyro5.api
 import pytest
-from helpers_pyro import Service, ServiceError, port_is_free, pyro_threads, wait_until
+from helpers_pyro import (
+    Service,
+    ServiceError,
+    exporters,
+    port_is_free,
+    proxy_factories,
+    pyro_threads,
+    wait_until,
+)
 
 from springpython.context import DisposableObject, InitializingObject
 from springpython.errors import (
@@ -32,38 +40,13 @@ HOST = "127.0.0.1"
 @pytest.fixture
 def export():
     """Export services on 127.0.0.1 (port 0 unless given); all destroyed after the test."""
-    made = []
-
-    def make(service=None, name="ServiceName", port=0, **props):
-        exporter = PyroServiceExporter(
-            service=Service() if service is None else service,
-            service_name=name,
-            service_host=HOST,
-            service_port=port,
-            **props,
-        )
-        made.append(exporter)
-        exporter.after_properties_set()
-        return exporter
-
-    yield make
-    for exporter in reversed(made):
-        exporter.destroy()
+    yield from exporters(PyroServiceExporter, HOST)
 
 
 @pytest.fixture
 def proxies():
     """Proxy factories for a URL; all destroyed after the test."""
-    made = []
-
-    def make(url, cls=PyroProxyFactory, **props):
-        proxy = cls(service_url=url, **props)
-        made.append(proxy)
-        return proxy
-
-    yield make
-    for proxy in made:
-        proxy.destroy()
+    yield from proxy_factories(PyroProxyFactory)
 
 
 def test_call_through_proxy_factory(export, proxies):
