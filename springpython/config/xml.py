@@ -26,6 +26,7 @@ Rules of this file:
 from __future__ import annotations
 
 import decimal
+import functools
 import logging
 from typing import Any, Callable
 
@@ -141,22 +142,9 @@ class _Walker:
         self.t_key = prefix + "key"
         self.t_entry = prefix + "entry"
         self.t_prop = prefix + "prop"
-        # value element tag -> handler(element, owner_id, slot) -> ValueNode
-        self.values: dict[str, Callable[[etree._Element, str, str], ValueNode]] = {
-            prefix + "object": self._inner,
-            prefix + "ref": self._ref,
-            prefix + "value": self._value,
-            prefix + "null": self._null,
-            prefix + "list": self._list,
-            prefix + "tuple": self._tuple,
-            prefix + "set": self._set,
-            prefix + "frozenset": self._frozenset,
-            prefix + "dict": self._dict,
-            prefix + "props": self._props,
-        }
-        self.literal_kinds = {prefix + kind: kind for kind in _LITERALS}
-        for tag, kind in self.literal_kinds.items():
-            self.values[tag] = self._literal_handler(kind)
+        self.t_value = prefix + "value"
+        self.t_ref = prefix + "ref"
+        self.values, self.literal_kinds = _dispatch(prefix)
         self.inner_counts: dict[str, int] = {}
 
     # ----- errors -------------------------------------------------------------
@@ -233,12 +221,13 @@ class _Walker:
         )
         if len(element):
             t_property = self.t_property
+            t_arg = self.t_arg
             properties = definition.properties
             for child in element:
                 tag = child.tag
                 if tag == t_property:
                     properties.append(self._property(child, object_id))  # type: ignore[arg-type]
-                elif tag == self.t_arg:
+                elif tag == t_arg:
                     self._add_argument(child, definition)
                 elif tag == self.t_description:
                     definition.description = self._text(child).strip()
@@ -328,6 +317,10 @@ class _Walker:
 
     def _slot(self, element: etree._Element, owner: str, slot: str, kind: str, label: str) -> ValueNode:
         """The one value of a property or constructor-arg: value=, ref= or a child element."""
+        if len(element) == 1:  # the common case: one value element, nothing else
+            handler = self.values.get(element[0].tag)
+            if handler is not None and element.get("value") is None and element.get("ref") is None:
+                return handler(self, element[0], owner, slot)
         node: ValueNode | None = None
         values = self.values
         for child in element:
@@ -338,7 +331,7 @@ class _Walker:
                 raise self.unexpected(child, f"{kind} {label!r}", owner)
             if node is not None:
                 raise self.error(f"{kind} {label!r} has more than one value element", child, owner)
-            node = handler(child, owner, slot)
+            node = handler(self, child, owner, slot)
         if node is not None:
             keys = element.keys()
             if "value" not in keys and "ref" not in keys:
@@ -369,7 +362,7 @@ class _Walker:
                 raise self.unexpected(child, what, owner)
             if node is not None:
                 raise self.error(f"{what} holds more than one element", child, owner)
-            node = handler(child, owner, slot)
+            node = handler(self, child, owner, slot)
         if node is None:
             return Value(self._text(element))
         if self._text(element).strip():
@@ -382,14 +375,8 @@ class _Walker:
     def _null(self, element: etree._Element, owner: str, slot: str) -> ValueNode:
         return _NONE
 
-    def _literal_handler(self, kind: str) -> Callable[[etree._Element, str, str], ValueNode]:
-        """The value handler for ``<int>``, ``<bool>``… (one converter bound per kind)."""
-        convert_literal = self._convert_literal
-
-        def literal(element: etree._Element, owner: str, slot: str) -> ValueNode:
-            return convert_literal(element, kind, owner)
-
-        return literal
+    def _literal(self, element: etree._Element, owner: str, slot: str) -> ValueNode:
+        return self._convert_literal(element, self.literal_kinds[element.tag], owner)
 
     def _convert_literal(self, element: etree._Element, kind: str, owner: str | None) -> Value:
         text = (element.text or "") if not len(element) else self._text(element)
@@ -411,7 +398,7 @@ class _Walker:
                 if _xml_io.is_markup(child):
                     continue
                 raise self.unexpected(child, f"<{etree.QName(element).localname}>", owner)
-            items.append(handler(child, owner, slot))
+            items.append(handler(self, child, owner, slot))
         return tuple(items)
 
     def _list(self, element: etree._Element, owner: str, slot: str) -> ValueNode:
@@ -449,7 +436,7 @@ class _Walker:
                 if _xml_io.is_markup(child):
                     continue
                 raise self.unexpected(child, "<entry>", owner)
-            node = handler(child, owner, slot)
+            node = handler(self, child, owner, slot)
         key_attr = entry.get("key")
         if (key is None) == (key_attr is None):
             problem = "no key" if key is None else "two keys"
@@ -486,3 +473,27 @@ class _Walker:
         given = element.get("id")
         object_id = f"{owner}.{slot}.{given if given else count}"
         return Inner(self._object(element, object_id))
+
+
+Handler = Callable[[_Walker, etree._Element, str, str], ValueNode]
+
+
+@functools.lru_cache(maxsize=None)
+def _dispatch(prefix: str) -> tuple[dict[str, Handler], dict[str, str]]:
+    """For one namespace prefix: value element tag -> handler (a plain function of
+    the walker), and typed literal tag -> kind. Built once per namespace, never changed."""
+    values: dict[str, Handler] = {
+        prefix + "object": _Walker._inner,
+        prefix + "ref": _Walker._ref,
+        prefix + "value": _Walker._value,
+        prefix + "null": _Walker._null,
+        prefix + "list": _Walker._list,
+        prefix + "tuple": _Walker._tuple,
+        prefix + "set": _Walker._set,
+        prefix + "frozenset": _Walker._frozenset,
+        prefix + "dict": _Walker._dict,
+        prefix + "props": _Walker._props,
+    }
+    kinds = {prefix + kind: kind for kind in _LITERALS}
+    values.update(dict.fromkeys(kinds, _Walker._literal))
+    return values, kinds

@@ -1,8 +1,12 @@
-"""How a recipe builds its object: a general interpreter for objects made once
-(singletons), and for objects made again and again (prototypes) a builder function
-generated for the definition, so that creating one is a single straight-line Python
-function: evaluate the arguments, call the class, set the properties, run the
-lifecycle hooks.
+"""Recipes, and how a recipe builds its object.
+
+A :class:`Recipe` is a definition compiled by the container: its class resolved, its
+constructor arguments put in call order and its inner objects compiled in place.
+Objects made once (singletons, and what they create in place) are built by
+:func:`make`, which reads the recipe directly: nothing is prepared that is used only
+once. Objects made again and again (prototypes) get a builder function generated
+for the definition, so that creating one is a single straight-line Python function:
+evaluate the arguments, call the class, set the properties, run the lifecycle hooks.
 
 Rules of this file: the generated source only ever contains names this module
 makes up (``c0``, ``p1``, ``v2`` …) and property names that are Python identifiers;
@@ -14,18 +18,106 @@ from __future__ import annotations
 
 import keyword
 import types
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Union
+
+from .._scope import Scope
+from ..config.definitions import Collection, Mapping, ObjectDefinition, Ref, Value
 
 if TYPE_CHECKING:
-    from .container import ObjectContainer, _Recipe
+    from .container import ObjectContainer
 
-__all__ = ["Constant", "Build", "interpreter", "generate"]
+__all__ = ["Recipe", "Node", "Constant", "Build", "make", "value", "generate"]
 
 # Compiled builder bodies by shape: definitions of the same shape (say, one constant
 # constructor argument and two properties named alike) share one code object, each
 # with its own namespace. Code objects are immutable; the cache grows only with the
 # number of distinct shapes.
 _CODE: dict[tuple, types.CodeType] = {}
+
+_MISSING = object()
+
+Producer = Callable[[bool], Any]
+
+
+class Recipe:
+    """A compiled definition: the class or factory, and the values to build it with.
+
+    ``args``, ``kwargs`` and ``props`` hold value nodes in which every inner object
+    is already a :class:`Recipe` of its own (see :data:`Node`)."""
+
+    __slots__ = (
+        "id", "definition", "cls", "factory", "singleton", "lazy", "args", "kwargs",
+        "props", "destroy_method", "aware", "initializing", "disposable", "build",
+    )
+
+    def __init__(self, definition: ObjectDefinition) -> None:
+        self.id = definition.id
+        self.definition = definition
+        self.cls: Any = None
+        self.factory = definition.factory
+        self.singleton = (definition.scope or Scope.SINGLETON) is Scope.SINGLETON
+        self.lazy = bool(definition.lazy_init)
+        self.args: tuple[Node, ...] = ()
+        self.kwargs: tuple[tuple[str, Node], ...] = ()
+        self.props: tuple[tuple[str, Node], ...] = ()
+        self.destroy_method = definition.destroy_method
+        self.aware = self.initializing = self.disposable = None  # known per class, else checked per object
+        self.build: Producer | None = None  # the generated builder, once made
+
+    def __repr__(self) -> str:
+        what = self.factory if self.factory is not None else getattr(self.cls, "__qualname__", self.cls)
+        return f"<recipe {self.id} {what} {'singleton' if self.singleton else 'prototype'}>"
+
+
+#: A value node of a compiled recipe: an inner object is its :class:`Recipe`.
+Node = Union[Value, Ref, Collection, Mapping, Recipe]
+
+
+def make(container: "ObjectContainer", recipe: Recipe, track: bool) -> Any:
+    """Build the object of ``recipe`` by reading the recipe; ``track`` registers it
+    for destruction at shutdown when it needs it."""
+    if recipe.factory is not None:
+        return container._initialize(recipe, container._from_factory(recipe), track)
+    args = [node.value if type(node) is Value else value(container, node, track) for node in recipe.args]
+    try:
+        if recipe.kwargs:
+            obj = recipe.cls(*args, **{
+                name: node.value if type(node) is Value else value(container, node, track)
+                for name, node in recipe.kwargs
+            })
+        else:
+            obj = recipe.cls(*args)
+    except Exception as exc:
+        raise container._creation_error(recipe, exc, "creating it failed") from exc
+    for name, node in recipe.props:
+        result = node.value if type(node) is Value else value(container, node, track)
+        try:
+            setattr(obj, name, result)
+        except Exception as exc:
+            raise container._creation_error(recipe, exc, f"setting property {name!r} failed") from exc
+    return container._initialize(recipe, obj, track)
+
+
+def value(container: "ObjectContainer", node: Node, track: bool) -> Any:
+    """The Python value of one node: new lists, dicts and inner objects each time."""
+    kind = type(node)
+    if kind is Value:
+        return node.value  # type: ignore[union-attr]
+    if kind is Ref:
+        target_id = node.object_id  # type: ignore[union-attr]
+        obj = container._singletons.get(target_id, _MISSING)
+        if obj is not _MISSING:
+            return obj
+        target = container._recipes[target_id]
+        return container._singleton(target) if target.singleton else make(container, target, track)
+    if kind is Recipe:
+        return make(container, node, track)  # type: ignore[arg-type]
+    if kind is Collection:
+        return node.kind([value(container, item, track) for item in node.items])  # type: ignore[union-attr]
+    return {
+        value(container, key, track): value(container, item, track)
+        for key, item in node.entries  # type: ignore[union-attr]
+    }
 
 
 class Constant:
@@ -41,19 +133,55 @@ class Constant:
 
 
 class Build:
-    """A producer that creates an object from a recipe (a prototype or an inner object)."""
+    """A producer that creates an object with a generated builder (a prototype or an inner object)."""
 
-    __slots__ = ("recipe",)
+    __slots__ = ("build",)
 
-    def __init__(self, recipe: "_Recipe") -> None:
-        self.recipe = recipe
+    def __init__(self, build: Producer) -> None:
+        self.build = build
 
     def __call__(self, track: bool) -> Any:
-        return self.recipe.build(track)
+        return self.build(track)
+
+
+def _producer(node: Node, container: "ObjectContainer") -> Producer:
+    """A producer ``produce(track) -> value`` for one node, for generated builders."""
+    kind = type(node)
+    if kind is Value:
+        return Constant(node.value)  # type: ignore[union-attr]
+    if kind is Recipe:
+        return Build(generate(node, container))  # type: ignore[arg-type]
+    if kind is Ref:
+        target_id = node.object_id  # type: ignore[union-attr]
+        target = container._recipes[target_id]
+        if not target.singleton:
+            return Build(generate(target, container))
+        singletons = container._singletons
+        get = container._singleton
+
+        def singleton(track: bool) -> Any:
+            obj = singletons.get(target_id, _MISSING)
+            return get(target) if obj is _MISSING else obj
+
+        return singleton
+    if kind is Collection:
+        items = [_producer(item, container) for item in node.items]  # type: ignore[union-attr]
+        collection = node.kind  # type: ignore[union-attr]
+        if all(type(p) is Constant for p in items):
+            values = [p.value for p in items]  # type: ignore[attr-defined]
+            if collection in (tuple, frozenset):
+                return Constant(collection(values))
+            return lambda track: collection(values)
+        return lambda track: collection([p(track) for p in items])
+    pairs = [(_producer(k, container), _producer(v, container)) for k, v in node.entries]  # type: ignore[union-attr]
+    if all(type(k) is Constant and type(v) is Constant for k, v in pairs):
+        template = {k.value: v.value for k, v in pairs}  # type: ignore[attr-defined]
+        return lambda track: dict(template)
+    return lambda track: {k(track): v(track) for k, v in pairs}
 
 
 def _kind(producer: Any) -> str:
-    return "c" if isinstance(producer, Constant) else "b" if isinstance(producer, Build) else "p"
+    return "c" if type(producer) is Constant else "p"
 
 
 def _plain(name: str) -> str | None:
@@ -62,37 +190,15 @@ def _plain(name: str) -> str | None:
     return name if ok else None
 
 
-def interpreter(recipe: "_Recipe", container: "ObjectContainer") -> Callable[[bool], Any]:
-    """A builder that walks the recipe each time: no set-up cost, for objects made once."""
-    if recipe.factory is not None:
-        return _factory_builder(recipe, container)
-    error = container._creation_error
-    initialize = container._initialize
-
-    def build(track: bool) -> Any:
-        args = [p(track) for p in recipe.args]
-        kwargs = {name: p(track) for name, p in recipe.kwargs}
-        try:
-            obj = recipe.cls(*args, **kwargs)
-        except Exception as exc:
-            raise error(recipe, exc, "creating it failed") from exc
-        for name, producer in recipe.props:
-            value = producer(track)
-            try:
-                setattr(obj, name, value)
-            except Exception as exc:
-                raise error(recipe, exc, f"setting property {name!r} failed") from exc
-        return initialize(recipe, obj, track)
-
-    return build
-
-
-def generate(recipe: "_Recipe", container: "ObjectContainer") -> Callable[[bool], Any]:
+def generate(recipe: Recipe, container: "ObjectContainer") -> Producer:
     """Make (once) the generated builder of ``recipe``, install it as ``recipe.build``
-    and return it; the builders of the objects it creates in place are made too."""
-    if recipe.generated:
+    and return it; the builders of the objects it creates in place are made too.
+
+    The container keeps the recipes it generated builders for, and drops the
+    builders at shutdown (each refers back to its recipe and the container)."""
+    if recipe.build is not None:
         return recipe.build
-    recipe.generated = True
+    container._generated.append(recipe)
     if recipe.factory is not None:
         recipe.build = _factory_builder(recipe, container)
         return recipe.build
@@ -103,12 +209,13 @@ def generate(recipe: "_Recipe", container: "ObjectContainer") -> Callable[[bool]
         "initialize": container._initialize,
         "processors": container._post_processors,
     }
-    producers = [*recipe.args, *(p for _, p in recipe.kwargs), *(p for _, p in recipe.props)]
+    nodes = [*recipe.args, *(node for _, node in recipe.kwargs), *(node for _, node in recipe.props)]
+    producers = [_producer(node, container) for node in nodes]
     for n, producer in enumerate(producers):
-        if isinstance(producer, Constant):
-            ns[f"c{n}"] = producer.value
-        elif isinstance(producer, Build):
-            ns[f"p{n}"] = generate(producer.recipe, container)
+        if type(producer) is Constant:
+            ns[f"c{n}"] = producer.value  # type: ignore[attr-defined]
+        elif type(producer) is Build:
+            ns[f"p{n}"] = producer.build  # type: ignore[attr-defined]
         else:
             ns[f"p{n}"] = producer
     names = [name for name, _ in recipe.kwargs] + [name for name, _ in recipe.props]
@@ -118,10 +225,13 @@ def generate(recipe: "_Recipe", container: "ObjectContainer") -> Callable[[bool]
         lifecycle = "always"
     else:
         lifecycle = "if processors"
+    kinds = [_kind(p) for p in producers]
+    positional = len(recipe.args)
+    named = positional + len(recipe.kwargs)
     shape = (
-        tuple(_kind(p) for p in recipe.args),
-        tuple((_plain(name), _kind(p)) for name, p in recipe.kwargs),
-        tuple((_plain(name), _kind(p)) for name, p in recipe.props),
+        tuple(kinds[:positional]),
+        tuple((_plain(name), kind) for (name, _), kind in zip(recipe.kwargs, kinds[positional:named])),
+        tuple((_plain(name), kind) for (name, _), kind in zip(recipe.props, kinds[named:])),
         lifecycle,
     )
     code = _CODE.get(shape)
@@ -170,7 +280,7 @@ def _source(args: tuple, kwargs: tuple, props: tuple, lifecycle: str) -> str:
     return "def build(track):\n" + "\n".join(body) + "\n"
 
 
-def _factory_builder(recipe: "_Recipe", container: "ObjectContainer") -> Callable[[bool], Any]:
+def _factory_builder(recipe: Recipe, container: "ObjectContainer") -> Producer:
     from_factory = container._from_factory
     initialize = container._initialize
 

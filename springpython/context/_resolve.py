@@ -88,31 +88,35 @@ def merge_parents(definitions: dict[str, ObjectDefinition]) -> tuple[dict[str, O
     """Fold each definition's ``parent`` chain into it; the child wins where both say something."""
     merged: dict[str, ObjectDefinition] = {}
     problems: list[ConfigurationError] = []
-
-    def complete(defn: ObjectDefinition, chain: tuple[str, ...]) -> ObjectDefinition:
-        if defn.id in merged:
-            return merged[defn.id]
-        if defn.parent is None:
-            merged[defn.id] = defn
-            return defn
-        if defn.parent in chain or defn.parent == defn.id:
-            cycle = (*chain, defn.id, defn.parent)
-            raise CircularDependencyError(cycle[cycle.index(defn.parent):], source=defn.source)
-        parent = definitions.get(defn.parent)
-        if parent is None:
-            raise ConfigurationError(
-                f"parent {defn.parent!r} is not defined", source=defn.source, object_id=defn.id
-            )
-        full = _inherit(defn, complete(parent, (*chain, defn.id)))
-        merged[defn.id] = full
-        return full
-
     for defn in definitions.values():
         try:
-            complete(defn, ())
+            _complete(defn, (), definitions, merged)
         except ConfigurationError as exc:
             problems.append(exc)
     return merged, problems
+
+
+def _complete(
+    defn: ObjectDefinition,
+    chain: tuple[str, ...],
+    definitions: dict[str, ObjectDefinition],
+    merged: dict[str, ObjectDefinition],
+) -> ObjectDefinition:
+    """``defn`` with its parent chain folded in (memoised in ``merged``)."""
+    if defn.id in merged:
+        return merged[defn.id]
+    if defn.parent is None:
+        merged[defn.id] = defn
+        return defn
+    if defn.parent in chain or defn.parent == defn.id:
+        cycle = (*chain, defn.id, defn.parent)
+        raise CircularDependencyError(cycle[cycle.index(defn.parent):], source=defn.source)
+    parent = definitions.get(defn.parent)
+    if parent is None:
+        raise ConfigurationError(f"parent {defn.parent!r} is not defined", source=defn.source, object_id=defn.id)
+    full = _inherit(defn, _complete(parent, (*chain, defn.id), definitions, merged))
+    merged[defn.id] = full
+    return full
 
 
 def _inherit(child: ObjectDefinition, parent: ObjectDefinition) -> ObjectDefinition:

@@ -59,10 +59,11 @@ class ApplicationContext(ObjectContainer):
         for recipe in processors:
             log.debug("Creating object post-processor %s", recipe.id)
             self._post_processors.append(self.get_object(recipe.id))
+        created = self._singletons
         for recipe in list(recipes.values()):
-            if recipe.singleton and not recipe.lazy:
+            if recipe.singleton and not recipe.lazy and recipe.id not in created:
                 log.debug("Eagerly fetching %s", recipe.id)
-                self.get_object(recipe.id)
+                self._singleton(recipe)
 
     def shutdown(self) -> None:
         """Destroy every singleton in reverse order of creation, exactly once."""

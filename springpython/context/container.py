@@ -2,10 +2,11 @@
 creates, wires and hands out objects.
 
 Rules of this file: every definition is compiled once, when the container is built,
-into a :class:`_Recipe` whose value producers are plain closures, so creating an
-object does no look-ups by name and no parsing. Static problems (unknown classes,
-unknown references, cycles, arguments that cannot fit the constructor) are found at
-that point for every definition, lazy ones included. Singletons are created under
+into a :class:`~._builders.Recipe` (class resolved, arguments in call order, inner
+objects compiled in place), so creating an object does no parsing and no class
+look-up. Static problems (unknown classes, unknown references, cycles, literals
+that are not immutable, arguments that cannot fit the constructor) are found at that
+point for every definition, lazy ones included. Singletons are created under
 one re-entrant lock and remembered in the order they finished, which is the reverse
 of the order they must be destroyed in."""
 
@@ -17,9 +18,8 @@ import functools
 import logging
 import typing
 import threading
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
-from .._scope import Scope
 from ..config.definitions import (
     Argument,
     Collection,
@@ -39,7 +39,7 @@ from ..errors import (
     SpringPythonError,
 )
 from . import _builders, _resolve
-from ._builders import Build, Constant
+from ._builders import Node, Recipe
 from .lifecycle import (
     ApplicationContextAware,
     DisposableObject,
@@ -53,40 +53,7 @@ log = logging.getLogger(__name__)
 
 _MISSING = object()
 _IMMUTABLE = (str, bytes, int, float, complex, bool, type(None), frozenset, tuple, decimal.Decimal)
-
-Producer = Callable[[bool], Any]
-
-
-def _unbuildable(track: bool) -> Any:
-    raise SpringPythonError("internal error: an object was built before its definition was compiled")
-
-
-class _Recipe:
-    """A compiled definition: the class or factory, and producers for every value."""
-
-    __slots__ = (
-        "id", "definition", "cls", "factory", "singleton", "lazy", "args", "kwargs",
-        "props", "destroy_method", "aware", "initializing", "disposable", "build", "generated",
-    )
-
-    def __init__(self, definition: ObjectDefinition) -> None:
-        self.id = definition.id
-        self.definition = definition
-        self.cls: Any = None
-        self.factory = definition.factory
-        self.singleton = (definition.scope or Scope.SINGLETON) is Scope.SINGLETON
-        self.lazy = bool(definition.lazy_init)
-        self.args: tuple[Producer, ...] = ()
-        self.kwargs: tuple[tuple[str, Producer], ...] = ()
-        self.props: tuple[tuple[str, Producer], ...] = ()
-        self.destroy_method = definition.destroy_method
-        self.aware = self.initializing = self.disposable = None  # known per class, else checked per object
-        self.build: Callable[[bool], Any] = _unbuildable  # set once compiled (see _builders)
-        self.generated = False
-
-    def __repr__(self) -> str:
-        what = self.factory if self.factory is not None else getattr(self.cls, "__qualname__", self.cls)
-        return f"<recipe {self.id} {what} {'singleton' if self.singleton else 'prototype'}>"
+_PLAIN = frozenset({str, int, float, bool, type(None)})  # the literals readers make most
 
 
 def _normalize(configs: Config | Sequence[Config] | None) -> list[Config]:
@@ -112,13 +79,12 @@ class ObjectContainer:
         self._post_processors: list[ObjectPostProcessor] = []
         self._creating = threading.local()
         self._closed = False
+        self._generated: list[Recipe] = []  # recipes with a generated builder (see _builders.generate)
         definitions = self._read(self.configs)
-        self.object_defs, problems = _compile_all(self, definitions)
-        self._recipes: dict[str, _Recipe] = problems.recipes
-        if problems.errors:
-            raise problems.errors[0]
-        for recipe in (*self._recipes.values(), *problems.inner):
-            recipe.build = _builders.interpreter(recipe, self)
+        self.object_defs, compiled = _compile_all(definitions)
+        self._recipes: dict[str, Recipe] = compiled.recipes
+        if compiled.errors:
+            raise compiled.errors[0]
         self._prototypes = {
             i: _builders.generate(r, self) for i, r in self._recipes.items() if not r.singleton
         }
@@ -181,7 +147,7 @@ class ObjectContainer:
         if recipe is None or self._closed:
             raise self._no_such_object(name)
         if not recipe.singleton:
-            return recipe.build(False)
+            return _builders.make(self, recipe, False)
         return self._singleton(recipe)
 
     def _no_such_object(self, name: str) -> NoSuchObjectError:
@@ -191,7 +157,7 @@ class ObjectContainer:
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         return NoSuchObjectError(f"no object named {name!r} is defined{hint}", object_id=str(name))
 
-    def _singleton(self, recipe: _Recipe) -> Any:
+    def _singleton(self, recipe: Recipe) -> Any:
         with self._lock:
             obj = self._singletons.get(recipe.id, _MISSING)
             if obj is not _MISSING:
@@ -199,12 +165,12 @@ class ObjectContainer:
             if self._closed:
                 raise SpringPythonError(f"cannot create {recipe.id!r}: the context has been shut down")
             log.debug("Did NOT find object '%s' in the singleton storage.", recipe.id)
-            obj = recipe.build(True)
+            obj = _builders.make(self, recipe, True)
             self._singletons[recipe.id] = obj
             log.debug("Stored object '%s' in container's singleton storage", recipe.id)
             return obj
 
-    def _from_factory(self, recipe: _Recipe) -> Any:
+    def _from_factory(self, recipe: Recipe) -> Any:
         stack = self._creating.__dict__.setdefault("stack", [])
         if recipe.id in stack:
             cycle = stack[stack.index(recipe.id):] + [recipe.id]
@@ -219,7 +185,7 @@ class ObjectContainer:
         finally:
             stack.pop()
 
-    def _initialize(self, recipe: _Recipe, obj: Any, track: bool) -> Any:
+    def _initialize(self, recipe: Recipe, obj: Any, track: bool) -> Any:
         name = recipe.id
         known = recipe.aware is not None  # lifecycle flags known from the class
         if recipe.aware if known else isinstance(obj, ApplicationContextAware):
@@ -245,7 +211,7 @@ class ObjectContainer:
         return obj
 
     @staticmethod
-    def _creation_error(recipe: _Recipe, exc: Exception, what: str) -> ConfigurationError:
+    def _creation_error(recipe: Recipe, exc: Exception, what: str) -> ConfigurationError:
         if isinstance(exc, ConfigurationError) and exc.object_id is not None:
             return exc
         return ObjectCreationError(
@@ -267,6 +233,10 @@ class ObjectContainer:
             self._disposables.clear()
             self._singletons.clear()
             self._prototypes.clear()
+            self._post_processors.clear()
+            for recipe in self._generated:
+                recipe.build = None  # a generated builder refers back to its recipe and this container
+            self._generated.clear()
         for name, obj, method in disposables:
             self._dispose(name, obj, method)
         log.debug("context shut down (%d objects destroyed)", len(disposables))
@@ -292,86 +262,88 @@ class ObjectContainer:
 
 class _Compiled:
     def __init__(self) -> None:
-        self.recipes: dict[str, _Recipe] = {}
-        self.inner: list[_Recipe] = []  # inner objects, wherever they sit (collections too)
+        self.recipes: dict[str, Recipe] = {}
         self.errors: list[ConfigurationError] = []
 
 
-def _compile_all(
-    container: ObjectContainer | None, definitions: dict[str, ObjectDefinition]
-) -> tuple[dict[str, ObjectDefinition], _Compiled]:
-    """Merge parents, run the static checks and compile every concrete definition."""
+def _compile_all(definitions: dict[str, ObjectDefinition]) -> tuple[dict[str, ObjectDefinition], _Compiled]:
+    """Merge parents, compile every concrete definition and run the static checks.
+
+    Every problem is collected; they are listed in the order: parents, references,
+    cycles, then classes and arguments."""
     compiled = _Compiled()
-    merged, problems = _resolve.merge_parents(definitions)
-    compiled.errors.extend(problems)
+    merged, parent_problems = _resolve.merge_parents(definitions)
     concrete = {i: d for i, d in merged.items() if not d.abstract}
-    refs = {i: _resolve.definition_refs(d) for i, d in concrete.items()}
-    for defn in concrete.values():
-        for ref in refs[defn.id]:
+    compiler = _Compiler(compiled)
+    refs = {i: compiler.compile(d) for i, d in concrete.items()}
+    reference_problems = []
+    for defn_id, found in refs.items():
+        for ref in found:
             target = merged.get(ref.object_id)
+            if target is not None and not target.abstract:
+                continue
+            defn = concrete[defn_id]
             if target is None:
                 close = difflib.get_close_matches(ref.object_id, concrete, n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
-                compiled.errors.append(
-                    ConfigurationError(
-                        f"reference to unknown object {ref.object_id!r}{hint}",
-                        source=ref.source or defn.source,
-                        object_id=defn.id,
-                    )
-                )
-            elif target.abstract:
-                compiled.errors.append(
-                    ConfigurationError(
-                        f"reference to abstract object {ref.object_id!r}, which cannot be created",
-                        source=ref.source or defn.source,
-                        object_id=defn.id,
-                    )
-                )
-    compiled.errors.extend(_resolve.find_cycles(concrete, refs))
-    if compiled.errors and container is not None:
-        return merged, compiled
-    compiler = _Compiler(container, concrete, compiled)
-    for defn in concrete.values():
-        compiler.recipe(defn)
+                message = f"reference to unknown object {ref.object_id!r}{hint}"
+            else:
+                message = f"reference to abstract object {ref.object_id!r}, which cannot be created"
+            reference_problems.append(
+                ConfigurationError(message, source=ref.source or defn.source, object_id=defn.id)
+            )
+    cycles = _resolve.find_cycles(concrete, refs)
+    compiled.errors = [*parent_problems, *reference_problems, *cycles, *compiler.errors]
     return merged, compiled
 
 
 class _Compiler:
-    """Turns definitions into recipes, resolving classes and binding producers."""
+    """Turns definitions into recipes: resolves classes, puts constructor arguments
+    in call order, checks literals and compiles inner objects in place."""
 
-    def __init__(self, container: ObjectContainer | None, concrete: dict[str, ObjectDefinition], out: _Compiled) -> None:
-        self.container = container
-        self.concrete = concrete
+    def __init__(self, out: _Compiled) -> None:
         self.out = out
+        self.errors: list[ConfigurationError] = []
         self.classes: dict[str, Any] = {}  # class name -> class, for this compilation
 
-    def recipe(self, defn: ObjectDefinition, register: bool = True) -> _Recipe:
-        existing = self.out.recipes.get(defn.id) if register else None
-        if existing is not None:
-            return existing
-        recipe = _Recipe(defn)
-        if register:
-            self.out.recipes[defn.id] = recipe
-        if recipe.factory is None:
-            try:
-                cls = self.classes.get(defn.class_name or "")
-                if cls is None:
-                    cls = self.classes[defn.class_name or ""] = _resolve.resolve_class(defn)
-                recipe.cls = cls
-                self._arguments(recipe, defn)
-            except ConfigurationError as exc:
-                self.out.errors.append(exc)
-                return recipe
-            recipe.props = tuple((p.name, self.producer(p.value, defn)) for p in defn.properties)
-            if isinstance(cls, type):
-                recipe.aware, recipe.initializing, recipe.disposable = _lifecycle_flags(cls)
+    def compile(self, defn: ObjectDefinition) -> list[Ref]:
+        """Compile a top-level definition; return the references it makes, its inner
+        objects' included."""
+        refs: list[Ref] = []
+        self.out.recipes[defn.id] = self.recipe(defn, refs)
+        return refs
+
+    def recipe(self, defn: ObjectDefinition, refs: list[Ref]) -> Recipe:
+        recipe = Recipe(defn)
+        if recipe.factory is not None:
+            return recipe
+        try:
+            name = defn.class_name or ""
+            cls = self.classes.get(name)
+            if cls is None:
+                cls = self.classes[name] = _resolve.resolve_class(defn)
+            recipe.cls = cls
+            self._arguments(recipe, defn, refs)
+            properties = defn.properties
+            if properties:
+                nodes = self.nodes([p.value for p in properties], defn, refs)
+                recipe.props = tuple(zip([p.name for p in properties], nodes))
+        except ConfigurationError as exc:
+            self.errors.append(exc)
+            return recipe
+        if isinstance(cls, type):
+            recipe.aware, recipe.initializing, recipe.disposable = _lifecycle_flags(cls)
         return recipe
 
-    def _arguments(self, recipe: _Recipe, defn: ObjectDefinition) -> None:
+    def _arguments(self, recipe: Recipe, defn: ObjectDefinition, refs: list[Ref]) -> None:
         args = defn.constructor_args
-        if all(a.index is None and a.name is None for a in args):  # the common case
+        for arg in args:
+            if arg.index is not None or arg.name is not None:
+                break
+        else:  # the common case: positional arguments only
             _resolve.check_signature(recipe.cls, len(args), (), defn)
-            recipe.args = tuple(self.producer(a.value, defn) for a in args)
+            if args:
+                recipe.args = self.nodes([a.value for a in args], defn, refs)
             return
         positional = [a for a in args if a.index is None and a.name is None]
         indexed: dict[int, Argument] = {}
@@ -408,62 +380,49 @@ class _Compiler:
         rest = iter(positional)
         ordered = [slot if slot is not None else next(rest) for slot in slots]
         _resolve.check_signature(recipe.cls, len(ordered), named, defn)
-        recipe.args = tuple(self.producer(a.value, defn) for a in ordered)
-        recipe.kwargs = tuple((name, self.producer(a.value, defn)) for name, a in named.items())
+        recipe.args = self.nodes([a.value for a in ordered], defn, refs)
+        recipe.kwargs = tuple(zip(named, self.nodes([a.value for a in named.values()], defn, refs)))
 
-    def producer(self, node: ValueNode, owner: ObjectDefinition) -> Producer:
-        """A producer ``produce(track) -> value`` for one value node."""
-        if isinstance(node, Value):
-            if isinstance(node.value, _IMMUTABLE):
-                return Constant(node.value)
+    def nodes(self, values: list[ValueNode], owner: ObjectDefinition, refs: list[Ref]) -> tuple[Node, ...]:
+        """The compiled form of several values (plain literals and references, the
+        common cases, are handled here without a call)."""
+        out: list[Node] = []
+        for node in values:
+            kind = type(node)
+            if kind is Ref:
+                refs.append(node)  # type: ignore[arg-type]
+            elif kind is not Value or type(node.value) not in _PLAIN:  # type: ignore[union-attr]
+                node = self.node(node, owner, refs)  # type: ignore[assignment]
+            out.append(node)  # type: ignore[arg-type]
+        return tuple(out)
+
+    def node(self, node: ValueNode, owner: ObjectDefinition, refs: list[Ref]) -> Node:
+        """The compiled form of one value: literals checked, references collected,
+        inner objects compiled (an :class:`Inner` becomes its recipe)."""
+        kind = type(node)
+        if kind is Value:
+            if isinstance(node.value, _IMMUTABLE):  # type: ignore[union-attr]
+                return node  # type: ignore[return-value]
             raise ConfigurationError(
-                f"a literal value must be immutable, got {type(node.value).__name__}",
+                f"a literal value must be immutable, got {type(node.value).__name__}",  # type: ignore[union-attr]
                 source=owner.source, object_id=owner.id,
             )
-        if isinstance(node, Ref):
-            return self._ref(node.object_id)
-        if isinstance(node, Inner):
-            inner = self.recipe(node.definition, register=False)
-            self.out.inner.append(inner)
-            return Build(inner)
-        if isinstance(node, Collection):
-            return self._collection(node, owner)
-        if isinstance(node, Mapping):
-            return self._mapping(node, owner)
+        if kind is Ref:
+            refs.append(node)  # type: ignore[arg-type]
+            return node  # type: ignore[return-value]
+        if kind is Inner:
+            return self.recipe(node.definition, refs)  # type: ignore[union-attr]
+        if kind is Collection:
+            items = self.nodes(node.items, owner, refs)  # type: ignore[union-attr, arg-type]
+            # Tuples compare item by item, identity first: equal means no inner object was compiled.
+            return node if items == node.items else Collection(node.kind, items)  # type: ignore[union-attr, arg-type, return-value]
+        if kind is Mapping:
+            pairs = node.entries  # type: ignore[union-attr]
+            keys = self.nodes([k for k, _ in pairs], owner, refs)
+            values = self.nodes([v for _, v in pairs], owner, refs)
+            entries = tuple(zip(keys, values))
+            return node if entries == pairs else Mapping(entries)  # type: ignore[arg-type, return-value]
         raise ConfigurationError(f"unsupported value {node!r}", source=owner.source, object_id=owner.id)
-
-    def _ref(self, target_id: str) -> Producer:
-        container = self.container
-        if container is None:  # checking only: nothing is ever built
-            return Constant(None)
-        target = self.recipe(self.concrete[target_id])
-        if not target.singleton:
-            return Build(target)
-        singletons = container._singletons
-        get = container._singleton
-
-        def singleton(track: bool) -> Any:
-            obj = singletons.get(target_id, _MISSING)
-            return get(target) if obj is _MISSING else obj
-
-        return singleton
-
-    def _collection(self, node: Collection, owner: ObjectDefinition) -> Producer:
-        kind = node.kind
-        producers = [self.producer(item, owner) for item in node.items]
-        if all(isinstance(p, Constant) for p in producers):
-            values = [p.value for p in producers]
-            if kind in (tuple, frozenset):
-                return Constant(kind(values))
-            return lambda track: kind(values)
-        return lambda track: kind([p(track) for p in producers])
-
-    def _mapping(self, node: Mapping, owner: ObjectDefinition) -> Producer:
-        pairs = [(self.producer(k, owner), self.producer(v, owner)) for k, v in node.entries]
-        if all(isinstance(k, Constant) and isinstance(v, Constant) for k, v in pairs):
-            template = {k.value: v.value for k, v in pairs}
-            return lambda track: dict(template)
-        return lambda track: {k(track): v(track) for k, v in pairs}
 
 
 @functools.lru_cache(maxsize=4096)
@@ -480,7 +439,7 @@ def check_configs(configs: Config | Sequence[Config]) -> list[ConfigurationError
     """Every static problem in ``configs`` (classes, references, cycles, arguments),
     without creating anything; what ``springpython validate`` reports."""
     definitions = ObjectContainer._read(_normalize(configs))
-    return _compile_all(None, definitions)[1].errors
+    return _compile_all(definitions)[1].errors
 
 
 def factory_returns(definition: ObjectDefinition, kind: type) -> bool:
