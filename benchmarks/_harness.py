@@ -18,14 +18,15 @@ __all__ = ["Result", "rate", "rate_threads", "best_time", "print_table"]
 
 @dataclass(frozen=True)
 class Result:
-    """One row: our figure, the baseline's, and the ratio we aim for."""
+    """One row: our figure, the baseline's, and the ratio we aim for (``None``: a
+    figure shown for explanation, such as one part of a larger case, with no target)."""
 
     group: str
     case: str
     ours: float
     baseline: float
     unit: str
-    target: float
+    target: float | None
     higher_is_better: bool = True
     baseline_name: str = "baseline"
 
@@ -35,6 +36,8 @@ class Result:
 
     @property
     def met(self) -> bool:
+        if self.target is None:
+            return True
         return self.ratio >= self.target if self.higher_is_better else self.ratio <= self.target
 
 
@@ -111,8 +114,8 @@ def print_table(results: list[Result]) -> None:
                 f"{r.baseline:,.4g} ({r.baseline_name})",
                 r.unit,
                 f"{r.ratio:.2f}",
-                f"{op} {r.target:g}",
-                "yes" if r.met else "NO",
+                "-" if r.target is None else f"{op} {r.target:g}",
+                "-" if r.target is None else "yes" if r.met else "NO",
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]

@@ -42,3 +42,17 @@ def test_negative_size_is_refused():
     """A negative object count is a ValueError."""
     with pytest.raises(ValueError):
         generate_context_xml(-1)
+
+
+def test_benchmark_rows_without_a_target_are_shown_but_not_judged(capsys):
+    """A breakdown row (target None) prints '-' for target and verdict and never fails the run."""
+    from benchmarks._harness import Result, print_table
+
+    rows = [
+        Result("g", "whole", 5.0, 1.0, "s", 3.0, higher_is_better=False),
+        Result("g", "  part", 4.0, 1.0, "s", None, higher_is_better=False),
+    ]
+    assert [r.met for r in rows] == [False, True]
+    print_table(rows)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[2].split()[-2:] == ["3", "NO"] and lines[3].split()[-2:] == ["-", "-"]
