@@ -173,7 +173,8 @@ class _Connection:
             raise CallTimeoutError(f"sending a call to {target.url} timed out after {target.timeout}s") from exc
         except OSError as exc:
             self.close()
-            raise ConnectionLostError(f"sending a call to {target.url} failed: {exc}") from exc
+            # sendall() failed, so the whole request never left: the server cannot have run it.
+            raise ConnectFailedError(f"sending a call to {target.url} failed (not delivered): {exc}") from exc
         self.used = True
         try:
             return self._response()
@@ -309,9 +310,11 @@ class HessianProxyFactory(RemoteProxy, InitializingObject):
     A Hessian fault raises :class:`~springpython.errors.RemoteFault` with the fault's
     ``code`` (``ServiceException``, ``NoSuchMethodException``, …), its message, and its
     ``detail`` (a Java exception arrives as a dict); an HTTP error status raises
-    ``RemoteFault`` with the status as ``code``. No connection:
-    :class:`~springpython.errors.ConnectFailedError`; no reply in time:
-    :class:`~springpython.errors.CallTimeoutError`."""
+    ``RemoteFault`` with the status as ``code``. No connection, or a call that could
+    not be written: :class:`~springpython.errors.ConnectFailedError` (the server did
+    not get it); a connection lost after the call went out:
+    :class:`~springpython.errors.ConnectionLostError` (it may have run, so it is never
+    sent again); no reply in time: :class:`~springpython.errors.CallTimeoutError`."""
 
     timeout: Any = DEFAULT_TIMEOUT
     ca_certs: str | None = None

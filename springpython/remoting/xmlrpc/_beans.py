@@ -79,8 +79,9 @@ class XMLRPCProxyFactory(RemoteProxy):
     ``faultString`` intact, so code written against ``ServerProxy`` keeps working
     (XML-RPC faults carry no exception type to map to a local one). Transport
     failures arrive as :class:`~springpython.errors.CommunicationError` subclasses:
-    ``ConnectFailedError`` (never sent), ``ConnectionLostError``,
-    ``CallTimeoutError``, ``ProtocolError`` (a malformed or DTD-carrying answer);
+    ``ConnectFailedError`` (never sent), ``ConnectionLostError`` (sent, so it may
+    have run: never sent again), ``CallTimeoutError``, ``ProtocolError`` (a
+    malformed or DTD-carrying answer);
     an HTTP error status as :class:`~springpython.errors.RemoteFault` with the
     status as ``code``."""
 
@@ -129,8 +130,7 @@ class XMLRPCProxyFactory(RemoteProxy):
         _, netloc, path = self._target()
         request = xmlrpc.client.dumps(args, name, encoding="utf-8", allow_none=as_bool("allow_none", self.allow_none))
         kept = conn._connection[1]
-        reused = kept is not None and kept.sock is not None
-        if not reused:
+        if kept is None or kept.sock is None:
             # Connect first, so that a failure here (refused, unreachable, timed out,
             # certificate refused) is known to have sent nothing.
             try:
@@ -153,12 +153,12 @@ class XMLRPCProxyFactory(RemoteProxy):
             raise CallTimeoutError(f"{self.service_url}: no answer to {name}() within {self.timeout}s") from exc
         except (ConnectionRefusedError, socket.gaierror, ssl.SSLCertVerificationError) as exc:
             raise ConnectFailedError(f"{self.service_url}: cannot connect: {exc}") from exc
-        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as exc:
-            if reused:  # the server closed an idle connection before reading the request
-                raise ConnectFailedError(f"{self.service_url}: kept-alive connection was closed: {exc}") from exc
-            raise ConnectionLostError(f"{self.service_url}: connection lost calling {name}(): {exc}") from exc
         except (OSError, http.client.HTTPException) as exc:
-            raise ConnectionLostError(f"{self.service_url}: calling {name}() failed: {exc}") from exc
+            if not conn.request_sent:  # it broke before the whole request was out: the server did not run it
+                raise ConnectFailedError(f"{self.service_url}: cannot send {name}(): {exc}") from exc
+            raise ConnectionLostError(
+                f"{self.service_url}: connection lost calling {name}() (it may have run): {exc}"
+            ) from exc
         return result[0] if len(result) == 1 else result
 
     def _close(self, conn: Any) -> None:

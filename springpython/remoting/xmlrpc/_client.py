@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import errno
 import http.client
 import select
 import socket
@@ -20,12 +19,22 @@ __all__ = ["SSLClient", "SSLTransport", "Transport"]
 
 class _TransportMixin:
     """What both transports add to the standard library's: responses parsed with
-    :class:`SafeParser` (no DTDs, no entities), and a kept-alive connection that the
-    server closed while idle replaced before it is used rather than failing the call."""
+    :class:`SafeParser` (no DTDs, no entities); a kept-alive connection that the
+    server closed while idle replaced before it is used; and at most one delivery.
+
+    The standard library sends a request again whenever a kept-alive connection
+    fails, even after the request went out, so a call the server ran could run
+    twice. Here only a request that failed while it was being written (the server
+    cannot have read all of it) is sent again, once, on a new connection, and only
+    when ``retry_unsent`` is on (:class:`SSLClient`; the proxy factory beans decide
+    for themselves from :attr:`request_sent`)."""
 
     _use_datetime: bool
     _use_builtin_types: bool
     _connection: tuple[Any, http.client.HTTPConnection | None]
+    retry_unsent = False
+    #: Whether the last request was handed to the network in full (it may have run).
+    request_sent = False
 
     def getparser(self) -> tuple[SafeParser, xmlrpc.client.Unmarshaller]:
         return getparser(self._use_datetime, self._use_builtin_types)
@@ -40,16 +49,35 @@ class _TransportMixin:
             return None
         return conn
 
-    def single_request(self, host: Any, handler: str, request_body: bytes, verbose: bool = False) -> Any:
-        reused = self._connection[1] is not None and self._connection[1].sock is not None
+    def request(self, host: Any, handler: str, request_body: bytes, verbose: bool = False) -> Any:
+        kept = self._connection[1]
+        reused = kept is not None and kept.sock is not None
         try:
-            return super().single_request(host, handler, request_body, verbose)  # type: ignore[misc]
-        except ssl.SSLEOFError as exc:
-            if not reused:
+            return self.single_request(host, handler, request_body, verbose)
+        except (OSError, http.client.HTTPException) as exc:
+            if self.request_sent or not reused or not self.retry_unsent or isinstance(exc, TimeoutError):
                 raise
-            # The server ended the kept-alive connection as this request went out; the
-            # standard library retries a reset connection once, so present it as one.
-            raise ConnectionResetError(errno.ECONNRESET, f"kept-alive connection closed by the server: {exc}") from exc
+        # The kept-alive connection broke while the request was being written: the
+        # server cannot have read all of it, so it is sent once more on a new connection.
+        return self.single_request(host, handler, request_body, verbose)
+
+    def single_request(self, host: Any, handler: str, request_body: bytes, verbose: bool = False) -> Any:
+        self.request_sent = False
+        try:
+            http_conn = self.send_request(host, handler, request_body, verbose)  # type: ignore[attr-defined]
+            self.request_sent = True
+            response = http_conn.getresponse()
+            if response.status == 200:
+                self.verbose = verbose
+                return self.parse_response(response)  # type: ignore[attr-defined]
+        except xmlrpc.client.Fault:
+            raise
+        except Exception:
+            self.close()  # type: ignore[attr-defined]  # the connection's state is unknown
+            raise
+        if response.getheader("content-length", ""):
+            response.read()
+        raise xmlrpc.client.ProtocolError(host + handler, response.status, response.reason, dict(response.getheaders()))
 
 
 def _closed_by_peer(sock: socket.socket) -> bool:
@@ -63,9 +91,10 @@ def _closed_by_peer(sock: socket.socket) -> bool:
 class Transport(_TransportMixin, xmlrpc.client.Transport):
     """Plain-HTTP keep-alive transport with a timeout and the hardened parser."""
 
-    def __init__(self, timeout: float | None = None, **kwargs: Any) -> None:
+    def __init__(self, timeout: float | None = None, retry_unsent: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.timeout = timeout
+        self.retry_unsent = retry_unsent
 
     def make_connection(self, host: Any) -> http.client.HTTPConnection:
         if (conn := self._reusable(host)) is not None:
@@ -79,9 +108,12 @@ class SSLTransport(_TransportMixin, xmlrpc.client.SafeTransport):
     """HTTPS keep-alive transport: one connection reused across calls, a timeout,
     and the hardened parser. Certificate and host-name checks come from ``context``."""
 
-    def __init__(self, context: ssl.SSLContext, timeout: float | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, context: ssl.SSLContext, timeout: float | None = None, retry_unsent: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(context=context, **kwargs)
         self.timeout = timeout
+        self.retry_unsent = retry_unsent
 
     def make_connection(self, host: Any) -> http.client.HTTPSConnection:
         if (conn := self._reusable(host)) is not None:
@@ -136,7 +168,7 @@ class SSLClient(xmlrpc.client.ServerProxy):
         self.context = context or tls.client_context(ca_certs, certfile, keyfile, self.cert_reqs)
         if transport is None:
             transport = SSLTransport(
-                self.context, timeout=timeout, use_datetime=bool(use_datetime),
+                self.context, timeout=timeout, retry_unsent=True, use_datetime=bool(use_datetime),
                 use_builtin_types=use_builtin_types, headers=list(headers),
             )
         super().__init__(

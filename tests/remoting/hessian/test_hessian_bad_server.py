@@ -22,10 +22,14 @@ def _ok(body: bytes) -> bytes:
 
 class CannedServer:
     """A raw TCP server answering each request with the next canned bytes, then closing
-    the connection when the canned answer says so (None: close without answering)."""
+    the connection when the canned answer says so (None: close without answering).
+    A connection the client stops writing to is closed, or with ``hold=True`` left open."""
 
-    def __init__(self, answers: list[tuple[bytes | None, bool]]) -> None:
+    def __init__(self, answers: list[tuple[bytes | None, bool]], hold: bool = False) -> None:
         self.answers = list(answers)
+        self.hold = hold
+        self.held: list[socket.socket] = []
+        self.connections = 0
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.listener.settimeout(10)
         self.port = self.listener.getsockname()[1]
@@ -51,19 +55,26 @@ class CannedServer:
                 conn, _ = self.listener.accept()
             except OSError:
                 return
-            with conn:
-                buffer = bytearray()
-                while self.answers and self._read_request(conn, buffer):
-                    answer, close = self.answers.pop(0)
-                    if answer is not None:
-                        conn.sendall(answer)
-                    if close or answer is None:
-                        break
+            self.connections += 1
+            buffer = bytearray()
+            while self.answers and self._read_request(conn, buffer):
+                answer, close = self.answers.pop(0)
+                if answer is not None:
+                    conn.sendall(answer)
+                if close or answer is None:
+                    break
+            else:
+                if self.hold:
+                    self.held.append(conn)
+                    continue
+            conn.close()
 
     def close(self) -> None:
         self.answers.clear()
         self.listener.close()
         self.thread.join(10)
+        for conn in self.held:
+            conn.close()
 
 
 @pytest.mark.parametrize(
@@ -105,6 +116,22 @@ def test_chunked_reply_with_extensions_and_trailers():
         assert factory.answer() == 42
         assert factory.answer() == 42
         assert factory.connections == 1
+    finally:
+        factory.destroy()
+        server.close()
+
+
+def test_a_call_that_could_not_be_written_goes_out_once_on_a_new_connection():
+    """The kept connection fails while a call is written (the server never got it):
+    the proxy sends it on a new connection, and it runs there once."""
+    server = CannedServer([(_ok(GOOD), False), (_ok(GOOD), False)], hold=True)
+    factory = HessianProxyFactory(service_url=f"http://127.0.0.1:{server.port}/")
+    try:
+        assert factory.answer() == 42
+        kept = factory._connections()[0].conn
+        kept.sock.shutdown(socket.SHUT_WR)  # writing on the kept connection now fails
+        assert factory.answer() == 42
+        assert server.connections == 2 and server.answers == []
     finally:
         factory.destroy()
         server.close()
