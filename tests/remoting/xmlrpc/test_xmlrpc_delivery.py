@@ -8,6 +8,7 @@ connection open after the client stopped writing to it."""
 
 from __future__ import annotations
 
+import http.client
 import socket
 import ssl
 import threading
@@ -77,67 +78,38 @@ class CuePeer:
         self.thread.join(timeout=10)
 
 
-@pytest.fixture
-def peer():
-    server = CuePeer()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def tls_peer(pki):
-    server = CuePeer(tls.server_context(str(pki.server_cert), str(pki.server_key)))
-    yield server
-    server.stop()
-
-
-def _kept_socket(transport) -> socket.socket:
-    return transport._connection[1].sock
-
-
-def test_proxy_never_sends_a_call_that_may_have_run_again(peer):
-    """The server ran the call and dropped the connection: ConnectionLostError, and it ran once."""
-    proxy = XMLRPCProxyFactory(f"http://127.0.0.1:{peer.port}/RPC2")
-    try:
-        assert proxy.add(1, 2) == 3  # a kept-alive connection now exists
-        with pytest.raises(ConnectionLostError, match="may have run"):
-            proxy.record()
-        assert proxy.runs() == 1 and peer.runs == 1
-    finally:
+@pytest.fixture(params=["XMLRPCProxyFactory", "SSLClient"])
+def client(request, pki):
+    """A peer and a client of it: the proxy factory bean over HTTP, or the chapter's
+    SSLClient over TLS. Yields (client, peer, the client's transport, the error a
+    call that may have run raises)."""
+    if request.param == "XMLRPCProxyFactory":
+        peer = CuePeer()
+        proxy = XMLRPCProxyFactory(f"http://127.0.0.1:{peer.port}/RPC2")
+        yield proxy, peer, lambda: proxy._connections()[0].conn, ConnectionLostError
         proxy.destroy()
+    else:
+        peer = CuePeer(tls.server_context(str(pki.server_cert), str(pki.server_key)))
+        ssl_client = SSLClient(f"https://localhost:{peer.port}/RPC2", ca_certs=str(pki.ca_chain))
+        yield ssl_client, peer, lambda: ssl_client("transport"), http.client.RemoteDisconnected
+        ssl_client.close()
+    peer.stop()
 
 
-def test_proxy_sends_a_call_it_could_not_write_once_more(peer):
+def test_a_call_that_may_have_run_is_never_sent_again(client):
+    """The server ran the call and dropped the connection: an error, and the call ran once
+    (the standard library's transport would have sent it again)."""
+    proxy, peer, _, error = client
+    assert proxy.add(1, 2) == 3  # a kept-alive connection now exists
+    with pytest.raises(error):
+        proxy.record()
+    assert proxy.runs() == 1 and peer.runs == 1
+
+
+def test_a_call_that_could_not_be_written_is_sent_once_more(client):
     """The kept connection fails while the call is written: sent on a new connection, run once."""
-    proxy = XMLRPCProxyFactory(f"http://127.0.0.1:{peer.port}/RPC2")
-    try:
-        assert proxy.add(1, 2) == 3
-        _kept_socket(proxy._connections()[0].conn).shutdown(socket.SHUT_WR)  # writing now fails
-        assert proxy.add(2, 3) == 5
-        assert peer.connections == 2
-    finally:
-        proxy.destroy()
-
-
-def test_ssl_client_never_sends_a_call_that_may_have_run_again(tls_peer, pki):
-    """SSLClient, unlike the standard library's transport, does not repeat a call that went out."""
-    client = SSLClient(f"https://localhost:{tls_peer.port}/RPC2", ca_certs=str(pki.ca_chain))
-    try:
-        assert client.add(1, 2) == 3
-        with pytest.raises((ConnectionError, OSError)):
-            client.record()
-        assert client.runs() == 1 and tls_peer.runs == 1
-    finally:
-        client.close()
-
-
-def test_ssl_client_sends_a_call_it_could_not_write_once_more(tls_peer, pki):
-    """A kept TLS connection that can no longer be written to is replaced, and the call runs."""
-    client = SSLClient(f"https://localhost:{tls_peer.port}/RPC2", ca_certs=str(pki.ca_chain))
-    try:
-        assert client.add(1, 2) == 3
-        _kept_socket(client("transport")).shutdown(socket.SHUT_WR)
-        assert client.add(2, 3) == 5
-        assert tls_peer.connections == 2
-    finally:
-        client.close()
+    proxy, peer, transport, _ = client
+    assert proxy.add(1, 2) == 3
+    transport()._connection[1].sock.shutdown(socket.SHUT_WR)  # writing on it now fails
+    assert proxy.add(2, 3) == 5
+    assert peer.connections == 2
