@@ -17,19 +17,10 @@ import inspect
 import sys
 from typing import Iterable, Iterator
 
-from ..config.definitions import (
-    Argument,
-    Collection,
-    Inner,
-    Mapping,
-    ObjectDefinition,
-    Ref,
-    Value,
-    ValueNode,
-)
+from ..config.definitions import Argument, ObjectDefinition, Ref
 from ..errors import CircularDependencyError, ConfigurationError
 
-__all__ = ["resolve_class", "merge_parents", "definition_refs", "find_cycles", "check_signature"]
+__all__ = ["resolve_class", "merge_parents", "find_cycles", "check_signature"]
 
 
 def resolve_class(definition: ObjectDefinition) -> type:
@@ -148,41 +139,9 @@ def _inherit_args(child: list[Argument], parent: list[Argument]) -> list[Argumen
     return kept + list(child)
 
 
-def _collect(node: ValueNode, out: list[Ref]) -> None:
-    kind = type(node)
-    if kind is Ref:
-        out.append(node)  # type: ignore[arg-type]
-    elif kind is Collection:
-        for item in node.items:  # type: ignore[union-attr]
-            _collect(item, out)
-    elif kind is Mapping:
-        for key, value in node.entries:  # type: ignore[union-attr]
-            _collect(key, out)
-            _collect(value, out)
-    elif kind is Inner:
-        out.extend(definition_refs(node.definition))  # type: ignore[union-attr]
-
-
-def definition_refs(defn: ObjectDefinition) -> list[Ref]:
-    """Every reference a definition makes, through its arguments, properties and inner objects."""
-    out: list[Ref] = []
-    for arg in defn.constructor_args:
-        if type(arg.value) is not Value:
-            _collect(arg.value, out)
-    for prop in defn.properties:
-        if type(prop.value) is not Value:
-            _collect(prop.value, out)
-    return out
-
-
-def find_cycles(
-    definitions: dict[str, ObjectDefinition], refs: dict[str, list[Ref]] | None = None
-) -> list[CircularDependencyError]:
-    """Reference cycles among the definitions, each reported once as ``a -> b -> a``.
-
-    ``refs`` (each definition's references, when already collected) saves a walk."""
-    if refs is None:
-        refs = {i: definition_refs(d) for i, d in definitions.items()}
+def find_cycles(definitions: dict[str, ObjectDefinition], refs: dict[str, list[Ref]]) -> list[CircularDependencyError]:
+    """Reference cycles among the definitions, each reported once as ``a -> b -> a``;
+    ``refs`` holds each definition's references (its inner objects' included)."""
     graph = {i: [r.object_id for r in refs[i] if r.object_id in definitions] for i in definitions}
     white, grey, black = 0, 1, 2
     color = dict.fromkeys(graph, white)
