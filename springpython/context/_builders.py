@@ -26,7 +26,7 @@ from ..config.definitions import Collection, Mapping, ObjectDefinition, Ref, Val
 if TYPE_CHECKING:
     from .container import ObjectContainer
 
-__all__ = ["Recipe", "Node", "Constant", "Build", "make", "value", "generate"]
+__all__ = ["Recipe", "Fresh", "Node", "Constant", "Build", "make", "value", "generate"]
 
 # Compiled builder bodies by shape: definitions of the same shape (say, one constant
 # constructor argument and two properties named alike) share one code object, each
@@ -69,8 +69,20 @@ class Recipe:
         return f"<recipe {self.id} {what} {'singleton' if self.singleton else 'prototype'}>"
 
 
-#: A value node of a compiled recipe: an inner object is its :class:`Recipe`.
-Node = Union[Value, Ref, Collection, Mapping, Recipe]
+class Fresh:
+    """A list, set or dict of plain values only, made anew from ``template`` (by
+    calling ``kind`` on it) each time it is needed: nothing in it to evaluate."""
+
+    __slots__ = ("kind", "template")
+
+    def __init__(self, kind: type, template: Any) -> None:
+        self.kind = kind
+        self.template = template
+
+
+#: A value node of a compiled recipe: an inner object is its :class:`Recipe`, and a
+#: mutable collection of plain values a :class:`Fresh` (an immutable one a :class:`Value`).
+Node = Union[Value, Ref, Collection, Mapping, Recipe, Fresh]
 
 
 def make(container: "ObjectContainer", recipe: Recipe, track: bool) -> Any:
@@ -78,8 +90,10 @@ def make(container: "ObjectContainer", recipe: Recipe, track: bool) -> Any:
     for destruction at shutdown when it needs it."""
     if recipe.factory is not None:
         return container._initialize(recipe, container._from_factory(recipe), track)
-    args = [node.value if type(node) is Value else value(container, node, track) for node in recipe.args]
     try:
+        args = recipe.args
+        if args:
+            args = [node.value if type(node) is Value else value(container, node, track) for node in args]
         if recipe.kwargs:
             obj = recipe.cls(*args, **{
                 name: node.value if type(node) is Value else value(container, node, track)
@@ -88,13 +102,12 @@ def make(container: "ObjectContainer", recipe: Recipe, track: bool) -> Any:
         else:
             obj = recipe.cls(*args)
     except Exception as exc:
-        raise container._creation_error(recipe, exc, "creating it failed") from exc
+        container._fail(recipe, exc, "creating it failed")
     for name, node in recipe.props:
-        result = node.value if type(node) is Value else value(container, node, track)
         try:
-            setattr(obj, name, result)
+            setattr(obj, name, node.value if type(node) is Value else value(container, node, track))
         except Exception as exc:
-            raise container._creation_error(recipe, exc, f"setting property {name!r} failed") from exc
+            container._fail(recipe, exc, f"setting property {name!r} failed")
     return container._initialize(recipe, obj, track)
 
 
@@ -110,6 +123,8 @@ def value(container: "ObjectContainer", node: Node, track: bool) -> Any:
             return obj
         target = container._recipes[target_id]
         return container._singleton(target) if target.singleton else make(container, target, track)
+    if kind is Fresh:
+        return node.kind(node.template)  # type: ignore[union-attr]
     if kind is Recipe:
         return make(container, node, track)  # type: ignore[arg-type]
     if kind is Collection:
@@ -149,6 +164,9 @@ def _producer(node: Node, container: "ObjectContainer") -> Producer:
     kind = type(node)
     if kind is Value:
         return Constant(node.value)  # type: ignore[union-attr]
+    if kind is Fresh:
+        make_fresh, template = node.kind, node.template  # type: ignore[union-attr]
+        return lambda track: make_fresh(template)
     if kind is Recipe:
         return Build(generate(node, container))  # type: ignore[arg-type]
     if kind is Ref:
@@ -205,7 +223,7 @@ def generate(recipe: Recipe, container: "ObjectContainer") -> Producer:
     ns: dict[str, Any] = {
         "cls": recipe.cls,
         "recipe": recipe,
-        "error": container._creation_error,
+        "fail": container._fail,
         "initialize": container._initialize,
         "processors": container._post_processors,
     }
@@ -243,13 +261,16 @@ def generate(recipe: Recipe, container: "ObjectContainer") -> Producer:
 
 
 def _source(args: tuple, kwargs: tuple, props: tuple, lifecycle: str) -> str:
-    """The builder's source for one shape of definition."""
+    """The builder's source for one shape of definition. Values are evaluated inside
+    the ``try`` of what they are for, so a value that cannot be made (a set of lists)
+    fails as that argument's or property's error."""
     body: list[str] = []
+    evaluations: list[str] = []
 
     def value(kind: str, n: int) -> str:
         if kind == "c":
             return f"c{n}"
-        body.append(f"    v{n} = p{n}(track)")
+        evaluations.append(f"        v{n} = p{n}(track)")
         return f"v{n}"
 
     call = [value(kind, n) for n, kind in enumerate(args)]
@@ -260,17 +281,20 @@ def _source(args: tuple, kwargs: tuple, props: tuple, lifecycle: str) -> str:
         n += 1
     body += [
         "    try:",
+        *evaluations,
         f"        obj = cls({', '.join(call)})",
         "    except Exception as exc:",
-        "        raise error(recipe, exc, 'creating it failed') from exc",
+        "        fail(recipe, exc, 'creating it failed')",
     ]
     for name, kind in props:
+        evaluations.clear()
         expr = value(kind, n)
         body += [
             "    try:",
+            *evaluations,
             f"        obj.{name} = {expr}" if name else f"        setattr(obj, n{n}, {expr})",
             "    except Exception as exc:",
-            f"        raise error(recipe, exc, 'setting property %r failed' % (n{n},)) from exc",
+            f"        fail(recipe, exc, 'setting property %r failed' % (n{n},))",
         ]
         n += 1
     if lifecycle == "always":

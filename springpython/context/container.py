@@ -18,7 +18,7 @@ import functools
 import logging
 import typing
 import threading
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, NoReturn, Sequence
 
 from ..config.definitions import (
     Argument,
@@ -39,7 +39,7 @@ from ..errors import (
     SpringPythonError,
 )
 from . import _builders, _resolve
-from ._builders import Node, Recipe
+from ._builders import Fresh, Node, Recipe
 from .lifecycle import (
     ApplicationContextAware,
     DisposableObject,
@@ -181,7 +181,7 @@ class ObjectContainer:
         except ConfigurationError:
             raise
         except Exception as exc:
-            raise self._creation_error(recipe, exc, "its factory failed") from exc
+            self._fail(recipe, exc, "its factory failed")
         finally:
             stack.pop()
 
@@ -199,7 +199,7 @@ class ObjectContainer:
             try:
                 obj.after_properties_set()
             except Exception as exc:
-                raise self._creation_error(recipe, exc, "after_properties_set() failed") from exc
+                self._fail(recipe, exc, "after_properties_set() failed")
         if track and (
             (recipe.disposable if known else isinstance(obj, DisposableObject)) or recipe.destroy_method
         ):
@@ -211,14 +211,16 @@ class ObjectContainer:
         return obj
 
     @staticmethod
-    def _creation_error(recipe: Recipe, exc: Exception, what: str) -> ConfigurationError:
+    def _fail(recipe: Recipe, exc: Exception, what: str) -> NoReturn:
+        """Raise ``exc`` as an :class:`ObjectCreationError` naming the object (chained),
+        or as it is when it already names one (a referenced object that failed)."""
         if isinstance(exc, ConfigurationError) and exc.object_id is not None:
-            return exc
-        return ObjectCreationError(
+            raise exc
+        raise ObjectCreationError(
             f"{what}: {type(exc).__name__}: {exc}",
             source=recipe.definition.source,
             object_id=recipe.id,
-        )
+        ) from exc
 
     # -- shutdown -------------------------------------------------------------
     def shutdown(self) -> None:
@@ -414,12 +416,19 @@ class _Compiler:
             return self.recipe(node.definition, refs)  # type: ignore[union-attr]
         if kind is Collection:
             items = self.nodes(node.items, owner, refs)  # type: ignore[union-attr, arg-type]
+            if all(type(item) is Value for item in items):  # nothing to evaluate when built
+                plain = [item.value for item in items]  # type: ignore[union-attr]
+                if node.kind in (tuple, frozenset):  # type: ignore[union-attr]
+                    return Value(node.kind(plain))  # type: ignore[union-attr]
+                return Fresh(node.kind, tuple(plain))  # type: ignore[union-attr]
             # Tuples compare item by item, identity first: equal means no inner object was compiled.
             return node if items == node.items else Collection(node.kind, items)  # type: ignore[union-attr, arg-type, return-value]
         if kind is Mapping:
             pairs = node.entries  # type: ignore[union-attr]
             keys = self.nodes([k for k, _ in pairs], owner, refs)
             values = self.nodes([v for _, v in pairs], owner, refs)
+            if all(type(k) is Value for k in keys) and all(type(v) is Value for v in values):
+                return Fresh(dict, tuple((k.value, v.value) for k, v in zip(keys, values)))  # type: ignore[union-attr]
             entries = tuple(zip(keys, values))
             return node if entries == pairs else Mapping(entries)  # type: ignore[arg-type, return-value]
         raise ConfigurationError(f"unsupported value {node!r}", source=owner.source, object_id=owner.id)

@@ -418,3 +418,29 @@ def test_concurrent_reads_report_their_own_errors(objects):
         thread.join()
     assert sorted(set(outcomes)) == ["bad:True", "good"]
     assert len(outcomes) == 120
+
+
+@pytest.mark.parametrize("scope", ["singleton", "prototype"])
+def test_values_that_cannot_be_built_name_the_object_and_slot(objects, scope):
+    """A set holding a list, or a dict keyed by a list, passes the schema but cannot be
+    built: the error names the file, the object's line, its id and the argument or
+    property, with the TypeError chained (for singletons at start, prototypes per get)."""
+    from springpython.context import ApplicationContext
+    from springpython.errors import ObjectCreationError
+
+    path = objects(
+        f"""
+        <object id="setter" class="types.SimpleNamespace" scope="{scope}" lazy-init="true">
+            <property name="tags"><set><tuple><list><value>x</value></list></tuple></set></property>
+        </object>
+        <object id="keyed" class="builtins.dict" scope="{scope}" lazy-init="true">
+            <constructor-arg><dict><entry><key><list><value>k</value></list></key><value>v</value></entry></dict></constructor-arg>
+        </object>
+        """
+    )
+    with ApplicationContext(XMLConfig(path)) as ctx:
+        for object_id, line, what in (("setter", 3, "setting property 'tags' failed"), ("keyed", 6, "creating it failed")):
+            with pytest.raises(ObjectCreationError) as info:
+                ctx.get_object(object_id)
+            check(info.value, path, line, object_id, what, "TypeError: unhashable type: 'list'")
+            assert isinstance(info.value.__cause__, TypeError)
