@@ -182,19 +182,13 @@ def _producer(node: Node, container: "ObjectContainer") -> Producer:
             return get(target) if obj is _MISSING else obj
 
         return singleton
+    # A Collection or Mapping left by the compiler holds something to evaluate (plain
+    # ones became a Value or a Fresh).
     if kind is Collection:
         items = [_producer(item, container) for item in node.items]  # type: ignore[union-attr]
         collection = node.kind  # type: ignore[union-attr]
-        if all(type(p) is Constant for p in items):
-            values = [p.value for p in items]  # type: ignore[attr-defined]
-            if collection in (tuple, frozenset):
-                return Constant(collection(values))
-            return lambda track: collection(values)
         return lambda track: collection([p(track) for p in items])
     pairs = [(_producer(k, container), _producer(v, container)) for k, v in node.entries]  # type: ignore[union-attr]
-    if all(type(k) is Constant and type(v) is Constant for k, v in pairs):
-        template = {k.value: v.value for k, v in pairs}  # type: ignore[attr-defined]
-        return lambda track: dict(template)
     return lambda track: {k(track): v(track) for k, v in pairs}
 
 
