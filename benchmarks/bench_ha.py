@@ -12,8 +12,8 @@ client's figures are not mixed with server work in the same interpreter.
   (spreading calls over several connections costs the servers wake-ups that are no
   part of the pool -- about 7% on one 2-core machine -- so the baseline spreads them too),
   from one thread and from four. Both sides run in alternating slices (one thread)
-  or alternating rounds (four threads), so that changes in the machine's load hit
-  both alike; the best round of each side is reported.
+  or alternating halves of each round on the same four threads, so that changes in
+  the machine's load hit both alike; the best round of each side is reported.
 - Failover time: a pool (``failover`` strategy, two servers) is called in a tight
   loop; the first server is SIGKILLed; the time from the kill to the first answer
   from the second server, median over several kills (the first server is restarted
@@ -35,7 +35,7 @@ import threading
 import time
 from pathlib import Path
 
-from benchmarks._harness import Result, rate_threads
+from benchmarks._harness import Result
 from springpython.remoting.ha import HighAvailabilityProxyFactory
 from springpython.remoting.pyro import PyroProxyFactory
 
@@ -133,6 +133,52 @@ def _alternating(baseline, ours, seconds: float, rounds: int = 16, slice_calls: 
     return best[0], best[1]
 
 
+def _alternating_threads(baseline, ours, threads: int, seconds: float, rounds: int = 16) -> tuple[float, float]:
+    """Best total calls/s of ``baseline`` and ``ours`` from ``threads`` threads. The same
+    threads (so the same per-thread connections) run both sides, in turn, for
+    ``rounds`` rounds of two timed halves (order swapped every round); the best round
+    of each side is reported, as in :func:`_alternating`."""
+    span = seconds / rounds / 2
+    start = threading.Barrier(threads + 1)
+    done = threading.Barrier(threads + 1)
+    counts = [0] * threads
+    plan: list = []  # the side each half runs; None tells the threads to stop
+
+    def worker(i: int) -> None:
+        baseline()
+        ours()  # open this thread's connections before any timing
+        while True:
+            start.wait()
+            fn, deadline = plan[-1]
+            if fn is None:
+                return
+            n = 0
+            while time.perf_counter() < deadline:
+                fn()
+                n += 1
+            counts[i] = n
+            done.wait()
+
+    pool = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(threads)]
+    for thread in pool:
+        thread.start()
+    best = [0.0, 0.0]
+    try:
+        for round_ in range(rounds):
+            for side in (0, 1) if round_ % 2 == 0 else (1, 0):
+                began = time.perf_counter()
+                plan.append(((baseline, ours)[side], began + span))
+                start.wait()
+                done.wait()
+                best[side] = max(best[side], sum(counts) / (time.perf_counter() - began))
+    finally:
+        plan.append((None, 0.0))
+        start.wait()
+        for thread in pool:
+            thread.join()
+    return best[0], best[1]
+
+
 def _throughput(servers: list[_Server], quick: bool) -> list[Result]:
     seconds = 1.0 if quick else 8.0
     # Each pool is made of the very proxies its baseline calls directly, so both sides
@@ -157,11 +203,7 @@ def _throughput(servers: list[_Server], quick: bool) -> list[Result]:
         b1, p1 = _alternating(bare.whoami, pool1.whoami, seconds)
         b1s, p3s = _alternating(by_hand_same_server, one_server.whoami, seconds)
         b3, p3 = _alternating(by_hand, pool3.whoami, seconds)
-        threaded_hand, threaded_pool = [], []
-        for _ in range(4 if quick else 16):
-            threaded_hand.append(rate_threads(lambda: by_hand, THREADS, seconds / 16))
-            threaded_pool.append(rate_threads(lambda: pool3.whoami, THREADS, seconds / 16))
-        bt, pt = max(threaded_hand), max(threaded_pool)
+        bt, pt = _alternating_threads(by_hand, pool3.whoami, THREADS, seconds, rounds=4 if quick else 16)
     finally:
         for proxy in (bare, pool1, one_server, pool3, *bares, *same_server):
             proxy.destroy()
