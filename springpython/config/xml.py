@@ -142,8 +142,6 @@ class _Walker:
         self.t_key = prefix + "key"
         self.t_entry = prefix + "entry"
         self.t_prop = prefix + "prop"
-        self.t_value = prefix + "value"
-        self.t_ref = prefix + "ref"
         self.values, self.literal_kinds = _dispatch(prefix)
         self.inner_counts: dict[str, int] = {}
 
