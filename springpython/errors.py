@@ -23,6 +23,7 @@ __all__ = [
     "AllEndpointsDownError",
     "ProtocolError",
     "RemoteFault",
+    "NoSuchMethodError",
     "VerificationException",
 ]
 
@@ -154,12 +155,41 @@ class ProtocolError(CommunicationError, ValueError):
 
 
 class RemoteFault(RemotingError):
-    """The peer answered with a protocol-level fault that maps to no local exception."""
+    """The remote service raised an exception (or the peer answered with a fault).
 
-    def __init__(self, message: str, *, code: str | int | None = None, detail: object = None) -> None:
+    The same on every transport: ``remote_type`` is the dotted name of the remote
+    exception's class (``"builtins.ZeroDivisionError"``,
+    ``"java.lang.IllegalStateException"``) when the protocol names one, ``message`` its
+    message, and ``remote_traceback`` the server's traceback where the protocol carries
+    one (Pyro). ``code`` and ``detail`` keep what the protocol itself reported (an
+    XML-RPC ``faultCode``, a Hessian fault code and detail, an HTTP status).
+
+    When ``remote_type`` is a Python builtin exception the instance raised is also an
+    instance of that builtin, so ``except ZeroDivisionError`` works on every transport
+    (see :mod:`springpython.remoting.faults`)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        remote_type: str | None = None,
+        remote_traceback: str | None = None,
+        code: str | int | None = None,
+        detail: object = None,
+    ) -> None:
         super().__init__(message)
+        self.message = message
+        self.remote_type = remote_type
+        self.remote_traceback = remote_traceback
         self.code = code
         self.detail = detail
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class NoSuchMethodError(RemoteFault, AttributeError):
+    """The remote service has no public method of that name (or none taking those arguments)."""
 
 
 class VerificationException(RemotingError):

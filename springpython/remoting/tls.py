@@ -22,6 +22,9 @@ __all__ = [
     "check_ssl_version",
     "subject_fields",
     "verify_fields",
+    "REFUSED_HEADER",
+    "CLIENT_CERTIFICATE_REFUSED",
+    "is_certificate_refusal",
 ]
 
 log = logging.getLogger(__name__)
@@ -152,3 +155,28 @@ def verify_fields(cert: Mapping[str, Any] | None, expected: Mapping[str, str] | 
             raise VerificationException(
                 f"certificate field {field!r} is {subject[field]!r}, expected {value!r}"
             )
+
+
+#: The header of the HTTP 403 a springpython server answers, without running the call,
+#: to a client whose certificate it refused after the TLS handshake (``verify_fields``).
+REFUSED_HEADER = "X-Springpython-Refused"
+#: What every client says when the server refused its certificate.
+CLIENT_CERTIFICATE_REFUSED = "the server refused the client certificate; the call did not run"
+
+# The TLS alerts a server sends when it refuses the client's certificate (OpenSSL's
+# reason names as ssl.SSLError.reason reports them on the client).
+_REFUSAL_ALERTS = frozenset({
+    "TLSV13_ALERT_CERTIFICATE_REQUIRED",
+    "SSLV3_ALERT_BAD_CERTIFICATE",
+    "SSLV3_ALERT_CERTIFICATE_EXPIRED",
+    "SSLV3_ALERT_CERTIFICATE_REVOKED",
+    "SSLV3_ALERT_CERTIFICATE_UNKNOWN",
+    "SSLV3_ALERT_UNSUPPORTED_CERTIFICATE",
+    "TLSV1_ALERT_UNKNOWN_CA",
+    "TLSV1_ALERT_ACCESS_DENIED",
+})
+
+
+def is_certificate_refusal(exc: BaseException) -> bool:
+    """Whether ``exc`` (raised on the client) is the server refusing the client certificate."""
+    return isinstance(exc, ssl.SSLError) and getattr(exc, "reason", None) in _REFUSAL_ALERTS
