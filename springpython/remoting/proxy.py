@@ -13,8 +13,9 @@ import threading
 import weakref
 from typing import Any
 
-from ..context.lifecycle import DisposableObject
-from ..errors import ConnectFailedError
+from ..context.lifecycle import DisposableObject, InitializingObject
+from ..errors import ConnectFailedError, RemoteFault
+from . import faults
 from ._values import as_bool
 
 __all__ = ["RemoteProxy", "RemoteMethod"]
@@ -38,7 +39,7 @@ class RemoteMethod:
         return f"<remote method {self._name} of {self._proxy!r}>"
 
 
-class RemoteProxy(DisposableObject):
+class RemoteProxy(InitializingObject, DisposableObject):
     """Looks like the service at ``service_url``; connects lazily, per thread.
 
     Subclasses implement :meth:`_open` (a new connection), :meth:`_invoke` (one call
@@ -46,10 +47,18 @@ class RemoteProxy(DisposableObject):
     request was certainly not delivered) and :meth:`_close`. With ``reconnect`` on
     (the default) a call that could not be delivered over a connection kept from an
     earlier call is retried once on a new connection, so a restarted server is picked
-    up without the client noticing."""
+    up without the client noticing.
+
+    ``exception_classes`` lists, by dotted name, the application exception classes
+    re-created on this side when the service raises them (see
+    :mod:`springpython.remoting.faults`); every other remote exception arrives as a
+    :class:`~springpython.errors.RemoteFault`. Subclasses check their settings in
+    :meth:`_check`, which :meth:`after_properties_set` runs, so a bad URL fails the
+    context start with file, line and object id."""
 
     service_url: str | None = None
     reconnect: bool = True
+    exception_classes: Any = None
 
     def __init__(self, service_url: str | None = None, **properties: Any) -> None:
         if service_url is not None:
@@ -59,10 +68,38 @@ class RemoteProxy(DisposableObject):
                 raise TypeError(f"{type(self).__name__} has no property {name!r}")
             setattr(self, name, value)
 
+    # -- settings ---------------------------------------------------------------
+    def after_properties_set(self) -> None:
+        """Check every setting now (the URL included), so a mistake fails at start-up."""
+        self.__dict__["_sp_exception_classes"] = faults.ExceptionClasses(self.exception_classes)
+        self._check()
+
+    def _check(self) -> None:
+        """Check the transport's settings; raise :class:`ConfigurationError` naming the property."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        if name == "exception_classes":
+            self.__dict__.pop("_sp_exception_classes", None)
+
+    def _exception_classes(self) -> faults.ExceptionClasses:
+        table = self.__dict__.get("_sp_exception_classes")
+        if table is None:
+            table = self.__dict__["_sp_exception_classes"] = faults.ExceptionClasses(self.exception_classes)
+        return table
+
+    def _fault(self, info: faults.FaultInfo, method: str) -> RemoteFault:
+        """The exception to raise for a fault the service answered to ``method``."""
+        return faults.to_exception(
+            info, method=method, where=self.service_url, exception_classes=self._exception_classes()
+        )
+
     # -- attribute forwarding -------------------------------------------------
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
-            raise AttributeError(name)
+            raise AttributeError(
+                f"{name!r}: names starting with '_' are never sent to the remote service"
+            )
         method = RemoteMethod(self, name)
         self.__dict__[name] = method
         return method

@@ -305,7 +305,7 @@ def test_garbage_to_the_daemon_port(export, proxies):
 
 
 def test_lifecycle_handling_does_not_connect(proxies):
-    """repr, isinstance, copy and lifecycle probes never make the proxy connect."""
+    """repr, isinstance, copy, the start-up check and lifecycle probes never make the proxy connect."""
     with socket.socket() as listener:
         listener.bind((HOST, 0))
         listener.listen(5)
@@ -315,7 +315,8 @@ def test_lifecycle_handling_does_not_connect(proxies):
         repr(proxy)
         str(proxy)
         assert isinstance(proxy, DisposableObject)
-        assert not isinstance(proxy, InitializingObject)
+        assert isinstance(proxy, InitializingObject)
+        proxy.after_properties_set()  # checks the settings, never connects
         clone = copy.copy(proxy)
         assert clone.service_url == proxy.service_url
         with pytest.raises(AttributeError):
