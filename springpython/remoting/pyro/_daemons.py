@@ -10,10 +10,10 @@ Serving threads are daemon threads; what keeps a program whose main code has end
 serving its context's exporters (chapter 8.2.4's server.py) is
 :func:`springpython.remoting.registry.keep_serving_at_exit`.
 
-The :class:`ConnectionTracking` mixin goes in front of a Pyro 4 or Pyro 5
-``Daemon`` class. It overrides the daemon's connection handshake hook, which Pyro
-calls in the worker thread of each new connection before anything else is read,
-to (1) turn the connection into TLS there when the daemon has a TLS context, so a
+The :class:`ConnectionTracking` mixin goes in front of
+:class:`~._pyro_internals.DaemonHooks` and a Pyro 4 or Pyro 5 ``Daemon`` class. It
+implements the per-connection hook, which Pyro calls in the worker thread of each
+new connection before anything else is read, to (1) turn the connection into TLS there when the daemon has a TLS context, so a
 slow or hostile client ties up only its own worker and never the accept loop,
 (2) bound the handshake by a timeout, and (3) remember the connection so that
 ``close()`` can end it."""
@@ -59,7 +59,7 @@ class ConnectionTracking:
         self.sp_open: dict[Any, threading.Thread] = {}
         self.sp_closing = False
 
-    def _handshake(self, conn: Any, denied_reason: Any = None) -> bool:
+    def on_connect(self, conn: Any, denied_reason: Any = None) -> bool:
         with self.sp_lock:
             if self.sp_closing:
                 denied_reason = denied_reason or "the server is shutting down"
@@ -84,7 +84,7 @@ class ConnectionTracking:
 
     def sp_protocol_handshake(self, conn: Any, denied_reason: Any) -> bool:
         """Pyro's own handshake on ``conn`` (a subclass may wrap the connection first)."""
-        return super()._handshake(conn, denied_reason)  # type: ignore[misc]
+        return bool(self.pyro_handshake(conn, denied_reason))  # type: ignore[attr-defined]
 
     def clientDisconnect(self, conn: Any) -> None:  # Pyro's hook name
         self._sp_forget(conn)

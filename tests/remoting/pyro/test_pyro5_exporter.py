@@ -92,8 +92,8 @@ def test_port_as_text_from_xml(export, proxies):
 
 
 def test_application_exceptions_keep_type_and_message(export, proxies):
-    """A service's exception reaches the caller with its own type and message."""
-    service = proxies(export().service_url)
+    """A service's exception listed in exception_classes reaches the caller with its own type and message."""
+    service = proxies(export().service_url, exception_classes=["helpers_pyro.ServiceError"])
     with pytest.raises(ServiceError, match="^no such order 17$"):
         service.fail("no such order 17")
     with pytest.raises(ZeroDivisionError):
@@ -457,7 +457,7 @@ def test_pyro5_names_are_the_same_engine():
 @pytest.mark.parametrize("family", ["tcp", "unix"])
 def test_idle_connection_closed_by_peer_is_detected(family):
     """The pre-call check sees a connection the peer closed (TCP state on Linux, poll otherwise)."""
-    from springpython.remoting.pyro._pyro5 import _closed_by_peer
+    from springpython.remoting.pyro._base import closed_by_peer as _closed_by_peer
 
     if family == "unix":
         ours, peer = socket.socketpair(socket.AF_UNIX)
