@@ -485,6 +485,8 @@ class BasePyroProxyFactory(RemoteProxy):
         except internals.errors.NamingError as exc:
             raise ConnectFailedError(f"cannot resolve {self.service_url}: {exc}") from exc
         except (internals.errors.PyroError, OSError) as exc:
+            if context is not None and _certificate_refused(exc):
+                raise ConnectFailedError(f"cannot connect to {self.service_url}: {_tls.CLIENT_CERTIFICATE_REFUSED}") from exc
             raise ConnectFailedError(f"cannot connect to {self.service_url} ({uri}): {exc}") from exc
         return Connection(proxy, internals)
 
@@ -535,6 +537,18 @@ class BasePyroProxyFactory(RemoteProxy):
 
     def _close(self, conn: Connection) -> None:
         conn.close()
+
+
+def _certificate_refused(exc: BaseException) -> bool:
+    """Whether ``exc`` or an exception it was raised from is the server refusing our certificate."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if _tls.is_certificate_refusal(current):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _config_port(prop: str, value: Any) -> int:

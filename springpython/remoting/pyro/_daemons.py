@@ -24,6 +24,7 @@ import logging
 import socket
 import ssl
 import threading
+import time
 from typing import Any, Callable, Hashable
 
 from ...errors import ExportError
@@ -43,6 +44,8 @@ log = logging.getLogger(__name__)
 
 #: Seconds a new client has to complete the TLS and Pyro handshakes.
 HANDSHAKE_TIMEOUT = 10.0
+#: Seconds a refused TLS client has to read the alert and hang up.
+REFUSAL_DRAIN_TIMEOUT = 1.0
 #: Seconds ``close()`` waits for each serving thread to end.
 JOIN_TIMEOUT = 5.0
 
@@ -68,12 +71,8 @@ class ConnectionTracking:
         try:
             previous = conn.sock.gettimeout()
             conn.sock.settimeout(HANDSHAKE_TIMEOUT)
-            if self.sp_tls is not None:
-                try:
-                    conn.sock = self.sp_tls.wrap_socket(conn.sock, server_side=True)
-                except (OSError, ssl.SSLError) as exc:
-                    log.debug("TLS handshake with a client failed: %s", exc)
-                    return False
+            if self.sp_tls is not None and not self._sp_tls_handshake(conn):
+                return False
             ok = bool(self.sp_protocol_handshake(conn, denied_reason))
             if ok:
                 conn.sock.settimeout(previous)
@@ -81,6 +80,22 @@ class ConnectionTracking:
         finally:
             if not ok:
                 self._sp_forget(conn)
+
+    def _sp_tls_handshake(self, conn: Any) -> bool:
+        """Turn ``conn`` into TLS; a refused client is logged and told why (see :func:`refuse`)."""
+        peer = _peer(conn.sock)
+        try:
+            tls_sock = self.sp_tls.wrap_socket(conn.sock, server_side=True, do_handshake_on_connect=False)  # type: ignore[union-attr]
+        except (OSError, ValueError) as exc:
+            log.warning("TLS connection from %s failed: %s", peer, exc)
+            return False
+        conn.sock = tls_sock
+        try:
+            tls_sock.do_handshake()
+        except (OSError, ValueError) as exc:
+            refuse(tls_sock, peer, exc)
+            return False
+        return True
 
     def sp_protocol_handshake(self, conn: Any, denied_reason: Any) -> bool:
         """Pyro's own handshake on ``conn`` (a subclass may wrap the connection first)."""
@@ -169,6 +184,42 @@ class ServerThread:
     def __repr__(self) -> str:
         state = "closed" if self._closed else f"serving, {self.connections} connections"
         return f"<ServerThread {self.kind} {self.location} {state}>"
+
+
+def _peer(sock: socket.socket) -> str:
+    try:
+        host, port = sock.getpeername()[:2]
+    except (OSError, ValueError):
+        return "an unknown peer"
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def refusal_reason(exc: BaseException) -> str:
+    """Why a TLS handshake failed, in words (the certificate check's own message when
+    there is one)."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"client certificate refused: {exc.verify_message}"
+    reason = getattr(exc, "reason", None)
+    if reason == "PEER_DID_NOT_RETURN_A_CERTIFICATE":
+        return "client certificate refused: the client sent no certificate"
+    return str(exc) or type(exc).__name__
+
+
+def refuse(tls_sock: ssl.SSLSocket, peer: str, exc: BaseException) -> None:
+    """Log a failed TLS handshake at WARNING with the peer and the reason, and end the
+    connection so the client reads the TLS alert (a refused certificate) rather than a
+    reset: close our side for writing, then read what the client still sends, for
+    :data:`REFUSAL_DRAIN_TIMEOUT` seconds at most."""
+    log.warning("refused the TLS connection from %s: %s", peer, refusal_reason(exc))
+    try:
+        socket.socket.shutdown(tls_sock, socket.SHUT_WR)
+        deadline = time.monotonic() + REFUSAL_DRAIN_TIMEOUT
+        while (left := deadline - time.monotonic()) > 0:
+            tls_sock.settimeout(left)
+            if not socket.socket.recv(tls_sock, 65536):
+                break
+    except OSError:
+        pass  # the client is gone already
 
 
 def check_port_free(host: str, port: int) -> None:
