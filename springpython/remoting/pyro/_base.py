@@ -93,10 +93,16 @@ class ExposedService:
         raise AttributeError(faults.no_such_method_message(name))
 
 
-@functools.lru_cache(maxsize=None)
+_STAND_INS: dict[type[BaseException], type[Exception]] = {}
+
+
 def _stand_in(cls: type[BaseException]) -> type[Exception]:
     """An ``Exception`` that Pyro serializes under ``cls``'s name (``builtins.SystemExit``)."""
-    return type(cls.__name__, (Exception,), {"__module__": cls.__module__, "__qualname__": cls.__qualname__})
+    found = _STAND_INS.get(cls)
+    if found is None:
+        made = type(cls.__name__, (Exception,), {"__module__": cls.__module__, "__qualname__": cls.__qualname__})
+        found = _STAND_INS.setdefault(cls, made)
+    return found
 
 
 def _guarded(method: Callable[..., Any], qualname: str) -> Callable[..., Any]:
@@ -198,7 +204,7 @@ class BasePyroServiceExporter(ServiceExporter):
         raise NotImplementedError
 
     # -- daemon -----------------------------------------------------------------------
-    def _settings(self) -> _settings.DaemonSettings:
+    def _daemon_settings(self) -> _settings.DaemonSettings:
         internals = self._internals()
         tls = self._tls_files()
         serializers = _settings.parse_serializers(
@@ -238,7 +244,7 @@ class BasePyroServiceExporter(ServiceExporter):
             raise ExportError(
                 f"{type(self).__name__}: service_name must be a name without spaces or '@', got {name!r}"
             )
-        settings = self._settings()
+        settings = self._daemon_settings()
         try:
             register_ns = as_bool("register_with_nameserver", self.register_with_nameserver)
             if register_ns:
@@ -334,7 +340,7 @@ def closed_by_peer(sock: socket.socket) -> Callable[[], bool]:
     threads calling in parallel are not slowed down); elsewhere it polls the socket."""
     if _TCP_INFO is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
         tcp_info = functools.partial(sock.getsockopt, socket.IPPROTO_TCP, _TCP_INFO, 1)
-        return lambda: tcp_info()[0] != _TCP_ESTABLISHED
+        return lambda: tcp_info()[0] != _TCP_ESTABLISHED  # type: ignore[index]  # bytes, given a buffer length
     poller = select.poll()
     poller.register(sock.fileno(), select.POLLIN | select.POLLPRI)
     return lambda: bool(poller.poll(0))

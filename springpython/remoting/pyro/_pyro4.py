@@ -38,7 +38,7 @@ SERVERS: SharedServers[_daemons.ServerThread] = SharedServers("pyro4", lambda s:
 def _daemon_class() -> type:
     """The Pyro4 daemon class (made once Pyro4 is imported)."""
     internals = pyro4()
-    core = internals.core
+    core: Any = internals.core
 
     @core.expose
     class Interface(core.DaemonObject):

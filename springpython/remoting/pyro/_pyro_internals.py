@@ -322,7 +322,7 @@ class Pyro5Internals(Internals):
             reply = protocol.recv_stub(conn, [protocol.MSG_CONNECTOK, protocol.MSG_CONNECTFAIL])
             by_id = Pyro5.serializers.serializers_by_id
             answer = by_id[reply.serializer_id].loads(reply.data) if reply.data else None
-            if reply.type == protocol.MSG_CONNECTFAIL:
+            if reply.type == protocol.MSG_CONNECTFAIL or not isinstance(answer, dict):
                 raise Pyro5.errors.CommunicationError(
                     f"connection to {resolved.host}:{resolved.port} rejected: {answer}"
                 )
