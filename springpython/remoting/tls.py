@@ -250,8 +250,39 @@ def _client_context(
     return ctx
 
 
+def _parse(
+    owner: str, certfile: Any, keyfile: Any, ca_certs: Any, cert_reqs: Any, verify_fields: Any, ciphers: Any,
+) -> tuple[str | None, str | None, str | None, ssl.VerifyMode | None, tuple[tuple[str, str], ...], str | None]:
+    """The properties both ends share, parsed: paths, ``cert_reqs`` (``None`` when not
+    set), ``verify_fields`` pairs and ``ciphers``."""
+    if ciphers is not None and not isinstance(ciphers, str):
+        raise ConfigurationError(f"{owner}: ciphers must be an OpenSSL cipher string, got {ciphers!r}")
+    return (
+        _path(owner, "certfile", certfile), _path(owner, "keyfile", keyfile), _path(owner, "ca_certs", ca_certs),
+        _reqs(owner, cert_reqs), parse_verify_fields(verify_fields, owner), ciphers or None,
+    )
+
+
+class _Loaded:
+    """What both ends' settings offer once checked: the context and the subject check."""
+
+    _context: ssl.SSLContext
+    verify_fields: tuple[tuple[str, str], ...]
+
+    def context(self) -> ssl.SSLContext:
+        """The context (TLS >= 1.2), loaded when the settings were built."""
+        return self._context
+
+    def verify(self, cert: Mapping[str, Any] | None) -> None:
+        """Check the peer's decoded certificate (``getpeercert()``) against
+        ``verify_fields``; raises :class:`VerificationException` naming the field
+        that does not match."""
+        if self.verify_fields:
+            verify_fields(cert, dict(self.verify_fields))
+
+
 @dataclass(frozen=True)
-class ServerTLS:
+class ServerTLS(_Loaded):
     """An exporter's TLS settings, checked, with their context loaded once.
 
     Two exporters sharing a server compare equal when their settings do (the
@@ -283,13 +314,8 @@ class ServerTLS:
 
         ``cert_reqs`` unset means ``CERT_REQUIRED`` when ``ca_certs`` is given, else
         ``CERT_NONE``. ``owner`` starts every error message (the bean's class name)."""
-        cert = _path(owner, "certfile", certfile)
-        key = _path(owner, "keyfile", keyfile)
-        ca = _path(owner, "ca_certs", ca_certs)
-        given = _reqs(owner, cert_reqs)
-        fields = parse_verify_fields(verify_fields, owner)
-        if ciphers is not None and not isinstance(ciphers, str):
-            raise ConfigurationError(f"{owner}: ciphers must be an OpenSSL cipher string, got {ciphers!r}")
+        cert, key, ca, given, fields, ciphers = _parse(owner, certfile, keyfile, ca_certs, cert_reqs,
+                                                       verify_fields, ciphers)
         if cert is None:
             extra = [name for name, value in (("keyfile", key), ("ca_certs", ca), ("cert_reqs", given),
                                              ("verify_fields", fields), ("ciphers", ciphers)) if value]
@@ -312,18 +338,8 @@ class ServerTLS:
                 f"{owner}: verify_fields {dict(fields)} needs client certificates, but cert_reqs is "
                 "CERT_NONE; set ca_certs (and cert_reqs CERT_REQUIRED, the default with ca_certs)"
             )
-        context = _server_context(owner, cert, key, ca, reqs, ciphers or None)
-        return cls(cert, key, ca, reqs, fields, ciphers or None, context)
-
-    def context(self) -> ssl.SSLContext:
-        """The server-side context (TLS >= 1.2, compression off), loaded at construction."""
-        return self._context
-
-    def verify(self, cert: Mapping[str, Any] | None) -> None:
-        """Check a client's decoded certificate against ``verify_fields``; raises
-        :class:`VerificationException` naming the field that does not match."""
-        if self.verify_fields:
-            verify_fields(cert, dict(self.verify_fields))
+        context = _server_context(owner, cert, key, ca, reqs, ciphers)
+        return cls(cert, key, ca, reqs, fields, ciphers, context)
 
     def __str__(self) -> str:
         fields = f", verify_fields={dict(self.verify_fields)}" if self.verify_fields else ""
@@ -331,7 +347,7 @@ class ServerTLS:
 
 
 @dataclass(frozen=True)
-class ClientTLS:
+class ClientTLS(_Loaded):
     """A proxy factory's TLS settings, checked, with their context loaded once.
 
     Build one with :meth:`from_properties`, or :meth:`defaults` for an
@@ -367,13 +383,8 @@ class ClientTLS:
         checked against ``ca_certs``, or the system's CAs without it);
         ``check_hostname`` unset means true. ``verify_fields`` checks the server
         certificate's subject. ``owner`` starts every error message."""
-        cert = _path(owner, "certfile", certfile)
-        key = _path(owner, "keyfile", keyfile)
-        ca = _path(owner, "ca_certs", ca_certs)
-        given = _reqs(owner, cert_reqs)
-        fields = parse_verify_fields(verify_fields, owner)
-        if ciphers is not None and not isinstance(ciphers, str):
-            raise ConfigurationError(f"{owner}: ciphers must be an OpenSSL cipher string, got {ciphers!r}")
+        cert, key, ca, given, fields, ciphers = _parse(owner, certfile, keyfile, ca_certs, cert_reqs,
+                                                       verify_fields, ciphers)
         try:
             hostname = True if check_hostname is None or check_hostname == "" else as_bool(
                 "check_hostname", check_hostname)
@@ -392,8 +403,8 @@ class ClientTLS:
                 f"{owner}: verify_fields {dict(fields)} checks the server's certificate, but cert_reqs is "
                 "CERT_NONE; remove one of them"
             )
-        context = _client_context(owner, cert, key, ca, reqs, hostname, ciphers or None)
-        return cls(cert, key, ca, reqs, hostname and reqs != ssl.CERT_NONE, fields, ciphers or None, context)
+        context = _client_context(owner, cert, key, ca, reqs, hostname, ciphers)
+        return cls(cert, key, ca, reqs, hostname and reqs != ssl.CERT_NONE, fields, ciphers, context)
 
     @classmethod
     def defaults(cls) -> ClientTLS:
@@ -402,16 +413,6 @@ class ClientTLS:
         settings = cls.from_properties(required=True)
         assert settings is not None
         return settings
-
-    def context(self) -> ssl.SSLContext:
-        """The client-side context (TLS >= 1.2), loaded at construction."""
-        return self._context
-
-    def verify(self, cert: Mapping[str, Any] | None) -> None:
-        """Check the server's decoded certificate against ``verify_fields``; raises
-        :class:`VerificationException` naming the field that does not match."""
-        if self.verify_fields:
-            verify_fields(cert, dict(self.verify_fields))
 
     def __str__(self) -> str:
         fields = f", verify_fields={dict(self.verify_fields)}" if self.verify_fields else ""
