@@ -32,6 +32,7 @@ from __future__ import annotations
 import builtins
 import functools
 import importlib
+import logging
 import re
 import traceback as _traceback
 from dataclasses import dataclass
@@ -54,6 +55,7 @@ __all__ = [
     "xmlrpc_fault",
     "hessian_fault",
     "no_such_method_message",
+    "log_service_exception",
 ]
 
 #: The ``remote_type`` a springpython server reports for an unknown method.
@@ -98,6 +100,16 @@ def describe(exc: BaseException, *, with_traceback: bool = False) -> FaultInfo:
     """The server-side description of ``exc`` (what any transport sends back)."""
     text = "".join(_traceback.format_exception(exc)) if with_traceback else None
     return FaultInfo(type_name(type(exc)), str(exc), text)
+
+
+def log_service_exception(logger: logging.Logger, service: str, method: str, exc: BaseException) -> None:
+    """How every server logs an exception its service raised: an application error
+    at DEBUG (it is the caller's to handle), an exit or interrupt at ERROR (the
+    service tried to stop the process; the worker goes on serving)."""
+    if isinstance(exc, Exception):
+        logger.debug("%s.%s raised %r", service, method, exc, exc_info=exc)
+    else:
+        logger.error("%s.%s raised %r; answered as a fault, still serving", service, method, exc, exc_info=exc)
 
 
 class ExceptionClasses:

@@ -7,7 +7,9 @@ gets a Hessian 1 reply; ``c 2 0`` (Caucho's Java client by default), ``H 2 0 C``
 ``NoSuchMethodException`` (no public method of that name taking that many
 arguments), ``ProtocolException`` (a malformed or truncated call) and
 ``ServiceException`` (the method raised: the fault message is the exception's, the
-detail its class name)."""
+detail the dotted name of its class, as :mod:`springpython.remoting.faults` reads it
+back). Any exception a method raises, ``SystemExit`` and ``KeyboardInterrupt``
+included, is answered as a fault; the worker goes on serving."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import re
 from typing import Any, Callable
 
 from ...errors import ProtocolError
+from .. import faults
 from ..exposure import describe
 from ..http import Request, Response
 from ..http_exporter import HTTPServiceExporter, HTTPSettings
@@ -101,7 +104,8 @@ class HessianEndpoint:
                 method = self.methods.get(method_name)
         if method is None:
             return self._fault(
-                "NoSuchMethodException", f"the service has no method named {call.method!r}", None, call.reply_version
+                "NoSuchMethodException", f"the service has no method named {call.method!r}", None,
+                call.reply_version,
             )
         arity = self.arities.get(method_name)
         if arity is not None and not (arity[0] <= len(call.args) and (arity[1] is None or len(call.args) <= arity[1])):
@@ -118,10 +122,9 @@ class HessianEndpoint:
             )
         try:
             result = method(*call.args)
-        except Exception as exc:
-            log.debug("%s.%s raised %r", self.name, method_name, exc, exc_info=True)
-            message = str(exc) or type(exc).__name__
-            return self._fault("ServiceException", message, type(exc).__name__, call.reply_version)
+        except BaseException as exc:  # whatever the service raised goes back as a fault
+            faults.log_service_exception(log, self.name, method_name, exc)
+            return self._fault(*faults.hessian_fault(faults.describe(exc)), call.reply_version)
         try:
             payload = encode_reply(result, call.reply_version)
         except (TypeError, ValueError) as exc:

@@ -12,7 +12,7 @@ from xml.parsers.expat import ExpatError
 from xmlrpc.server import SimpleXMLRPCDispatcher
 
 from ...errors import ConfigurationError
-from .. import tls
+from .. import faults, tls
 from ..http import DEFAULT_MAX_BODY_SIZE, HTTPServer, Request, Response
 from ._parser import UnsafeXMLError, loads_call
 
@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 # Fault codes of the "specification for fault code interoperability".
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
-APPLICATION_ERROR = 1  # what the standard library's servers send for a failed call
+METHOD_NOT_FOUND = faults.XMLRPC_METHOD_NOT_FOUND
+APPLICATION_ERROR = faults.XMLRPC_APPLICATION_ERROR  # what the standard library's servers send for a failed call
 
 
 class XMLRPCEndpoint:
@@ -68,7 +69,12 @@ class XMLRPCEndpoint:
 
 
 def dispatch(dispatcher: SimpleXMLRPCDispatcher, data: bytes, path: str | None, logger: logging.Logger) -> bytes:
-    """Parse one ``<methodCall>``, run it, and marshal the result or the fault."""
+    """Parse one ``<methodCall>``, run it, and marshal the result or the fault.
+
+    Faults follow :mod:`springpython.remoting.faults`: a method that is not registered
+    is ``-32601``; anything the method raises (``SystemExit`` and ``KeyboardInterrupt``
+    included) is fault ``1`` with ``module.Class:message``, as the standard library's
+    servers write it, and the worker goes on serving."""
     allow_none, encoding = dispatcher.allow_none, dispatcher.encoding or "utf-8"
     try:
         try:
@@ -79,13 +85,21 @@ def dispatch(dispatcher: SimpleXMLRPCDispatcher, data: bytes, path: str | None, 
             raise xmlrpc.client.Fault(PARSE_ERROR, f"parse error: not a well-formed XML-RPC call: {exc}") from None
         if not method:
             raise xmlrpc.client.Fault(INVALID_REQUEST, "invalid request: no methodName")
-        result = dispatcher._dispatch(method, params)
+        if method not in dispatcher.funcs and dispatcher.instance is None:
+            raise xmlrpc.client.Fault(METHOD_NOT_FOUND, f"the service has no method named {method!r}")
+        try:
+            result = dispatcher._dispatch(method, params)
+        except xmlrpc.client.Fault:
+            raise
+        except BaseException as exc:  # the caller gets the failure as a fault, like the stdlib server
+            faults.log_service_exception(logger, path or "XML-RPC", method, exc)
+            raise xmlrpc.client.Fault(*faults.xmlrpc_fault(faults.describe(exc))) from None
         out = xmlrpc.client.dumps((result,), methodresponse=True, allow_none=allow_none, encoding=encoding)
     except xmlrpc.client.Fault as fault:
         out = xmlrpc.client.dumps(fault, allow_none=allow_none, encoding=encoding)
-    except Exception as exc:  # the caller gets the failure as a fault, like the stdlib server
-        logger.debug("XML-RPC call on %s failed", path, exc_info=True)
-        fault = xmlrpc.client.Fault(APPLICATION_ERROR, f"{type(exc).__module__}.{type(exc).__qualname__}:{exc}")
+    except Exception as exc:  # the result cannot be marshalled
+        logger.warning("XML-RPC answer on %s cannot be marshalled: %s", path, exc)
+        fault = xmlrpc.client.Fault(*faults.xmlrpc_fault(faults.describe(exc)))
         out = xmlrpc.client.dumps(fault, allow_none=allow_none, encoding=encoding)
     return out.encode(encoding, "xmlcharrefreplace")
 

@@ -111,12 +111,12 @@ def test_sharing_survives(client):
 
 
 def test_application_exception_is_a_fault(client):
-    """A raised exception becomes RemoteFault ServiceException with the message and the class name as detail."""
+    """A raised exception becomes a ServiceException fault naming the class's dotted name as detail."""
     with pytest.raises(RemoteFault) as caught:
         client.fail("no such key")
     assert caught.value.code == "ServiceException"
     assert "no such key" in str(caught.value)
-    assert caught.value.detail == "KeyError"
+    assert caught.value.detail == "builtins.KeyError"
     assert client.add(1, 2) == 3
 
 
