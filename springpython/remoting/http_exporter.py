@@ -91,7 +91,7 @@ class HTTPServiceExporter(ServiceExporter):
         try:
             max_body = as_int("max_body_size", self.max_body_size)
         except ValueError as exc:
-            raise ConfigurationError(f"{name}: {exc}") from None
+            raise ConfigurationError(f"{name}: {exc}") from exc
         if max_body < 0:
             raise ConfigurationError(f"{name}: max_body_size must not be negative, got {self.max_body_size!r}")
         if not isinstance(self.path, str) or not self.path.startswith("/"):
@@ -105,7 +105,9 @@ class HTTPServiceExporter(ServiceExporter):
     def _export(self) -> None:
         settings = self._settings()
         endpoint = self._endpoint(settings)
-        shared = _SERVERS.acquire(self.service_host, self.service_port, lambda host, port: _start(settings, host, port))
+        shared = _SERVERS.acquire(
+            self.service_host, int(self.service_port), lambda host, port: _start(settings, host, port)
+        )
         try:
             if shared.settings != settings:
                 raise ConfigurationError(
@@ -116,7 +118,7 @@ class HTTPServiceExporter(ServiceExporter):
             try:
                 shared.http.mount(self.path, endpoint)
             except ValueError as exc:
-                raise ConfigurationError(f"{type(self).__name__}: {exc}") from None
+                raise ConfigurationError(f"{type(self).__name__}: {exc}") from exc
         except BaseException:
             _SERVERS.release(shared, _stop)
             raise

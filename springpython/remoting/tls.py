@@ -118,6 +118,7 @@ SUBJECT_FIELDS: tuple[str, ...] = (
     "emailAddress",
 )
 
+
 def _path(owner: str, prop: str, value: Any) -> str | None:
     """A file path property: ``None`` or empty text means not set."""
     if value is None:
@@ -136,7 +137,7 @@ def _reqs(owner: str, value: Any) -> ssl.VerifyMode | None:
     try:
         return parse_cert_reqs(value)
     except ValueError as exc:
-        raise ConfigurationError(f"{owner}: {exc}") from None
+        raise ConfigurationError(f"{owner}: {exc}") from exc
 
 
 def parse_verify_fields(value: Any, owner: str = "TLS") -> tuple[tuple[str, str], ...]:
@@ -146,15 +147,15 @@ def parse_verify_fields(value: Any, owner: str = "TLS") -> tuple[tuple[str, str]
     Raises :class:`ConfigurationError` for anything else, listing the valid names."""
     if value is None:
         return ()
-    try:
-        pairs = list(value.items() if isinstance(value, Mapping) else value)
-        if isinstance(value, (str, bytes)) or not all(isinstance(p, tuple) and len(p) == 2 for p in pairs):
-            raise TypeError
-    except TypeError:
+    if isinstance(value, Mapping):
+        pairs = list(value.items())
+    elif isinstance(value, (list, tuple)) and all(isinstance(p, (list, tuple)) and len(p) == 2 for p in value):
+        pairs = [(p[0], p[1]) for p in value]
+    else:
         raise ConfigurationError(
             f"{owner}: verify_fields must map certificate subject field names to values "
             f"(a <dict> in XML), got {value!r}"
-        ) from None
+        )
     for name, text in pairs:
         if name not in SUBJECT_FIELDS:
             raise ConfigurationError(
@@ -389,7 +390,7 @@ class ClientTLS(_Loaded):
             hostname = True if check_hostname is None or check_hostname == "" else as_bool(
                 "check_hostname", check_hostname)
         except ValueError as exc:
-            raise ConfigurationError(f"{owner}: {exc}") from None
+            raise ConfigurationError(f"{owner}: {exc}") from exc
         if not required and not (cert or key or ca or given is not None or fields or ciphers
                                  or check_hostname not in (None, "")):
             return None
