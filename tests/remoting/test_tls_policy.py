@@ -261,9 +261,33 @@ def test_client_misconfigurations(pki):
 
 
 def test_sslserver_bad_server_option_is_a_configuration_error(pki):
-    """An HTTP server option SSLServer passes on (max_workers=0) is a ConfigurationError, not a ValueError."""
+    """An HTTP server option SSLServer passes on (max_workers=0) or bad ciphers are ConfigurationErrors."""
     with pytest.raises(ConfigurationError, match="max_workers must be at least 1"):
         create("sslserver", max_workers=0, **server_files(pki))
+    with pytest.raises(ConfigurationError, match="ciphers 'NO-SUCH-CIPHER' selects no cipher"):
+        create("sslserver", ciphers="NO-SUCH-CIPHER", **server_files(pki))
+
+
+@pytest.mark.parametrize("kind", ["hessian", "xmlrpc"])
+def test_client_settings_connect_and_check_the_server(pki, kind):
+    """ClientTLS's context reaches an exporter with a client certificate; verify() checks the server's subject."""
+    client = ClientTLS.from_properties(ca_certs=str(pki.ca_chain), certfile=str(pki.client_cert),
+                                       keyfile=str(pki.client_key), verify_fields={"organizationName": "SAMPLE"})
+    other = ClientTLS.from_properties(ca_certs=str(pki.ca_chain), verify_fields={"organizationName": "Other"})
+    assert client is not None and other is not None
+    with serving(kind, ca_certs=str(pki.ca_chain), **server_files(pki)) as (port, path, adder):
+        conn = http.client.HTTPSConnection(HOST, port, context=client.context(), timeout=10)
+        try:
+            conn.connect()
+            cert = conn.sock.getpeercert()
+            client.verify(cert)
+            with pytest.raises(VerificationException, match="'organizationName' is 'SAMPLE', expected 'Other'"):
+                other.verify(cert)
+            conn.request("POST", path, CALLS[kind], {"Content-Type": "text/xml"})
+            assert conn.getresponse().status == 200
+        finally:
+            conn.close()
+    assert adder.calls == 1
 
 
 SERVER_XML = """\
