@@ -336,14 +336,22 @@ _TCP_ESTABLISHED = 1
 
 def closed_by_peer(sock: socket.socket) -> Callable[[], bool]:
     """A check, run before each call, for a connection the server closed or reset while
-    it was idle. On Linux it reads the TCP state (a system call that keeps the GIL, so
-    threads calling in parallel are not slowed down); elsewhere it polls the socket."""
+    it was idle, or that was closed on this side (Pyro closes it after a failure). On
+    Linux it reads the TCP state (a system call that keeps the GIL, so threads calling
+    in parallel are not slowed down); elsewhere it polls the socket."""
     if _TCP_INFO is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
         tcp_info = functools.partial(sock.getsockopt, socket.IPPROTO_TCP, _TCP_INFO, 1)
-        return lambda: tcp_info()[0] != _TCP_ESTABLISHED  # type: ignore[index]  # bytes, given a buffer length
+
+        def closed() -> bool:
+            try:
+                return tcp_info()[0] != _TCP_ESTABLISHED  # type: ignore[index, no-any-return]  # bytes
+            except OSError:  # closed on this side: no file descriptor any more
+                return True
+
+        return closed
     poller = select.poll()
     poller.register(sock.fileno(), select.POLLIN | select.POLLPRI)
-    return lambda: bool(poller.poll(0))
+    return lambda: sock.fileno() == -1 or bool(poller.poll(0))
 
 
 class Connection:
@@ -497,13 +505,12 @@ class BasePyroProxyFactory(RemoteProxy):
         return Connection(proxy, internals)
 
     def _invoke(self, conn: Connection, name: str, args: tuple, kwargs: dict) -> Any:
-        internals = conn.internals
-        if not internals.connected(conn.proxy) or conn.closed_by_peer():  # conn.usable(), inlined
+        if conn.closed_by_peer():  # closed by either side: conn.usable(), inlined
             raise ConnectFailedError(f"the connection to {self.service_url} was closed; {name}() was not sent")
         try:
             return conn.invoke(name, args, kwargs)
         except PyroFault as fault:
-            raise self._fault(pyro_fault(fault.info, name, internals), name) from None
+            raise self._fault(pyro_fault(fault.info, name, conn.internals), name) from None
         except Exception as exc:
             failure = self._failure(conn, name, exc)
             if failure is None:

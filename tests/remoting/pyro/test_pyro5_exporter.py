@@ -472,3 +472,23 @@ def test_idle_connection_closed_by_peer_is_detected(family):
         assert check() is False
         peer.close()
         wait_until(check, what="peer close noticed")
+
+
+@pytest.mark.parametrize("family", ["tcp", "unix"])
+def test_connection_closed_on_this_side_is_detected(family):
+    """The pre-call check also sees a connection closed on this side (Pyro closes it after a failure)."""
+    from springpython.remoting.pyro._base import closed_by_peer
+
+    if family == "unix":
+        ours, peer = socket.socketpair(socket.AF_UNIX)
+    else:
+        with socket.socket() as listener:
+            listener.bind((HOST, 0))
+            listener.listen(1)
+            ours = socket.create_connection(listener.getsockname())
+            peer, _ = listener.accept()
+    with peer:
+        check = closed_by_peer(ours)
+        assert check() is False
+        ours.close()
+        assert check() is True
