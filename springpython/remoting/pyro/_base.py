@@ -195,8 +195,8 @@ class BasePyroServiceExporter(ServiceExporter):
     def _servers(self) -> SharedServers[_daemons.ServerThread]:
         raise NotImplementedError
 
-    def _tls_files(self) -> _settings.TLSFiles | None:
-        """The daemon's TLS files, or ``None``; raise ConfigurationError when refused."""
+    def _server_tls(self) -> _tls.ServerTLS | None:
+        """The daemon's TLS settings, or ``None``; raise ConfigurationError when refused."""
         raise NotImplementedError
 
     def _new_daemon(self, host: str, port: int, settings: _settings.DaemonSettings) -> Any:
@@ -206,7 +206,7 @@ class BasePyroServiceExporter(ServiceExporter):
     # -- daemon -----------------------------------------------------------------------
     def _daemon_settings(self) -> _settings.DaemonSettings:
         internals = self._internals()
-        tls = self._tls_files()
+        tls = self._server_tls()
         serializers = _settings.parse_serializers(
             "serializer", self.serializer, internals.available_serializers(), internals.name
         )
@@ -415,7 +415,7 @@ class BasePyroProxyFactory(RemoteProxy):
     certfile: Any = None
     keyfile: Any = None
     ca_certs: Any = None
-    check_hostname: Any = True
+    check_hostname: Any = True  # unset (None or "") means true, as in the TLS policy
 
     # -- engine hooks -----------------------------------------------------------------
     def _internals(self) -> Internals:
@@ -463,23 +463,20 @@ class BasePyroProxyFactory(RemoteProxy):
             raise ConfigurationError(str(exc)) from None
 
     def _client_tls_context(self) -> ssl.SSLContext | None:
-        """The TLS context the TLS properties describe (cached while they stay the same)."""
-        cert = _settings.require_text("certfile", self.certfile)
-        key = _settings.require_text("keyfile", self.keyfile)
-        ca = _settings.require_text("ca_certs", self.ca_certs)
-        if cert is None and ca is None:
-            if key:
-                raise ConfigurationError("keyfile needs certfile (the client certificate)")
-            return None
-        try:
-            check_hostname = as_bool("check_hostname", self.check_hostname)
-        except ValueError as exc:
-            raise ConfigurationError(str(exc)) from None
-        key_ = (cert, key, ca, check_hostname)
+        """The TLS context the TLS properties describe, by the one TLS policy
+        (:class:`springpython.remoting.tls.ClientTLS`); TLS is on when ``certfile``,
+        ``keyfile`` or ``ca_certs`` is set. Cached while the properties stay the same."""
+        key_ = (self.certfile, self.keyfile, self.ca_certs, self.check_hostname)
         cached = self.__dict__.get("_sp_tls")
         if cached is not None and cached[0] == key_:
             return cached[1]  # type: ignore[no-any-return]
-        context = _tls.client_context(ca_certs=ca, certfile=cert, keyfile=key, check_hostname=check_hostname)
+        settings = None
+        if any(v not in (None, "") for v in key_[:3]):
+            settings = _tls.ClientTLS.from_properties(
+                certfile=self.certfile, keyfile=self.keyfile, ca_certs=self.ca_certs,
+                check_hostname=self.check_hostname, owner=type(self).__name__,
+            )
+        context = settings.context() if settings is not None else None
         self.__dict__["_sp_tls"] = (key_, context)
         return context
 

@@ -84,7 +84,7 @@ class Pyro4ServiceExporter(BasePyroServiceExporter):
     def _servers(self) -> SharedServers[_daemons.ServerThread]:
         return SERVERS
 
-    def _tls_files(self) -> _settings.TLSFiles | None:
+    def _server_tls(self) -> None:
         _no_tls(type(self).__name__, "exporter", self.certfile, self.keyfile, self.ca_certs, self.cert_reqs)
         return None
 

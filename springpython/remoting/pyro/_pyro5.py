@@ -22,6 +22,7 @@ from typing import Any
 
 import Pyro5.server as _server
 
+from .. import tls as _tls
 from ..registry import SharedServers
 from . import _daemons, _settings
 from ._base import BasePyroProxyFactory, BasePyroServiceExporter, ExposedService, quiet_error_handler
@@ -94,12 +95,14 @@ class Pyro5ServiceExporter(BasePyroServiceExporter):
     def _servers(self) -> SharedServers[_daemons.ServerThread]:
         return SERVERS
 
-    def _tls_files(self) -> _settings.TLSFiles | None:
-        return _settings.server_tls(type(self).__name__, self.certfile, self.keyfile, self.ca_certs, self.cert_reqs)
+    def _server_tls(self) -> _tls.ServerTLS | None:
+        return _tls.ServerTLS.from_properties(
+            certfile=self.certfile, keyfile=self.keyfile, ca_certs=self.ca_certs, cert_reqs=self.cert_reqs,
+            owner=type(self).__name__,
+        )
 
     def _new_daemon(self, host: str, port: int, settings: _settings.DaemonSettings) -> Any:
-        context = _settings.server_context(settings.tls) if settings.tls else None
-        return _Daemon(host, port, settings, context)
+        return _Daemon(host, port, settings, settings.tls.context() if settings.tls else None)
 
 
 class Pyro5ProxyFactory(BasePyroProxyFactory):
