@@ -166,7 +166,7 @@ class BasePyroServiceExporter(ServiceExporter):
       (found at ``nameserver_host``/``nameserver_port``, or by Pyro's own
       discovery when unset), with ``metadata`` tags for ``PYROMETA:`` look-ups;
       the entry is removed again by ``destroy()``.
-    - ``certfile``/``keyfile``/``ca_certs``/``cert_reqs``: TLS (Pyro5 only).
+    - ``certfile``/``keyfile``/``ca_certs``/``cert_reqs``/``verify_fields``: TLS (Pyro5 only).
 
     Exporters on the same host:port share one daemon; their TLS and serializer
     settings must then be equal."""
@@ -183,6 +183,7 @@ class BasePyroServiceExporter(ServiceExporter):
     keyfile: Any = None
     ca_certs: Any = None
     cert_reqs: Any = None
+    verify_fields: Any = None
 
     _server: _daemons.ServerThread | None = None
     _uri: str | None = None
@@ -550,12 +551,13 @@ class BasePyroProxyFactory(RemoteProxy):
 
 
 def _certificate_refused(exc: BaseException) -> bool:
-    """Whether ``exc`` or an exception it was raised from is the server refusing our certificate."""
+    """Whether ``exc`` or an exception it was raised from is the server refusing our
+    certificate (a TLS alert, or a refusal of the connect handshake after ``verify_fields``)."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
-        if _tls.is_certificate_refusal(current):
-            return True
+        if _tls.is_certificate_refusal(current) or _tls.CLIENT_CERTIFICATE_REFUSED in str(current):
+            return True  # a TLS alert, or the daemon's answer to the connect handshake
         seen.add(id(current))
         current = current.__cause__ or current.__context__
     return False

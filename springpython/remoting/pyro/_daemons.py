@@ -27,7 +27,8 @@ import threading
 import time
 from typing import Any, Callable, Hashable
 
-from ...errors import ExportError
+from ...errors import ExportError, VerificationException
+from ..tls import CLIENT_CERTIFICATE_REFUSED, ServerTLS
 from ..registry import SharedServers
 
 __all__ = [
@@ -56,8 +57,9 @@ class ConnectionTracking:
 
     sp_tls: ssl.SSLContext | None = None
 
-    def sp_init(self, tls: ssl.SSLContext | None) -> None:
-        self.sp_tls = tls
+    def sp_init(self, tls: ServerTLS | None) -> None:
+        self.sp_tls = tls.context() if tls is not None else None
+        self.sp_verify = tls.verify if tls is not None and tls.verify_fields else None
         self.sp_lock = threading.Lock()
         self.sp_open: dict[Any, threading.Thread] = {}
         self.sp_closing = False
@@ -71,8 +73,10 @@ class ConnectionTracking:
         try:
             previous = conn.sock.gettimeout()
             conn.sock.settimeout(HANDSHAKE_TIMEOUT)
-            if self.sp_tls is not None and not self._sp_tls_handshake(conn):
-                return False
+            if self.sp_tls is not None:
+                if not self._sp_tls_handshake(conn):
+                    return False
+                denied_reason = denied_reason or self._sp_check_subject(conn)
             ok = bool(self.sp_protocol_handshake(conn, denied_reason))
             if ok:
                 conn.sock.settimeout(previous)
@@ -96,6 +100,19 @@ class ConnectionTracking:
             refuse(tls_sock, peer, exc)
             return False
         return True
+
+    def _sp_check_subject(self, conn: Any) -> str | None:
+        """``verify_fields`` on the client certificate: a mismatch is logged with the
+        field and refused through Pyro's handshake with a reason that says only that
+        the certificate was refused (the client learns no expected value)."""
+        if self.sp_verify is None:
+            return None
+        try:
+            self.sp_verify(conn.sock.getpeercert())
+        except VerificationException as exc:
+            log.warning("refused the TLS connection from %s: client certificate refused: %s", _peer(conn.sock), exc)
+            return CLIENT_CERTIFICATE_REFUSED
+        return None
 
     def sp_protocol_handshake(self, conn: Any, denied_reason: Any) -> bool:
         """Pyro's own handshake on ``conn`` (a subclass may wrap the connection first)."""

@@ -52,7 +52,7 @@ def _daemon_class() -> type:
     class Daemon(_daemons.ConnectionTracking, DaemonHooks, core.Daemon):
         def __init__(self, host: str, port: int, settings: _settings.DaemonSettings) -> None:
             super().__init__(host=host, port=port, interface=Interface)
-            self.sp_init(None)
+            self.sp_init(None)  # no TLS on Pyro4
             # the daemon's own set of accepted serializers (see the module docstring)
             internals.accept_only(self, frozenset(internals.serializer_id(n) for n in settings.serializers))
             self.methodcall_error_handler = quiet_error_handler
@@ -85,7 +85,8 @@ class Pyro4ServiceExporter(BasePyroServiceExporter):
         return SERVERS
 
     def _server_tls(self) -> None:
-        _no_tls(type(self).__name__, "exporter", self.certfile, self.keyfile, self.ca_certs, self.cert_reqs)
+        _no_tls(type(self).__name__, "exporter", self.certfile, self.keyfile, self.ca_certs, self.cert_reqs,
+                self.verify_fields)
         return None
 
     def _new_daemon(self, host: str, port: int, settings: _settings.DaemonSettings) -> Any:

@@ -59,9 +59,9 @@ class DaemonInterface(_server.DaemonObject):
 class _Daemon(_daemons.ConnectionTracking, DaemonHooks, _server.Daemon):
     """A Pyro5 daemon with per-daemon TLS and accepted serializers."""
 
-    def __init__(self, host: str, port: int, settings: _settings.DaemonSettings, tls: ssl.SSLContext | None) -> None:
+    def __init__(self, host: str, port: int, settings: _settings.DaemonSettings) -> None:
         super().__init__(host=host, port=port, interface=DaemonInterface)
-        self.sp_init(tls)
+        self.sp_init(settings.tls)
         self.sp_accepted = settings.serializers
         self.sp_accepted_ids = frozenset(PYRO5.serializer_id(n) for n in settings.serializers)
         self.sp_sniffed = threading.local()
@@ -85,7 +85,9 @@ class Pyro5ServiceExporter(BasePyroServiceExporter):
     ``certfile``/``keyfile`` serve over TLS (1.2 or newer) with this certificate;
     ``ca_certs``: the CAs client certificates must come from; ``cert_reqs``:
     ``CERT_REQUIRED`` (the default when ``ca_certs`` is given: mutual
-    authentication), ``CERT_OPTIONAL`` or ``CERT_NONE``."""
+    authentication), ``CERT_OPTIONAL`` or ``CERT_NONE``; ``verify_fields``: subject
+    fields every client certificate must carry (a client whose certificate does not
+    is refused before any call runs)."""
 
     ENGINE = ENGINE
 
@@ -98,11 +100,11 @@ class Pyro5ServiceExporter(BasePyroServiceExporter):
     def _server_tls(self) -> _tls.ServerTLS | None:
         return _tls.ServerTLS.from_properties(
             certfile=self.certfile, keyfile=self.keyfile, ca_certs=self.ca_certs, cert_reqs=self.cert_reqs,
-            owner=type(self).__name__,
+            verify_fields=self.verify_fields, owner=type(self).__name__,
         )
 
     def _new_daemon(self, host: str, port: int, settings: _settings.DaemonSettings) -> Any:
-        return _Daemon(host, port, settings, settings.tls.context() if settings.tls else None)
+        return _Daemon(host, port, settings)
 
 
 class Pyro5ProxyFactory(BasePyroProxyFactory):

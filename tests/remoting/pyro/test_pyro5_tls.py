@@ -251,3 +251,53 @@ def test_refused_client_certificate_says_so(pki, other_pki, tls_proxies, caplog,
         message = record.getMessage()
         assert re.search(r"127\.0\.0\.1:\d+", message) and re.search(reason, message), message
         assert tls_proxies(exporter.service_url).count() == 2
+
+
+def test_verify_fields_mismatch_is_refused(pki, tls_proxies, caplog):
+    """A client certificate whose subject does not match verify_fields is refused before the call runs; the client learns no expected value; the server logs the field at WARNING."""
+    import logging
+
+    from springpython.remoting import tls
+
+    service = Counting()
+    exporter = PyroServiceExporter(
+        service=service, service_name="Picky", service_host=HOST, service_port=0,
+        certfile=str(pki.server_cert), keyfile=str(pki.server_key), ca_certs=str(pki.ca_chain),
+        verify_fields={"commonName": "Someone Else"},
+    )
+    caplog.set_level(logging.WARNING, logger="springpython.remoting.pyro")
+    with exporter:
+        with pytest.raises(ConnectFailedError) as info:
+            tls_proxies(exporter.service_url).count()
+        assert tls.CLIENT_CERTIFICATE_REFUSED in str(info.value)
+        assert "Someone Else" not in str(info.value)
+        assert service.calls == 0
+        (record,) = [r for r in caplog.records if r.levelno == logging.WARNING]
+        assert "127.0.0.1:" in record.getMessage() and "commonName" in record.getMessage()
+
+
+def test_verify_fields_match_is_served(pki, tls_proxies):
+    """A client certificate whose subject matches verify_fields is served."""
+    exporter = PyroServiceExporter(
+        service=Counting(), service_name="Picky", service_host=HOST, service_port=0,
+        certfile=str(pki.server_cert), keyfile=str(pki.server_key), ca_certs=str(pki.ca_chain),
+        verify_fields={"commonName": "My Client", "organizationName": "My Company"},
+    )
+    with exporter:
+        assert tls_proxies(exporter.service_url).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [({"CN": "My Client"}, "unknown certificate subject field 'CN'"), ({"commonName": 5}, "maps to 5")],
+)
+def test_bad_verify_fields_fail_at_start(pki, fields, message):
+    """verify_fields with a short name (CN) or a non-text value is a ConfigurationError at start; nothing runs."""
+    exporter = PyroServiceExporter(
+        service=Counting(), service_name="Picky", service_host=HOST, service_port=0,
+        certfile=str(pki.server_cert), keyfile=str(pki.server_key), ca_certs=str(pki.ca_chain),
+        verify_fields=fields,
+    )
+    with pytest.raises(ConfigurationError, match=message):
+        exporter.after_properties_set()
+    assert pyro_threads() == [] and SERVERS.addresses() == []
