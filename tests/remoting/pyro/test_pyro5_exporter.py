@@ -454,29 +454,11 @@ def test_pyro5_names_are_the_same_engine():
     assert issubclass(PyroProxyFactory, Pyro5ProxyFactory)
 
 
+@pytest.mark.parametrize("closer", ["peer", "this side"])
 @pytest.mark.parametrize("family", ["tcp", "unix"])
-def test_idle_connection_closed_by_peer_is_detected(family):
-    """The pre-call check sees a connection the peer closed (TCP state on Linux, poll otherwise)."""
-    from springpython.remoting.pyro._base import closed_by_peer as _closed_by_peer
-
-    if family == "unix":
-        ours, peer = socket.socketpair(socket.AF_UNIX)
-    else:
-        with socket.socket() as listener:
-            listener.bind((HOST, 0))
-            listener.listen(1)
-            ours = socket.create_connection(listener.getsockname())
-            peer, _ = listener.accept()
-    with ours:
-        check = _closed_by_peer(ours)
-        assert check() is False
-        peer.close()
-        wait_until(check, what="peer close noticed")
-
-
-@pytest.mark.parametrize("family", ["tcp", "unix"])
-def test_connection_closed_on_this_side_is_detected(family):
-    """The pre-call check also sees a connection closed on this side (Pyro closes it after a failure)."""
+def test_closed_connection_is_detected(family, closer):
+    """The pre-call check sees a connection closed by the peer while idle, or on this side
+    (Pyro closes it after a failure): TCP state on Linux, poll otherwise."""
     from springpython.remoting.pyro._base import closed_by_peer
 
     if family == "unix":
@@ -487,8 +469,8 @@ def test_connection_closed_on_this_side_is_detected(family):
             listener.listen(1)
             ours = socket.create_connection(listener.getsockname())
             peer, _ = listener.accept()
-    with peer:
+    with ours, peer:
         check = closed_by_peer(ours)
         assert check() is False
-        ours.close()
-        assert check() is True
+        (peer if closer == "peer" else ours).close()
+        wait_until(check, what=f"close by {closer} noticed")
