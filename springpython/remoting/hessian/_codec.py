@@ -44,6 +44,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, NamedTuple, NoReturn,
 
 from pyhessian.protocol import Binary as _PyHessianBinary
 
+from ...errors import ProtocolError
+
 if TYPE_CHECKING:  # python-hessian has no type information; its long is an int subclass
 
     class Long(int):
@@ -51,8 +53,6 @@ if TYPE_CHECKING:  # python-hessian has no type information; its long is an int 
 
 else:
     from pyhessian.data_types import long as Long
-
-from ...errors import ProtocolError
 
 __all__ = [
     "HessianObject",
