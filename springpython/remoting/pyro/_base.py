@@ -123,7 +123,7 @@ def _guarded(method: Callable[..., Any], qualname: str) -> Callable[..., Any]:
 
 
 @functools.lru_cache(maxsize=None)
-def _facade_class(readable: frozenset[str], writable: frozenset[str], internals: Internals) -> type:
+def _facade_class(readable: frozenset[str], writable: frozenset[str], internals: Internals) -> type[ExposedService]:
     """A facade class with a forwarding property per public property of the service."""
     namespace: dict[str, Any] = {}
     for name in readable:
@@ -502,7 +502,7 @@ class BasePyroProxyFactory(RemoteProxy):
             raise ConnectFailedError(f"cannot connect to {self.service_url} ({uri}): {exc}") from exc
         return Connection(proxy, internals)
 
-    def _invoke(self, conn: Connection, name: str, args: tuple, kwargs: dict) -> Any:
+    def _invoke(self, conn: Connection, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if conn.closed_by_peer():  # closed by either side: conn.usable(), inlined
             raise ConnectFailedError(f"the connection to {self.service_url} was closed; {name}() was not sent")
         try:

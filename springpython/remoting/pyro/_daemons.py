@@ -173,7 +173,7 @@ class ServerThread:
     @property
     def connections(self) -> int:
         """How many client connections the daemon has open now."""
-        return self.daemon.sp_connections
+        return int(self.daemon.sp_connections)
 
     def close(self) -> None:
         """Stop accepting, end every connection, join the threads; idempotent."""

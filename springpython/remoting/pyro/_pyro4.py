@@ -41,15 +41,16 @@ def _daemon_class() -> type:
     core: Any = internals.core
 
     @core.expose
-    class Interface(core.DaemonObject):
-        def get_metadata(self, objectId: str, as_lists: bool = False) -> dict:  # Pyro's names
+    class Interface(core.DaemonObject):  # type: ignore[misc]  # Pyro's class, untyped
+        def get_metadata(self, objectId: str, as_lists: bool = False) -> dict[str, Any]:  # Pyro's names
             obj = self.daemon.objectsById.get(objectId)
             if isinstance(obj, ExposedService):
                 meta = obj._sp_metadata
                 return {k: sorted(v) for k, v in meta.items()} if as_lists else meta
-            return super().get_metadata(objectId, as_lists)
+            found: dict[str, Any] = super().get_metadata(objectId, as_lists)
+            return found
 
-    class Daemon(_daemons.ConnectionTracking, DaemonHooks, core.Daemon):
+    class Daemon(_daemons.ConnectionTracking, DaemonHooks, core.Daemon):  # type: ignore[misc]
         def __init__(self, host: str, port: int, settings: _settings.DaemonSettings) -> None:
             super().__init__(host=host, port=port, interface=Interface)
             self.sp_init(None)  # no TLS on Pyro4

@@ -39,11 +39,11 @@ SERVERS: SharedServers[_daemons.ServerThread] = SharedServers("pyro5", lambda s:
 
 
 @_server.expose
-class DaemonInterface(_server.DaemonObject):
+class DaemonInterface(_server.DaemonObject):  # type: ignore[misc]  # Pyro's class, untyped
     """The daemon's own remote object; answers metadata of exported services from
     their facade, after checking the client's serializer."""
 
-    def get_metadata(self, objectId: str) -> dict:  # Pyro's name
+    def get_metadata(self, objectId: str) -> dict[str, Any]:  # Pyro's name
         obj = self.daemon.objectsById.get(objectId)
         if isinstance(obj, ExposedService):
             sniffed = getattr(self.daemon.sp_sniffed, "serializer_id", None)
@@ -53,10 +53,11 @@ class DaemonInterface(_server.DaemonObject):
                     f"use one of {', '.join(self.daemon.sp_accepted)}"
                 )
             return obj._sp_metadata
-        return super().get_metadata(objectId)
+        meta: dict[str, Any] = super().get_metadata(objectId)
+        return meta
 
 
-class _Daemon(_daemons.ConnectionTracking, DaemonHooks, _server.Daemon):
+class _Daemon(_daemons.ConnectionTracking, DaemonHooks, _server.Daemon):  # type: ignore[misc]
     """A Pyro5 daemon with per-daemon TLS and accepted serializers."""
 
     def __init__(self, host: str, port: int, settings: _settings.DaemonSettings) -> None:

@@ -122,9 +122,9 @@ class PyroFault(Exception):
 def _fault_serializer(base: type, pyro_errors_prefix: str) -> type:
     """The client flavour of a Pyro serializer class (see the module docstring)."""
 
-    class FaultSerializer(base):  # type: ignore[valid-type,misc]
+    class FaultSerializer(base):  # type: ignore[misc]  # Pyro's class, untyped
         @classmethod
-        def dict_to_class(cls, data: dict) -> Any:
+        def dict_to_class(cls, data: dict[str, Any]) -> Any:
             if data.get("__exception__"):
                 name = data.get("__class__")
                 if isinstance(name, bytes):
@@ -150,7 +150,7 @@ class SerializerSniffer:
         self.state = state
 
     def recv(self, size: int) -> bytes:
-        data = self.conn.recv(size)
+        data: bytes = self.conn.recv(size)
         if len(self.header) < 8:
             self.header += data
             if len(self.header) >= 8:
@@ -229,7 +229,7 @@ class Internals:
         proxy._pyroBind()
 
     @staticmethod
-    def invoker(proxy: Any) -> Callable[[str, tuple, dict], Any]:
+    def invoker(proxy: Any) -> Callable[[str, tuple[Any, ...], dict[str, Any]], Any]:
         """The proxy's call function: ``(name, args, kwargs) -> result``."""
         return proxy._pyroInvoke  # type: ignore[no-any-return]
 
@@ -295,7 +295,8 @@ class Pyro5Internals(Internals):
     locate_ns = staticmethod(Pyro5.core.locate_ns)
 
     def _table(self) -> dict[str, Any]:
-        return Pyro5.serializers.serializers
+        table: dict[str, Any] = Pyro5.serializers.serializers
+        return table
 
     def serializer_name(self, serializer_id: int) -> str:
         ser = Pyro5.serializers.serializers_by_id.get(serializer_id)
@@ -361,7 +362,8 @@ class Pyro4Internals(Internals):
         self._util = Pyro4.util
 
     def _table(self) -> dict[str, Any]:
-        return self._util._serializers  # type: ignore[no-any-return]
+        table: dict[str, Any] = self._util._serializers
+        return table
 
     def serializer_name(self, serializer_id: int) -> str:
         try:
