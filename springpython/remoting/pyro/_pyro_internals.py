@@ -14,8 +14,8 @@ Private names used, and why:
   overrides it to run TLS there and track connections, and calls Pyro's own.
 * ``Daemon._Daemon__serializer_ids`` (Pyro4): the daemon's own copy of the accepted
   serializer ids, replaced per daemon instead of changing ``config.SERIALIZERS_ACCEPTED``.
-* ``Pyro5.serializers.serializers`` / ``serializers_by_id``, ``Pyro4.util._serializers``
-  and ``get_serializer_by_id``: the global serializer tables. Read to list and
+* ``Pyro5.serializers.serializers`` / ``serializers_by_id``, ``Pyro4.util._serializers``:
+  the global serializer tables. Read to list and
   name serializers; one entry per serializer is *added* (``springpython.<name>``),
   the client flavour that turns exceptions into :class:`PyroFault` (below); no
   existing entry is changed.
@@ -83,7 +83,6 @@ PRIVATE_NAMES = (
     "_Daemon__serializer_ids",
     "serializers_by_id",
     "_serializers",
-    "get_serializer_by_id",
     "_pyroSerializer",
     "_pyroTimeout",
     "_pyroMaxRetries",
@@ -364,13 +363,6 @@ class Pyro4Internals(Internals):
     def _table(self) -> dict[str, Any]:
         table: dict[str, Any] = self._util._serializers
         return table
-
-    def serializer_name(self, serializer_id: int) -> str:
-        try:
-            ser = self._util.get_serializer_by_id(serializer_id)
-        except Exception:  # Pyro4 raises its own error for an unknown id
-            return f"id {serializer_id}"
-        return str(ser.__class__.__name__.removesuffix("Serializer").lower())
 
     @staticmethod
     def accept_only(daemon: Any, serializer_ids: frozenset[int]) -> None:
