@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MAX_REPLY_SIZE = 64 * 1024 * 1024
 _RECV_SIZE = 65536
+# How long a failed first write waits for the TLS alert that may explain it.
+_ALERT_WAIT = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,15 +160,19 @@ class HTTPConnection:
             log.debug("%s closed the kept-alive connection; reconnecting", self.endpoint.url)
             self.close()
             sock = None
+        fresh = sock is None
         if sock is None:
             sock = self._connect(method)
         endpoint = self.endpoint
         try:
             sock.sendall(endpoint.head.request(body))
         except OSError as exc:
+            cause: BaseException = exc
+            if fresh and endpoint.tls is not None:
+                cause = self._alert(sock) or exc
             self.close()
-            raise failures.for_exception(exc, url=endpoint.url, method=method, stage=Stage.SEND,
-                                         timeout=endpoint.timeout) from exc
+            raise failures.for_exception(cause, url=endpoint.url, method=method, stage=Stage.SEND,
+                                         timeout=endpoint.timeout) from cause
         try:
             response = self._read(sock, method)
         except BaseException:
@@ -200,6 +206,19 @@ class HTTPConnection:
         self._closed_by_peer = failures.closed_by_peer(sock)
         log.debug("connected to %s", endpoint.url)
         return sock
+
+    def _alert(self, sock: socket.socket) -> ssl.SSLError | None:
+        """The TLS alert waiting on a new connection whose first write failed: with TLS
+        1.3 a server that refuses the client certificate says so after the handshake,
+        and may close before the request is written."""
+        try:
+            sock.settimeout(_ALERT_WAIT)
+            sock.recv_into(self._buffer)
+        except ssl.SSLError as exc:
+            return exc
+        except OSError:
+            pass
+        return None
 
     def _read(self, sock: socket.socket, method: str | None) -> Response:
         endpoint = self.endpoint
