@@ -157,9 +157,7 @@ class ResponseReader:
             raise _TooLarge(f"more than {MAX_HEADERS} header fields")
         key = name.decode("latin-1").lower()
         text = value.decode("latin-1").strip()
-        if key in self._headers:
-            if key == "content-length" and self._headers[key] != text:
-                raise _TooLarge(f"two different Content-Length headers ({self._headers[key]!r}, {text!r})")
+        if key in self._headers:  # (llhttp itself refuses a repeated Content-Length)
             self._headers[key] = self._headers[key] + ", " + text
         else:
             self._headers[key] = text

@@ -342,7 +342,7 @@ def test_missing_service_and_unknown_property():
     ],
 )
 def test_bad_proxy_properties_are_refused(url, props, message):
-    """Bad service_url or properties raise ConfigurationError on the first call."""
+    """Bad service_url or properties raise ConfigurationError on the first call too (without a context start)."""
     proxy = XMLRPCProxyFactory(url, **props)
     try:
         with pytest.raises(ConfigurationError, match=message):
