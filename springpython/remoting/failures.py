@@ -24,11 +24,10 @@ reused, for a connection the server closed while it was idle."""
 from __future__ import annotations
 
 import enum
-import functools
 import select
 import socket
 import ssl
-from typing import Callable, Mapping
+from typing import Callable
 
 from ..errors import (
     CallTimeoutError,
@@ -39,6 +38,7 @@ from ..errors import (
     RemoteFault,
 )
 from . import tls
+from .http_wire import Response
 
 __all__ = [
     "Stage",
@@ -130,21 +130,15 @@ def bad_reply(url: str, method: str | None, exc: BaseException) -> ProtocolError
     return ProtocolError(f"{url}: bad reply to {_call(method)}: {exc}")
 
 
-def http_status(
-    url: str,
-    method: str | None,
-    status: int,
-    reason: str,
-    headers: Mapping[str, str],
-    body: bytes = b"",
-) -> RemoteFault | ConnectFailedError:
+def http_status(url: str, method: str | None, response: Response) -> RemoteFault | ConnectFailedError:
     """The error for an HTTP reply that is not a success: a certificate refusal (403 with
     :data:`~springpython.remoting.tls.REFUSED_HEADER`) or a ``RemoteFault`` whose
-    ``code`` is the status. ``headers`` has lower-case names."""
-    if status == _HTTP_FORBIDDEN and tls.REFUSED_HEADER.lower() in headers:
+    ``code`` is the status."""
+    status = response.status
+    if status == _HTTP_FORBIDDEN and response.header(tls.REFUSED_HEADER) is not None:
         return certificate_refused(url, method)
-    text = body[:_STATUS_TEXT_LIMIT].decode("utf-8", "replace").strip()
-    message = f"{url}: HTTP {status} {reason} calling {_call(method)}" + (f": {text}" if text else "")
+    text = response.body[:_STATUS_TEXT_LIMIT].decode("utf-8", "replace").strip()
+    message = f"{url}: HTTP {status} {response.reason} calling {_call(method)}" + (f": {text}" if text else "")
     return RemoteFault(message, code=status)
 
 
@@ -160,12 +154,13 @@ def closed_by_peer(sock: socket.socket) -> Callable[[], bool]:
     calling in parallel are not slowed down); elsewhere an idle connection that is
     readable counts as closed (only an end of stream or a TLS close_notify can be
     waiting there)."""
-    if _TCP_INFO is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-        tcp_info = functools.partial(sock.getsockopt, socket.IPPROTO_TCP, _TCP_INFO, 1)
+    tcp_info = _TCP_INFO
+    if tcp_info is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        getsockopt = sock.getsockopt
 
         def state_check() -> bool:
             try:
-                return tcp_info()[0] != _TCP_ESTABLISHED
+                return getsockopt(socket.IPPROTO_TCP, tcp_info, 1)[0] != _TCP_ESTABLISHED
             except OSError:
                 return True
 

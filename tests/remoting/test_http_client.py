@@ -169,9 +169,10 @@ def test_certificate_refusal_is_connect_failed_at_any_stage():
 
 def test_http_status_maps_refusal_and_errors():
     """A 403 with the refusal header is ConnectFailedError; any other error status a RemoteFault with the code."""
-    refused = failures.http_status(URL, "add", 403, "Forbidden", {tls.REFUSED_HEADER.lower(): "1"}, b"no")
+    refused = failures.http_status(URL, "add", read([b"HTTP/1.1 403 Forbidden\r\n%s: client-certificate\r\n"
+                                                     b"Content-Length: 2\r\n\r\nno" % tls.REFUSED_HEADER.encode()]))
     assert isinstance(refused, ConnectFailedError) and tls.CLIENT_CERTIFICATE_REFUSED in str(refused)
-    plain = failures.http_status(URL, "add", 403, "Forbidden", {}, b"go away")
+    plain = failures.http_status(URL, "add", read([b"HTTP/1.1 403 Forbidden\r\nContent-Length: 7\r\n\r\ngo away"]))
     assert isinstance(plain, RemoteFault) and plain.code == 403 and "HTTP 403 Forbidden calling add(): go away" in str(plain)
 
 

@@ -51,27 +51,25 @@ class HessianProxyFactory(HTTPProxyFactory[int]):
             raise ValueError(f"hessian_version must be 1 or 2, got {self.hessian_version!r}")
         return version
 
-    def _invoke(self, conn: HTTPConnection, name: str, args: tuple, kwargs: dict) -> Any:
+    def _invoke(self, conn: HTTPConnection, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if kwargs:
             raise TypeError(f"Hessian calls take positional arguments only; {name}() got {sorted(kwargs)}")
         endpoint, version = self._target()
         response = conn.exchange(encode_call(name, args, version), name)
         url = endpoint.url
-        if response.status != 200 and not _may_carry_fault(response):
-            raise failures.http_status(url, name, response.status, response.reason, response.headers, response.body)
+        ok = response.status == 200
+        if not ok and not _may_carry_fault(response):
+            raise failures.http_status(url, name, response)
         try:
             reply = decode_reply(response.body)
         except ProtocolError as exc:
             conn.close()  # what follows on the connection cannot be trusted either
-            if response.status != 200:
-                raise failures.http_status(url, name, response.status, response.reason, response.headers,
-                                           response.body) from None
-            raise failures.bad_reply(url, name, exc) from exc
+            raise (failures.bad_reply(url, name, exc) if ok else failures.http_status(url, name, response)) from exc
         if reply.fault is not None:
             fault = reply.fault
             raise self._fault(faults.from_hessian(fault.code, fault.message, fault.detail), name)
-        if response.status != 200:
-            raise failures.http_status(url, name, response.status, response.reason, response.headers, response.body)
+        if not ok:
+            raise failures.http_status(url, name, response)
         return reply.value
 
 

@@ -85,7 +85,7 @@ class XMLRPCProxyFactory(HTTPProxyFactory[bool]):
     def _settings(self) -> bool:
         return as_bool("allow_none", self.allow_none)
 
-    def _invoke(self, conn: HTTPConnection, name: str, args: tuple, kwargs: dict) -> Any:
+    def _invoke(self, conn: HTTPConnection, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if kwargs:
             raise TypeError(f"XML-RPC calls take positional arguments only; {name}() got {sorted(kwargs)}")
         endpoint, allow_none = self._target()

@@ -5,7 +5,6 @@ client (:mod:`springpython.remoting.http_client`)."""
 
 from __future__ import annotations
 
-import functools
 import re
 import socket
 import ssl
@@ -45,7 +44,7 @@ def reply_values(
     error for a status other than 200, and :class:`~springpython.errors.ProtocolError`
     for a malformed or DTD-carrying answer."""
     if response.status != 200:
-        raise failures.http_status(url, method, response.status, response.reason, response.headers, response.body)
+        raise failures.http_status(url, method, response)
     body = response.body
     call = f"{method}()" if method else "the call"
     try:
@@ -66,13 +65,18 @@ def _method_name(request: bytes) -> str | None:
     return match.group(1).decode("utf-8", "replace") if match else None
 
 
-@functools.lru_cache(maxsize=None)
+_FAULT_CLASSES: dict[type[RemoteFault], type[RemoteFault]] = {}
+
+
 def _fault_class(cls: type[RemoteFault]) -> type[RemoteFault]:
-    """A class that is both ``cls`` (the contract's exception) and ``xmlrpc.client.Fault``;
-    it prints as a ``Fault`` does (``<Fault 1: '...'>``), as the chapter shows."""
-    namespace = {"__module__": __name__, "__qualname__": cls.__name__, "__str__": xmlrpc.client.Fault.__str__,
-                 "__repr__": xmlrpc.client.Fault.__repr__}
-    return type(cls.__name__, (cls, xmlrpc.client.Fault), namespace)
+    """A class that is both ``cls`` (the contract's exception) and ``xmlrpc.client.Fault``
+    (made once per class); it prints as a ``Fault`` does (``<RemoteKeyError 1: '...'>``)."""
+    made = _FAULT_CLASSES.get(cls)
+    if made is None:
+        namespace = {"__module__": __name__, "__qualname__": cls.__name__, "__str__": xmlrpc.client.Fault.__str__,
+                     "__repr__": xmlrpc.client.Fault.__repr__}
+        made = _FAULT_CLASSES.setdefault(cls, type(cls.__name__, (cls, xmlrpc.client.Fault), namespace))
+    return made
 
 
 def as_fault(fault: xmlrpc.client.Fault, method: str | None, url: str) -> RemoteFault:
@@ -83,10 +87,8 @@ def as_fault(fault: xmlrpc.client.Fault, method: str | None, url: str) -> Remote
     exc = faults.to_exception(faults.from_xmlrpc(fault.faultCode, fault.faultString), method=method, where=url)
     cls = _fault_class(type(exc))
     dual = cls.__new__(cls, *exc.args)
-    dual.__dict__.update(exc.__dict__)
+    dual.__dict__.update(exc.__dict__, faultCode=fault.faultCode, faultString=fault.faultString)
     dual.args = exc.args
-    dual.faultCode = fault.faultCode
-    dual.faultString = fault.faultString
     return dual
 
 
@@ -134,7 +136,7 @@ class SSLClientTransport(xmlrpc.client.Transport):
                 self._opened.append(conn)
         return conn
 
-    def request(self, host: Any, handler: str, request_body: bytes, verbose: bool = False) -> tuple[Any, ...]:
+    def request(self, host: Any, handler: Any, request_body: Any, verbose: bool = False) -> tuple[Any, ...]:
         conn = self.connection()
         method = _method_name(request_body)
         url = self.endpoint.url
@@ -150,8 +152,7 @@ class SSLClientTransport(xmlrpc.client.Transport):
         if verbose:
             _trace_response(response)
         if response.status != 200:
-            error = failures.http_status(url, method, response.status, response.reason, response.headers,
-                                         response.body)
+            error = failures.http_status(url, method, response)
             if isinstance(error, RemoteFault):
                 raise HTTPStatusFault(str(error), url=url, status=response.status, reason=response.reason,
                                       headers=response.headers)
