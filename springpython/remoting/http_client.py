@@ -134,12 +134,13 @@ class HTTPEndpoint:
 class HTTPConnection:
     """One kept-alive connection to an :class:`HTTPEndpoint` (see the rules of this file)."""
 
-    __slots__ = ("endpoint", "_sock", "_closed_by_peer", "_buffer", "_view")
+    __slots__ = ("endpoint", "_sock", "_closed_by_peer", "_reader", "_buffer", "_view")
 
     def __init__(self, endpoint: HTTPEndpoint) -> None:
         self.endpoint = endpoint
         self._sock: socket.socket | None = None
         self._closed_by_peer: Callable[[], bool] | None = None
+        self._reader: ResponseReader | None = None
         self._buffer = bytearray(_RECV_SIZE)
         self._view = memoryview(self._buffer)
 
@@ -204,6 +205,7 @@ class HTTPConnection:
                                          timeout=endpoint.connect_timeout) from exc
         self._sock = sock
         self._closed_by_peer = failures.closed_by_peer(sock)
+        self._reader = ResponseReader(endpoint.max_reply)
         log.debug("connected to %s", endpoint.url)
         return sock
 
@@ -222,7 +224,9 @@ class HTTPConnection:
 
     def _read(self, sock: socket.socket, method: str | None) -> Response:
         endpoint = self.endpoint
-        reader = ResponseReader(endpoint.max_reply)
+        reader = self._reader
+        assert reader is not None  # made with the socket
+        reader.start()
         view = self._view
         recv_into = sock.recv_into
         while True:
@@ -246,7 +250,7 @@ class HTTPConnection:
 
     def close(self) -> None:
         """Close the socket (idempotent); the next :meth:`exchange` connects again."""
-        sock, self._sock, self._closed_by_peer = self._sock, None, None
+        sock, self._sock, self._closed_by_peer, self._reader = self._sock, None, None, None
         if sock is None:
             return
         log.debug("closing the connection to %s", self.endpoint.url)
@@ -267,5 +271,5 @@ class HTTPConnection:
 
 
 def _content_length(reader: ResponseReader) -> int | None:
-    value = reader.header("content-length")
+    value = reader.header(b"content-length")
     return int(value) if value is not None and value.isdigit() else None

@@ -2,23 +2,27 @@
 and the reply it reads (:class:`ResponseReader`). No sockets here; the connection
 that owns one is :mod:`springpython.remoting.http_client`.
 
-Why httptools parses replies (measured on the benchmark machine, one ~170-byte 200
-reply with a 5-byte body, parsed in memory, best of 5 x 20,000):
+Why httptools parses replies (decided by measurement on the benchmark machine: one
+~170-byte ``200`` reply with a 5-byte body, parsed in memory, best of 5 x 20,000,
+ranges over runs on the shared machine):
 
-=====================  ===============  ======================================
-parser                 per reply        note
-=====================  ===============  ======================================
-httptools (llhttp)     0.8-1.2 µs       kept by the uvicorn project; C
-own (split on CRLF)    1.7-3.7 µs       what the Hessian client had
-h11 0.16               47 µs            one request/response cycle
-http.client            40 µs            ``HTTPResponse.begin()`` + ``read()``
-=====================  ===============  ======================================
+==============================  ============  ===========================================
+parser                          per reply     note
+==============================  ============  ===========================================
+httptools 0.6 (llhttp), bare    0.7-1.2 µs    kept by the uvicorn project; C
+minimal split on CRLF           1.3-3.7 µs    no checks at all: a floor for own code
+h11 0.16                        25-47 µs      one request/response cycle
+http.client                     17-40 µs      ``HTTPResponse.begin()`` + ``read()``
+:class:`ResponseReader`         2.7 µs        httptools + our limits, as the client uses it
+old Hessian client parser       3.3 µs        our own, ``readline`` over a buffered reader
+==============================  ============  ===========================================
 
-A short Hessian call over kept-alive HTTP takes about 43 µs in all (23,000 calls/s in
-``python3 -m benchmarks hessian``), so h11 or http.client would roughly halve the
-call rate; httptools is both the fastest and a kept library, so it replaces our own
-parser. The request is written here (a constant head computed once per target, then
-the length and the body): nothing to parse, nothing to gain from a library.
+A short Hessian call over kept-alive HTTP takes 40-60 µs in all (17,000-23,000
+calls/s in ``python3 -m benchmarks hessian``), so h11 or http.client would cost a
+third to a half of the call rate; httptools is both faster than our own parser was and
+a kept library, so it replaced it (and ``http.client`` under XML-RPC). The request is
+written here (a constant head computed once per URL, then the length and the body):
+nothing to parse, nothing to gain from a library.
 
 Rules of this file:
 
@@ -35,7 +39,6 @@ Rules of this file:
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
 from typing import Mapping
 
 import httptools
@@ -47,6 +50,7 @@ __all__ = ["RequestHead", "Response", "ResponseReader", "MAX_HEADER_BYTES", "MAX
 MAX_HEADER_BYTES = 64 * 1024
 MAX_HEADERS = 100
 _NO_BODY = (204, 304)
+_SCAN_LIMIT = 8
 
 
 class RequestHead:
@@ -91,21 +95,49 @@ class RequestHead:
         return self._prefix + b"%d\r\n\r\n" % len(body) + body
 
 
-@dataclass(frozen=True, slots=True)
 class Response:
-    """A complete reply. Header names are lower case; repeated headers are joined
-    with ``", "``. ``keep_alive``: the connection may carry the next request."""
+    """A complete reply. ``headers`` has lower-case names, repeated headers joined with
+    ``", "`` (decoded on first use). ``keep_alive``: the connection may carry the next
+    request."""
 
-    status: int
-    reason: str
-    version: str
-    headers: Mapping[str, str]
-    body: bytes
-    keep_alive: bool
+    __slots__ = ("status", "reason", "version", "body", "keep_alive", "_raw", "_headers")
+
+    def __init__(self, status: int, reason: str, version: str, raw_headers: list[tuple[bytes, bytes]],
+                 body: bytes, keep_alive: bool) -> None:
+        self.status = status
+        self.reason = reason
+        self.version = version
+        self.body = body
+        self.keep_alive = keep_alive
+        self._raw = raw_headers
+        self._headers: dict[str, str] | None = None
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        headers = self._headers
+        if headers is None:
+            headers = self._headers = _decode_headers(self._raw)
+        return headers
 
     def header(self, name: str, default: str | None = None) -> str | None:
         """The value of header ``name`` (any case), or ``default``."""
+        if self._headers is None and len(self._raw) <= _SCAN_LIMIT:  # cheaper than decoding them all
+            wanted = name.lower().encode("latin-1")
+            found = [value.decode("latin-1").strip() for key, value in self._raw if key.lower() == wanted]
+            return ", ".join(found) if found else default
         return self.headers.get(name.lower(), default)
+
+    def __repr__(self) -> str:
+        return f"<Response {self.status} {self.reason} {len(self.body)} bytes keep_alive={self.keep_alive}>"
+
+
+def _decode_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for name, value in raw:
+        key = name.decode("latin-1").lower()
+        text = value.decode("latin-1").strip()
+        headers[key] = f"{headers[key]}, {text}" if key in headers else text
+    return headers
 
 
 class _TooLarge(Exception):
@@ -113,31 +145,35 @@ class _TooLarge(Exception):
 
 
 class ResponseReader:
-    """Reads one reply from the bytes fed to it (:meth:`feed`, then :meth:`eof` when
-    the peer closed). Make a new reader for each reply."""
+    """Reads the replies on one connection, one at a time: :meth:`start` before each
+    reply, then :meth:`feed` the bytes received (and :meth:`eof` when the peer closed)
+    until one of them returns true, then take :meth:`response`. After an error or an
+    incomplete reply the connection is done for, and so is its reader."""
 
     __slots__ = (
-        "_parser", "_max_body", "_reason", "_headers", "_name", "_parts", "_size", "_head_size",
-        "_fields", "_head_done", "_framed", "_status", "_keep_alive", "_complete", "_extra", "received",
+        "_parser", "_max_body", "_reason", "_raw", "_parts", "_size", "_head_size", "_framed",
+        "_head_done", "_status", "_keep_alive", "_complete", "_extra", "received",
     )
 
     def __init__(self, max_body: int) -> None:
         self._parser = httptools.HttpResponseParser(self)
         self._max_body = max_body
+        self.start()
+
+    def start(self) -> None:
+        """Get ready for the next reply."""
         self._reason = b""
-        self._headers: dict[str, str] = {}
-        self._name = b""
+        self._raw: list[tuple[bytes, bytes]] = []
         self._parts: list[bytes] = []
         self._size = 0
         self._head_size = 0
-        self._fields = 0
-        self._head_done = False
         self._framed = False
+        self._head_done = False
         self._status = 0
         self._keep_alive = False
         self._complete = False
         self._extra = False
-        #: Bytes fed so far (zero: the peer sent nothing at all).
+        #: Bytes fed for this reply so far (zero: the peer sent nothing at all).
         self.received = 0
 
     # -- httptools callbacks -------------------------------------------------------
@@ -152,20 +188,17 @@ class ResponseReader:
     def on_header(self, name: bytes, value: bytes) -> None:
         if self._complete:
             return
-        self._fields += 1
-        if self._fields > MAX_HEADERS:
+        raw = self._raw
+        raw.append((name, value))
+        if len(raw) > MAX_HEADERS:
             raise _TooLarge(f"more than {MAX_HEADERS} header fields")
-        key = name.decode("latin-1").lower()
-        text = value.decode("latin-1").strip()
-        if key in self._headers:  # (llhttp itself refuses a repeated Content-Length)
-            self._headers[key] = self._headers[key] + ", " + text
-        else:
-            self._headers[key] = text
-        if key == "content-length":
-            if text.isdigit() and int(text) > self._max_body:
-                raise _TooLarge(f"a reply of {text} bytes is over the limit of {self._max_body}")
+        key = name.lower()
+        if key == b"content-length":
             self._framed = True
-        elif key == "transfer-encoding":
+            text = value.strip()
+            if text.isdigit() and int(text) > self._max_body:
+                raise _TooLarge(f"a reply of {text.decode()} bytes is over the limit of {self._max_body}")
+        elif key == b"transfer-encoding":
             self._framed = True
 
     def on_headers_complete(self) -> None:
@@ -174,9 +207,8 @@ class ResponseReader:
         status = self._parser.get_status_code()
         if 100 <= status < 200:  # an interim reply: the real one follows
             self._reason = b""
-            self._headers = {}
+            self._raw = []
             self._head_size = 0
-            self._fields = 0
             return
         self._head_done = True
         self._status = status
@@ -235,14 +267,17 @@ class ResponseReader:
             return True
         return False
 
+    def header(self, name: bytes) -> bytes | None:
+        """A header of the reply read so far (lower-case ``name``)."""
+        for key, value in self._raw:
+            if key.lower() == name:
+                return value.strip()
+        return None
+
     @property
     def head_done(self) -> bool:
         """Whether the status line and headers have arrived."""
         return self._head_done
-
-    def header(self, name: str) -> str | None:
-        """A header of the reply read so far (lower-case ``name``)."""
-        return self._headers.get(name)
 
     @property
     def body_size(self) -> int:
@@ -253,12 +288,7 @@ class ResponseReader:
         """The complete reply (call once :meth:`feed` or :meth:`eof` returned true)."""
         if not self._complete:
             raise RuntimeError("the reply is not complete")
-        major_minor = self._parser.get_http_version()
-        return Response(
-            status=self._status,
-            reason=self._reason.decode("latin-1").strip(),
-            version=major_minor,
-            headers=self._headers,
-            body=b"".join(self._parts),
-            keep_alive=self._keep_alive and not self._extra,
-        )
+        parts = self._parts
+        body = parts[0] if len(parts) == 1 else b"".join(parts)
+        return Response(self._status, self._reason.decode("latin-1").strip(), self._parser.get_http_version(),
+                        self._raw, body, self._keep_alive and not self._extra)

@@ -75,4 +75,4 @@ class HessianProxyFactory(HTTPProxyFactory[int]):
 
 def _may_carry_fault(response: Response) -> bool:
     """Some servers send a Hessian fault with an error status (Caucho's with 500)."""
-    return "hessian" in response.headers.get("content-type", "")
+    return "hessian" in (response.header("content-type") or "")

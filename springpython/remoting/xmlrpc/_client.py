@@ -48,7 +48,7 @@ def reply_values(
     body = response.body
     call = f"{method}()" if method else "the call"
     try:
-        if response.headers.get("content-encoding", "").lower() == "gzip":
+        if (response.header("content-encoding") or "").lower() == "gzip":
             body = xmlrpc.client.gzip_decode(body, max_decode=max_size)
         parser, unmarshaller = getparser(use_datetime, use_builtin_types)
         parser.feed(body)
