@@ -36,6 +36,7 @@ from ..errors import (
     ConnectionLostError,
     ProtocolError,
     RemoteFault,
+    VerificationException,
 )
 from . import tls
 from .http_wire import Response
@@ -87,7 +88,9 @@ def for_exception(
     stage: Stage,
     timeout: float | None = None,
 ) -> CommunicationError:
-    """The contract's error for ``exc`` (a socket, TLS or timeout error) raised at ``stage``.
+    """The contract's error for ``exc`` (a socket, TLS or timeout error, or this side's
+    :class:`~springpython.errors.VerificationException` of the server's certificate)
+    raised at ``stage``.
 
     An error that is already a :class:`~springpython.errors.CommunicationError` is
     returned as it is."""
@@ -97,6 +100,9 @@ def for_exception(
     if tls.is_certificate_refusal(exc):
         return certificate_refused(url, method, getattr(exc, "reason", None))
     timed_out = isinstance(exc, (TimeoutError, socket.timeout))
+    if isinstance(exc, VerificationException):
+        return ConnectFailedError(f"{url}: cannot connect: the server's certificate was refused: {exc}; "
+                                  f"{call} was not sent")
     if stage is Stage.CONNECT:
         if timed_out:
             return ConnectFailedError(f"{url}: cannot connect: timed out after {_seconds(timeout)}; "

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 from urllib.parse import unquote, urlsplit
 
-from ..errors import ConfigurationError, ProtocolError
+from ..errors import ConfigurationError, ProtocolError, VerificationException
 from . import failures
 from .failures import Stage
 from .http_wire import RequestHead, Response, ResponseReader
@@ -100,7 +100,8 @@ class HTTPEndpoint:
     the reply size limit and the request head, computed once and shared by every
     connection to it."""
 
-    __slots__ = ("url", "address", "tls", "server_hostname", "connect_timeout", "timeout", "max_reply", "head")
+    __slots__ = ("url", "address", "tls", "verify_peer", "server_hostname", "connect_timeout", "timeout", "max_reply",
+                 "head")
 
     def __init__(
         self,
@@ -109,6 +110,7 @@ class HTTPEndpoint:
         content_type: str,
         user_agent: str,
         tls: ssl.SSLContext | None = None,
+        verify_peer: Callable[[Any], None] | None = None,
         timeout: float | None = None,
         connect_timeout: float | None = None,
         max_reply_size: int = DEFAULT_MAX_REPLY_SIZE,
@@ -120,6 +122,9 @@ class HTTPEndpoint:
         self.url = url.url
         self.address = (url.host, url.effective_port)
         self.tls = tls if url.tls else None
+        #: Checks the server's decoded certificate after the handshake (``verify_fields``);
+        #: raises :class:`~springpython.errors.VerificationException` to refuse it.
+        self.verify_peer = verify_peer if url.tls else None
         self.server_hostname = url.host
         self.timeout = timeout
         self.connect_timeout = timeout if connect_timeout is None else connect_timeout
@@ -198,8 +203,10 @@ class HTTPConnection:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if endpoint.tls is not None:
                 sock = endpoint.tls.wrap_socket(sock, server_hostname=endpoint.server_hostname)
+                if endpoint.verify_peer is not None:
+                    endpoint.verify_peer(sock.getpeercert())  # type: ignore[attr-defined]
             sock.settimeout(endpoint.timeout)
-        except OSError as exc:
+        except (OSError, VerificationException) as exc:
             sock.close()
             raise failures.for_exception(exc, url=endpoint.url, method=method, stage=Stage.CONNECT,
                                          timeout=endpoint.connect_timeout) from exc

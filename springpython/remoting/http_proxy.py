@@ -4,18 +4,18 @@ where and how to connect, checked once at start, and a
 
 from __future__ import annotations
 
-import ssl
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Mapping, TypeVar
 
 from ..errors import ConfigurationError
 from ._values import as_float, as_int
 from .http_client import DEFAULT_MAX_REPLY_SIZE, HTTPConnection, HTTPEndpoint, parse_url
 from .proxy import RemoteProxy
-from .tls import client_context, parse_cert_reqs
+from .tls import ClientTLS
 
 __all__ = ["HTTPProxyFactory"]
 
 S = TypeVar("S")
+_TLS_PROPERTIES = ("ca_certs", "certfile", "keyfile", "cert_reqs", "check_hostname", "verify_fields")
 
 
 class HTTPProxyFactory(RemoteProxy, Generic[S]):
@@ -23,10 +23,10 @@ class HTTPProxyFactory(RemoteProxy, Generic[S]):
 
     Properties: ``service_url`` (``http://`` or ``https://``); ``timeout`` (seconds to
     wait for each part of a reply; ``None``: no limit) and ``connect_timeout`` (for TCP
-    and the TLS handshake; default ``timeout``); over HTTPS ``ca_certs`` (the CAs that
-    vouch for the server; the system's without it), ``certfile``/``keyfile`` (this
-    client's certificate, for servers that ask for one) and ``cert_reqs`` (default
-    ``CERT_REQUIRED``: the server certificate and host name are checked);
+    and the TLS handshake; default ``timeout``); over HTTPS the TLS properties of
+    :class:`springpython.remoting.tls.ClientTLS` (``ca_certs``, ``certfile``,
+    ``keyfile``, ``cert_reqs``, ``check_hostname``, ``verify_fields``: the server's
+    certificate and host name are checked unless told otherwise);
     ``username``/``password`` for HTTP basic authentication (credentials in the URL
     work too); ``max_reply_size`` in bytes. :meth:`after_properties_set` checks them
     all, so a bad one fails the context start with file, line and object id.
@@ -42,7 +42,9 @@ class HTTPProxyFactory(RemoteProxy, Generic[S]):
     ca_certs: str | None = None
     certfile: str | None = None
     keyfile: str | None = None
-    cert_reqs: Any = ssl.CERT_REQUIRED
+    cert_reqs: Any = None
+    check_hostname: Any = None
+    verify_fields: Mapping[str, str] | None = None
     username: str | None = None
     password: str | None = None
     max_reply_size: Any = DEFAULT_MAX_REPLY_SIZE
@@ -79,26 +81,27 @@ class HTTPProxyFactory(RemoteProxy, Generic[S]):
             max_reply = as_int("max_reply_size", self.max_reply_size)
             if max_reply <= 0:
                 raise ValueError(f"max_reply_size must be a positive number of bytes, got {self.max_reply_size!r}")
-            parse_cert_reqs(self.cert_reqs)
             settings = self._settings()
         except ValueError as exc:
             raise ConfigurationError(f"{owner}: {exc}") from None
-        context = None
+        tls = None
         if url.tls:
-            try:
-                context = client_context(self.ca_certs, self.certfile, self.keyfile, self.cert_reqs)
-            except ValueError as exc:
-                raise ConfigurationError(f"{owner}: {exc}") from None
-            except ConfigurationError as exc:
-                raise ConfigurationError(f"{owner}: {exc.reason}") from exc.__cause__
-        elif self.ca_certs or self.certfile or self.keyfile:
-            raise ConfigurationError(f"{owner}: ca_certs/certfile/keyfile are set but service_url {url.url!r} "
-                                     "is not https://")
+            tls = ClientTLS.from_properties(
+                certfile=self.certfile, keyfile=self.keyfile, ca_certs=self.ca_certs, cert_reqs=self.cert_reqs,
+                check_hostname=self.check_hostname, verify_fields=self.verify_fields, owner=owner, required=True,
+            )
+        else:
+            given = [name for name in _TLS_PROPERTIES if getattr(self, name) not in (None, "")]
+            if given:
+                raise ConfigurationError(f"{owner}: {', '.join(given)} set, but service_url {url.url!r} "
+                                         "is not https://")
         user, password = self.username, self.password
         if user is None and url.username is not None:
             user, password = url.username, url.password
         endpoint = HTTPEndpoint(
-            url, content_type=self.CONTENT_TYPE, user_agent=self.USER_AGENT, tls=context, timeout=timeout,
+            url, content_type=self.CONTENT_TYPE, user_agent=self.USER_AGENT,
+            tls=tls.context() if tls is not None else None,
+            verify_peer=tls.verify if tls is not None and tls.verify_fields else None, timeout=timeout,
             connect_timeout=connect_timeout, max_reply_size=max_reply,
             credentials=(user, password or "") if user is not None else None,
         )

@@ -200,6 +200,45 @@ def test_refusal_answered_with_http_403_is_connect_failed():
             bare.destroy()
 
 
+def test_server_certificate_subject_is_checked_by_verify_fields(shop_exporter, pki):
+    """A proxy's verify_fields refuses a server whose certificate subject differs
+    (ConnectFailedError, nothing sent) and accepts one that matches."""
+    shop = shop_exporter.service
+    wrong = XMLRPCProxyFactory(shop_exporter.service_url, ca_certs=str(pki.ca_chain),
+                               verify_fields={"organizationName": "Someone Else"})
+    right = XMLRPCProxyFactory(shop_exporter.service_url, ca_certs=str(pki.ca_chain),
+                               verify_fields={"commonName": "localhost", "organizationName": "SAMPLE"})
+    try:
+        with pytest.raises(ConnectFailedError, match="server's certificate was refused.*organizationName.*div\\(\\) "
+                                                     "was not sent"):
+            wrong.div(1, 1)
+        assert shop.calls == 0
+        assert right.div(9, 3) == 3
+    finally:
+        wrong.destroy()
+        right.destroy()
+
+
+def test_check_hostname_false_accepts_a_certificate_for_another_name(pki, tmp_path):
+    """check_hostname=false lets a proxy call a server whose certificate names another host."""
+    from springpython.pki import CertificateAuthority, load_cert, load_key, write_certs, write_key
+
+    signing = CertificateAuthority(load_key(pki.ca_signing_key), load_cert(pki.ca_signing_cert))
+    key, cert = signing.issue(subject="elsewhere.example", hosts=["elsewhere.example"])
+    keyfile, certfile = write_key(tmp_path / "elsewhere-key.pem", key), write_certs(tmp_path / "elsewhere.pem", cert)
+    with XMLRPCServiceExporter(Shop(), service_host="127.0.0.1", service_port=0, certfile=str(certfile),
+                               keyfile=str(keyfile)) as exporter:
+        strict = XMLRPCProxyFactory(exporter.service_url, ca_certs=str(pki.ca_chain))
+        relaxed = XMLRPCProxyFactory(exporter.service_url, ca_certs=str(pki.ca_chain), check_hostname="false")
+        try:
+            with pytest.raises(ConnectFailedError, match="mismatch|doesn't match"):
+                strict.div(1, 1)
+            assert relaxed.div(8, 4) == 2
+        finally:
+            strict.destroy()
+            relaxed.destroy()
+
+
 # -- settings checked at start --------------------------------------------------------------------
 @pytest.mark.parametrize(
     "props, message",
@@ -213,8 +252,10 @@ def test_refusal_answered_with_http_403_is_connect_failed():
         ({"connect_timeout": "x"}, "connect_timeout must be a number"),
         ({"max_reply_size": "lots"}, "max_reply_size must be an integer"),
         ({"allow_none": "perhaps"}, "allow_none must be true or false"),
-        ({"cert_reqs": "maybe"}, "cert_reqs must be"),
-        ({"ca_certs": "/x.pem"}, "is not https://"),
+        ({"service_url": "https://localhost:8000/RPC2", "cert_reqs": "maybe"}, "cert_reqs must be"),
+        ({"service_url": "https://localhost:8000/RPC2", "verify_fields": {"CN": "x"}}, "unknown certificate subject"),
+        ({"ca_certs": "/x.pem"}, "ca_certs set, but service_url .* is not https://"),
+        ({"verify_fields": {"commonName": "x"}}, "verify_fields set, but .* is not https://"),
         ({"service_url": "https://localhost:8000/RPC2", "ca_certs": "/nonexistent.pem"}, "cannot load CA"),
         ({"exception_classes": ["no.such.module.Error"]}, "exception_classes"),
     ],
