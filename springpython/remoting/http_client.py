@@ -204,7 +204,7 @@ class HTTPConnection:
             if endpoint.tls is not None:
                 sock = endpoint.tls.wrap_socket(sock, server_hostname=endpoint.server_hostname)
                 if endpoint.verify_peer is not None:
-                    endpoint.verify_peer(sock.getpeercert())  # type: ignore[attr-defined]
+                    endpoint.verify_peer(sock.getpeercert())
             sock.settimeout(endpoint.timeout)
         except (OSError, VerificationException) as exc:
             sock.close()

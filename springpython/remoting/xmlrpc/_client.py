@@ -124,7 +124,9 @@ class SSLClientTransport(xmlrpc.client.Transport):
         super().__init__(use_datetime=use_datetime, use_builtin_types=use_builtin_types)
         self.endpoint = endpoint
         self._local = threading.local()
-        self._opened: list[HTTPConnection] = []
+        # Every thread's connection, by thread, so that close() reaches them all and
+        # those of threads that ended are closed when a new one is made.
+        self._opened: dict[threading.Thread, HTTPConnection] = {}
         self._lock = threading.Lock()
 
     def connection(self) -> HTTPConnection:
@@ -133,7 +135,11 @@ class SSLClientTransport(xmlrpc.client.Transport):
         if conn is None:
             conn = self._local.conn = HTTPConnection(self.endpoint)
             with self._lock:
-                self._opened.append(conn)
+                ended = [thread for thread in self._opened if not thread.is_alive()]
+                stale = [self._opened.pop(thread) for thread in ended]
+                self._opened[threading.current_thread()] = conn
+            for old in stale:
+                old.close()
         return conn
 
     def request(self, host: Any, handler: Any, request_body: Any, verbose: bool = False) -> tuple[Any, ...]:
@@ -169,7 +175,7 @@ class SSLClientTransport(xmlrpc.client.Transport):
     def close(self) -> None:
         """Close every thread's connection (the next call opens a new one)."""
         with self._lock:
-            conns, self._opened = self._opened, []
+            conns, self._opened = list(self._opened.values()), {}
         self._local = threading.local()
         for conn in conns:
             conn.close()

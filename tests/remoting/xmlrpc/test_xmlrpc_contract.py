@@ -300,3 +300,25 @@ def test_sslclient_refuses_a_tls_context_problem_at_construction(pki):
     with pytest.raises(ValueError, match="bad port"):
         SSLClient("https://localhost:99999/RPC2", str(pki.ca_chain))
     assert ssl.CERT_REQUIRED == SSLClient("https://localhost:8000/RPC2", str(pki.ca_chain)).cert_reqs
+
+
+def test_sslclient_keeps_one_connection_per_thread(shop_exporter, pki):
+    """An SSLClient shared by threads gives each its own kept-alive connection; close() closes them all."""
+    with SSLClient(shop_exporter.service_url, str(pki.ca_chain)) as client:
+        transport = client("transport")
+        assert client.div(2, 1) == 2
+        mine = transport.connection()
+        seen = []
+
+        def call() -> None:
+            seen.append((client.div(6, 3), transport.connection()))
+
+        threads = [threading.Thread(target=call) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert [result for result, _ in seen] == [2, 2, 2]
+        assert len({id(conn) for _, conn in seen} | {id(mine)}) == 4
+        assert transport.connection() is mine and mine.connected
+    assert not mine.connected and not any(conn.connected for _, conn in seen)
