@@ -23,7 +23,7 @@ The exception contract (:mod:`springpython.remoting.faults`): an exception the
 service raises reaches the client as the contract's exception, an unknown method
 as :class:`~springpython.errors.NoSuchMethodError`. A ``SystemExit`` or
 ``KeyboardInterrupt`` raised by a service method is sent back like any exception
-(as ``builtins.SystemExit``), so the daemon's worker keeps serving."""
+(see :class:`._pyro_internals.DaemonHooks`), so the daemon's worker keeps serving."""
 
 from __future__ import annotations
 
@@ -80,7 +80,7 @@ class ExposedService:
         self._sp_service = service
         cls_name = type(service).__qualname__
         for method_name, method in interface.methods.items():
-            self.__dict__[method_name] = internals.mark_exposed(_guarded(method, f"{cls_name}.{method_name}"))
+            self.__dict__[method_name] = internals.mark_exposed(_exposed(method, f"{cls_name}.{method_name}"))
         self._sp_metadata = {
             "methods": set(interface.methods),
             "oneway": set(),
@@ -93,32 +93,11 @@ class ExposedService:
         raise AttributeError(faults.no_such_method_message(name))
 
 
-_STAND_INS: dict[type[BaseException], type[Exception]] = {}
-
-
-def _stand_in(cls: type[BaseException]) -> type[Exception]:
-    """An ``Exception`` that Pyro serializes under ``cls``'s name (``builtins.SystemExit``)."""
-    found = _STAND_INS.get(cls)
-    if found is None:
-        made = type(cls.__name__, (Exception,), {"__module__": cls.__module__, "__qualname__": cls.__qualname__})
-        found = _STAND_INS.setdefault(cls, made)
-    return found
-
-
-def _guarded(method: Callable[..., Any], qualname: str) -> Callable[..., Any]:
-    """``method``, with a ``BaseException`` that is no ``Exception`` (``SystemExit``,
-    ``KeyboardInterrupt``) turned into an ``Exception`` of the same name: Pyro sends
-    that back, where the original would end the daemon's worker thread."""
-
-    def call(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(*args, **kwargs)
-        except Exception:
-            raise
-        except BaseException as exc:
-            raise _stand_in(type(exc))(*exc.args) from exc
-
-    call.__qualname__ = call.__name__ = qualname
+def _exposed(method: Callable[..., Any], qualname: str) -> Callable[..., Any]:
+    """``method`` as the facade holds it: a partial, so that no frame of ours is added
+    to each call (or to the traceback a failing call sends back)."""
+    call = functools.partial(method)
+    call.__qualname__ = qualname  # type: ignore[attr-defined]
     return call
 
 

@@ -22,7 +22,7 @@ from ...errors import ConfigurationError
 from ..registry import SharedServers
 from . import _daemons, _settings
 from ._base import BasePyroProxyFactory, BasePyroServiceExporter, ExposedService, quiet_error_handler
-from ._pyro_internals import INSTALL_HINT, DaemonHooks, Internals, Pyro4Internals, pyro4
+from ._pyro_internals import INSTALL_HINT, Internals, Pyro4Internals, pyro4
 
 __all__ = ["Pyro4ServiceExporter", "Pyro4ProxyFactory", "SERVERS", "INSTALL_HINT"]
 
@@ -50,7 +50,9 @@ def _daemon_class() -> type:
             found: dict[str, Any] = super().get_metadata(objectId, as_lists)
             return found
 
-    class Daemon(_daemons.ConnectionTracking, DaemonHooks, core.Daemon):  # type: ignore[misc]
+    hooks: Any = internals.DaemonHooks
+
+    class Daemon(_daemons.ConnectionTracking, hooks, core.Daemon):  # type: ignore[misc]
         def __init__(self, host: str, port: int, settings: _settings.DaemonSettings) -> None:
             super().__init__(host=host, port=port, interface=Interface)
             self.sp_init(None)  # no TLS on Pyro4

@@ -26,7 +26,7 @@ from .. import tls as _tls
 from ..registry import SharedServers
 from . import _daemons, _settings
 from ._base import BasePyroProxyFactory, BasePyroServiceExporter, ExposedService, quiet_error_handler
-from ._pyro_internals import PYRO5, DaemonHooks, Internals, SerializerSniffer
+from ._pyro_internals import PYRO5, Internals, Pyro5DaemonHooks, SerializerSniffer
 
 __all__ = ["Pyro5ServiceExporter", "Pyro5ProxyFactory", "SERVERS"]
 
@@ -57,7 +57,7 @@ class DaemonInterface(_server.DaemonObject):  # type: ignore[misc]  # Pyro's cla
         return meta
 
 
-class _Daemon(_daemons.ConnectionTracking, DaemonHooks, _server.Daemon):  # type: ignore[misc]
+class _Daemon(_daemons.ConnectionTracking, Pyro5DaemonHooks, _server.Daemon):  # type: ignore[misc]
     """A Pyro5 daemon with per-daemon TLS and accepted serializers."""
 
     def __init__(self, host: str, port: int, settings: _settings.DaemonSettings) -> None:

@@ -12,6 +12,10 @@ Private names used, and why:
 * ``Daemon._handshake(conn, denied_reason)`` (Pyro4, Pyro5): the hook Pyro calls in
   each new connection's worker thread before anything is read. :class:`DaemonHooks`
   overrides it to run TLS there and track connections, and calls Pyro's own.
+* ``Daemon._sendExceptionResponse(conn, seq, serializer_id, exc, traceback_lines)``
+  (Pyro4, Pyro5): sends an exception back to the caller; :class:`DaemonHooks` uses it
+  for a ``SystemExit`` or ``KeyboardInterrupt`` a service raised, which Pyro itself
+  lets end the worker thread.
 * ``Daemon._Daemon__serializer_ids`` (Pyro4): the daemon's own copy of the accepted
   serializer ids, replaced per daemon instead of changing ``config.SERIALIZERS_ACCEPTED``.
 * ``Pyro5.serializers.serializers`` / ``serializers_by_id``, ``Pyro4.util._serializers``:
@@ -47,9 +51,11 @@ from __future__ import annotations
 
 import functools
 import threading
+import traceback
 from typing import Any, Callable
 
 import Pyro5
+import Pyro5.callcontext
 import Pyro5.client
 import Pyro5.core
 import Pyro5.errors
@@ -65,6 +71,7 @@ __all__ = [
     "PRIVATE_NAMES",
     "PyroFault",
     "DaemonHooks",
+    "Pyro5DaemonHooks",
     "SerializerSniffer",
     "Internals",
     "Pyro5Internals",
@@ -80,6 +87,7 @@ CHECKED_VERSIONS = {"Pyro5": "5.17", "Pyro4": "4.82"}
 #: The private names used here (the test keeps them out of every other module).
 PRIVATE_NAMES = (
     "_handshake",
+    "_sendExceptionResponse",
     "_Daemon__serializer_ids",
     "serializers_by_id",
     "_serializers",
@@ -164,9 +172,29 @@ class SerializerSniffer:
 
 
 class DaemonHooks:
-    """Mixin placed right in front of a Pyro ``Daemon`` class: Pyro's per-connection
-    handshake hook calls :meth:`on_connect`, which a subclass implements and which
-    calls :meth:`pyro_handshake` (Pyro's own handshake) when it wants it."""
+    """Mixin placed right in front of a Pyro ``Daemon`` class.
+
+    Pyro's per-connection handshake hook calls :meth:`on_connect`, which a subclass
+    implements and which calls :meth:`pyro_handshake` (Pyro's own handshake) when it
+    wants it. And a ``SystemExit``, ``KeyboardInterrupt`` or ``GeneratorExit`` raised
+    by a service method, which Pyro does not catch (it would end the worker thread
+    and drop the connection), is sent back to the caller like any exception, with
+    its traceback; the worker keeps serving. Catching it here, around Pyro's
+    request handling, costs nothing on calls that do not raise it."""
+
+    #: Pyro's per-thread call context (it holds the sequence number and serializer
+    #: of the request being handled).
+    call_context: Any = None
+
+    def handleRequest(self, conn: Any) -> None:  # Pyro's name
+        try:
+            super().handleRequest(conn)  # type: ignore[misc]
+        except BaseException as exc:
+            if isinstance(exc, Exception):
+                raise  # Pyro's own way of ending a connection
+            context = self.call_context
+            lines = traceback.format_exception(exc)
+            self._sendExceptionResponse(conn, context.seq, context.serializer_id, exc, lines)  # type: ignore[attr-defined]
 
     def _handshake(self, conn: Any, denied_reason: Any = None) -> bool:
         return self.on_connect(conn, denied_reason)
@@ -282,6 +310,12 @@ class Internals:
         return func
 
 
+class Pyro5DaemonHooks(DaemonHooks):
+    """:class:`DaemonHooks` for a Pyro5 daemon."""
+
+    call_context = Pyro5.callcontext.current_context
+
+
 class Pyro5Internals(Internals):
     """Pyro5's private parts."""
 
@@ -358,6 +392,9 @@ class Pyro4Internals(Internals):
         self.Proxy = Pyro4.core.Proxy
         self.core = Pyro4.core
         self.locate_ns = Pyro4.naming.locateNS
+        self.DaemonHooks: type[DaemonHooks] = type(
+            "Pyro4DaemonHooks", (DaemonHooks,), {"call_context": Pyro4.core.current_context}
+        )
         self._util = Pyro4.util
 
     def _table(self) -> dict[str, Any]:
