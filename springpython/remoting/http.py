@@ -17,8 +17,10 @@ Rules of this file:
   byte, however slowly it trickles in.
 * A response (status line, headers and body) is written with one ``sendall`` so
   Nagle's algorithm and delayed ACKs never stall a keep-alive exchange.
-* A peer that sends garbage gets a 400 (a too large body 413) and loses its
-  connection; the server goes on serving everyone else.
+* Requests are parsed by :mod:`.http_reader` (sans-IO, strict RFC 9112 framing);
+  this file only moves bytes. A peer that sends a bad request gets one error answer
+  (400, a too large body 413) and loses its connection, and nothing it sent after
+  the bad request is read; the server goes on serving everyone else.
 
 ``start()`` returns once the socket listens (port 0 picks a free port, read it back
 from :attr:`HTTPServer.port`); ``close()`` is idempotent: it stops accepting, closes
@@ -30,7 +32,6 @@ import email.utils
 import http
 import logging
 import queue
-import re
 import select
 import selectors
 import socket
@@ -40,8 +41,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from ..errors import ExportError, VerificationException
+from ..errors import ExportError, HTTPRequestError, VerificationException
 from ._values import as_port
+from .http_reader import SEND_CONTINUE, ParsedRequest, RequestReader
 
 __all__ = [
     "Request",
@@ -59,8 +61,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BODY_SIZE = 8 * 1024 * 1024
-DEFAULT_MAX_HEADER_SIZE = 64 * 1024
-DEFAULT_MAX_HEADERS = 100
 DEFAULT_MAX_WORKERS = 32
 DEFAULT_HANDSHAKE_TIMEOUT = 5.0
 DEFAULT_IDLE_TIMEOUT = 30.0
@@ -78,9 +78,6 @@ THREAD_PREFIX = "springpython-http"
 _RECV_SIZE = 65536
 _DRAIN_SECONDS = 0.5
 _DRAIN_BYTES = 1024 * 1024
-# RFC 9110 tokens (methods, header names), and request targets: visible bytes only.
-_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_TARGET = re.compile(rb"[\x21-\x7e\x80-\xff]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,25 +113,17 @@ Handler = Callable[[Request], Response]
 PeerVerifier = Callable[["dict | None", tuple], None]
 
 
-class _BadRequest(Exception):
-    """The peer sent something that is not acceptable HTTP; answered and dropped."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
 class _Closed(Exception):
     """The peer went away (or the server is closing) between or during requests."""
 
 
 class _Connection:
-    __slots__ = ("sock", "address", "buffer", "peer_cert", "requests", "deadline", "busy", "tls", "ready", "timeout")
+    __slots__ = ("sock", "address", "reader", "peer_cert", "requests", "deadline", "busy", "tls", "ready", "timeout")
 
-    def __init__(self, sock: socket.socket, address: tuple) -> None:
+    def __init__(self, sock: socket.socket, address: tuple, reader: RequestReader) -> None:
         self.sock = sock
         self.address = address
-        self.buffer = bytearray()
+        self.reader = reader
         self.peer_cert: dict | None = None
         self.requests = 0
         self.deadline = 0.0
@@ -440,7 +429,7 @@ class HTTPServer:
             except OSError as exc:  # e.g. EMFILE: keep serving the connections we have
                 self.log.warning("%s: accept failed: %s", self, exc)
                 return
-            conn = _Connection(sock, address)
+            conn = _Connection(sock, address, RequestReader(self.max_body_size))
             with self._lock:
                 self._active.add(conn)
             self._submit(conn)
@@ -522,7 +511,7 @@ class HTTPServer:
             conn.ready = True
         try:
             while True:
-                if not (readable or conn.buffer or (conn.tls and conn.sock.pending())):
+                if not (readable or conn.reader.pending or (conn.tls and conn.sock.pending())):
                     # Wait a moment for the (next) request, else let the accept thread
                     # watch the connection: a silent client never holds a worker for long.
                     if not (self.linger and _readable(conn.sock, self.linger)):
@@ -536,7 +525,7 @@ class HTTPServer:
                 if not self._respond(conn, request):
                     self._drop(conn, graceful=True)
                     return
-        except _BadRequest as exc:
+        except HTTPRequestError as exc:
             self.log.warning("bad request from %s: %s", _peer(conn.address), exc)
             self._send_error(conn, exc.status, str(exc))
             self._drop(conn)
@@ -611,103 +600,27 @@ class HTTPServer:
         data = conn.sock.recv(_RECV_SIZE)
         if not data:
             raise _Closed()
-        conn.buffer += data
+        conn.reader.receive(data)
 
     def _read_request(self, conn: _Connection) -> Request | None:
-        buf = conn.buffer
+        reader = conn.reader
         conn.deadline = time.monotonic() + self.request_timeout
         while True:
-            end = buf.find(b"\r\n\r\n")
-            if end >= 0:
-                break
-            if len(buf) > DEFAULT_MAX_HEADER_SIZE:
-                raise _BadRequest(431, f"request head exceeds {DEFAULT_MAX_HEADER_SIZE} bytes")
-            if self._closing:
+            event = reader.next_event()
+            if isinstance(event, ParsedRequest):
+                conn.requests += 1
+                method, path, query, version, headers, body = event
+                return Request(method, path, query, version, headers, body, conn.address, conn.peer_cert)
+            if event is SEND_CONTINUE:
+                conn.sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+                continue
+            if self._closing:  # NEED_DATA
                 return None
             try:
                 self._fill(conn)
             except _Closed:
-                if buf.strip():
-                    raise _BadRequest(400, "connection closed in the middle of a request head") from None
+                reader.receive_eof()  # raises HTTPRequestError in the middle of a request
                 return None
-        if end > DEFAULT_MAX_HEADER_SIZE:
-            raise _BadRequest(431, f"request head exceeds {DEFAULT_MAX_HEADER_SIZE} bytes")
-        head = bytes(buf[:end])
-        del buf[: end + 4]
-        method, target, version, headers = _parse_head(head.lstrip(b"\r\n"))
-        path, _, query = target.partition("?")
-
-        if "transfer-encoding" in headers:
-            if "content-length" in headers:
-                raise _BadRequest(400, "both Transfer-Encoding and Content-Length given")
-            if headers["transfer-encoding"].strip().lower() != "chunked":
-                raise _BadRequest(501, f"unsupported Transfer-Encoding {headers['transfer-encoding']!r}")
-            self._continue(conn, headers, version, None)
-            body = self._read_chunked(conn)
-        else:
-            length_text = headers.get("content-length", "0").strip()
-            if not length_text.isdigit() or not length_text.isascii():
-                raise _BadRequest(400, f"invalid Content-Length {length_text!r}")
-            length = int(length_text)
-            if length > self.max_body_size:
-                raise _BadRequest(
-                    413, f"request body of {length} bytes exceeds the limit of {self.max_body_size} bytes"
-                )
-            self._continue(conn, headers, version, length)
-            while len(buf) < length:
-                try:
-                    self._fill(conn)
-                except _Closed:
-                    raise _BadRequest(400, f"connection closed after {len(buf)} of {length} body bytes") from None
-            body = bytes(buf[:length])
-            del buf[:length]
-        conn.requests += 1
-        return Request(method, path, query, version, headers, body, conn.address, conn.peer_cert)
-
-    def _continue(self, conn: _Connection, headers: Mapping[str, str], version: str, length: int | None) -> None:
-        if version == "HTTP/1.1" and headers.get("expect", "").lower() == "100-continue":
-            if length is None or len(conn.buffer) < length:
-                conn.sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
-
-    def _read_chunked(self, conn: _Connection) -> bytes:
-        buf, body = conn.buffer, bytearray()
-        while True:
-            while (eol := buf.find(b"\r\n")) < 0:
-                if len(buf) > 1024:
-                    raise _BadRequest(400, "chunk size line too long")
-                self._fill_or_400(conn)
-            line = bytes(buf[:eol]).split(b";", 1)[0].strip()
-            del buf[: eol + 2]
-            try:
-                size = int(line, 16)
-            except ValueError:
-                raise _BadRequest(400, f"invalid chunk size {line[:20]!r}") from None
-            if size < 0:
-                raise _BadRequest(400, f"invalid chunk size {line[:20]!r}")
-            if size == 0:
-                while (end := buf.find(b"\r\n")) != 0:  # skip trailers up to the empty line
-                    if end > 0:
-                        del buf[: end + 2]
-                    elif len(buf) > DEFAULT_MAX_HEADER_SIZE:
-                        raise _BadRequest(431, "chunked trailer too long")
-                    else:
-                        self._fill_or_400(conn)
-                del buf[:2]
-                return bytes(body)
-            if len(body) + size > self.max_body_size:
-                raise _BadRequest(413, f"chunked request body exceeds the limit of {self.max_body_size} bytes")
-            while len(buf) < size + 2:
-                self._fill_or_400(conn)
-            if buf[size: size + 2] != b"\r\n":
-                raise _BadRequest(400, "chunk not followed by CRLF")
-            body += buf[:size]
-            del buf[: size + 2]
-
-    def _fill_or_400(self, conn: _Connection) -> None:
-        try:
-            self._fill(conn)
-        except _Closed:
-            raise _BadRequest(400, "connection closed in the middle of a chunked body") from None
 
     # -- responding ---------------------------------------------------------------------
     def _respond(self, conn: _Connection, request: Request) -> bool:
@@ -771,36 +684,6 @@ class HTTPServer:
                 drained += len(chunk)
         except OSError:
             pass  # the peer is gone or slow; the answer was sent if it could be
-
-
-def _parse_head(head: bytes) -> tuple[str, str, str, dict[str, str]]:
-    lines = head.split(b"\r\n")
-    parts = lines[0].split(b" ")
-    if len(parts) != 3:
-        raise _BadRequest(400, f"malformed request line {lines[0][:100]!r}")
-    method, target, version = parts
-    if not _TOKEN.fullmatch(method):
-        raise _BadRequest(400, f"malformed method {method[:100]!r}")
-    if version not in (b"HTTP/1.1", b"HTTP/1.0"):
-        raise _BadRequest(505 if version.startswith(b"HTTP/") else 400, f"unsupported version {version[:20]!r}")
-    if not _TARGET.fullmatch(target):
-        raise _BadRequest(400, f"malformed request target {target[:100]!r}")
-    if len(lines) - 1 > DEFAULT_MAX_HEADERS:
-        raise _BadRequest(431, f"more than {DEFAULT_MAX_HEADERS} header fields")
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        name, sep, value = line.partition(b":")
-        if not sep or not _TOKEN.fullmatch(name):
-            raise _BadRequest(400, f"malformed header line {line[:100]!r}")
-        key = name.decode("ascii").lower()
-        text = value.strip(b" \t").decode("latin-1")
-        if key in headers:
-            if key in ("content-length", "transfer-encoding", "host"):
-                raise _BadRequest(400, f"repeated {key} header")
-            headers[key] += ", " + text
-        else:
-            headers[key] = text
-    return method.decode("ascii"), target.decode("latin-1"), version.decode("ascii"), headers
 
 
 _date_cache: tuple[int, str] = (0, "")
