@@ -44,6 +44,7 @@ from typing import Any, Callable, Mapping
 from ..errors import ExportError, HTTPRequestError, VerificationException
 from ._values import as_port
 from .http_reader import SEND_CONTINUE, ParsedRequest, RequestReader
+from .tls import CLIENT_CERTIFICATE_REFUSED, REFUSED_HEADER
 
 __all__ = [
     "Request",
@@ -75,6 +76,15 @@ DEFAULT_LINGER = 0.01
 _TIGHTEN_AFTER = 0.9
 THREAD_PREFIX = "springpython-http"
 
+# TLS handshake failures that are the server refusing the client (OpenSSL reasons);
+# anything else (garbage, an early close, the client refusing us) is logged at DEBUG.
+_REFUSAL_REASONS = {
+    "PEER_DID_NOT_RETURN_A_CERTIFICATE": "no client certificate",
+    "UNSUPPORTED_PROTOCOL": "TLS version not accepted",
+    "VERSION_TOO_LOW": "TLS version not accepted",
+    "NO_PROTOCOLS_AVAILABLE": "TLS version not accepted",
+    "NO_SHARED_CIPHER": "no cipher in common",
+}
 _RECV_SIZE = 65536
 _DRAIN_SECONDS = 0.5
 _DRAIN_BYTES = 1024 * 1024
@@ -112,13 +122,19 @@ class Response:
 Handler = Callable[[Request], Response]
 PeerVerifier = Callable[["dict | None", tuple], None]
 
+# The answer to a request from a client whose certificate verify_peer refused: it
+# never names the fields that were expected.
+_REFUSAL = Response(403, f"{CLIENT_CERTIFICATE_REFUSED}\n".encode(), headers=[(REFUSED_HEADER, "client-certificate")],
+                    close=True)
+
 
 class _Closed(Exception):
     """The peer went away (or the server is closing) between or during requests."""
 
 
 class _Connection:
-    __slots__ = ("sock", "address", "reader", "peer_cert", "requests", "deadline", "busy", "tls", "ready", "timeout")
+    __slots__ = ("sock", "address", "reader", "peer_cert", "requests", "deadline", "busy", "tls", "ready", "timeout",
+                 "refused")
 
     def __init__(self, sock: socket.socket, address: tuple, reader: RequestReader) -> None:
         self.sock = sock
@@ -131,6 +147,7 @@ class _Connection:
         self.tls = False
         self.ready = False  # set up (TCP options, TLS handshake, peer check) done
         self.timeout: float | None = None  # the socket's timeout as last set
+        self.refused = False  # verify_peer refused the client: answer its request with 403
 
     def set_timeout(self, seconds: float) -> None:
         """Set the socket timeout; each change costs a system call, so skip repeats."""
@@ -144,8 +161,12 @@ class HTTPServer:
 
     ``verify_peer(cert, address)`` runs after each TLS handshake with the decoded
     peer certificate (``None`` if the peer sent none); raising
-    :class:`~springpython.errors.VerificationException` drops the connection and
-    logs the reason at ERROR. Timeouts are in seconds: ``handshake_timeout`` for the
+    :class:`~springpython.errors.VerificationException` refuses the client: its
+    request is read but never handled, it gets a 403 with the header
+    ``tls.REFUSED_HEADER: client-certificate`` (saying the call did not run, never
+    what was expected) and the connection closes. Every refusal, there or in the TLS
+    handshake (no client certificate, unknown CA, expired, TLS version), is logged at
+    WARNING as ``refused client HOST:PORT: reason``. Timeouts are in seconds: ``handshake_timeout`` for the
     TLS handshake, ``idle_timeout`` between requests, ``request_timeout`` for a
     request once it started arriving. ``logger`` lets an owner (such as an ``SSLServer``
     subclass) receive the connection-level messages under its own name."""
@@ -522,6 +543,10 @@ class HTTPServer:
                 if request is None:
                     self._drop(conn)
                     return
+                if conn.refused:
+                    self._send(conn, request, _REFUSAL)
+                    self._drop(conn, graceful=True)
+                    return
                 if not self._respond(conn, request):
                     self._drop(conn, graceful=True)
                     return
@@ -566,10 +591,13 @@ class HTTPServer:
             self.log.warning("TLS handshake with %s timed out after %ss", peer, self.handshake_timeout)
             return False
         except ssl.SSLError as exc:
-            if _is_eof(exc):
+            reason = _refusal(exc)
+            if reason is not None:
+                self.log.warning("refused client %s: %s", peer, reason)
+            elif _is_eof(exc):
                 self.log.debug("connection from %s closed during the TLS handshake", peer)
             else:
-                self.log.error("TLS handshake with %s failed: %s", peer, exc)
+                self.log.debug("TLS handshake with %s failed: %s", peer, exc)
             return False
         except OSError as exc:
             self.log.debug("connection from %s lost during the TLS handshake: %s", peer, exc)
@@ -578,14 +606,16 @@ class HTTPServer:
         conn.peer_cert = tls.getpeercert() or None
         self.log.debug("TLS connection from %s (%s), client certificate %s", peer, tls.version(), conn.peer_cert)
         if self.verify_peer is not None:
+            # A refused client still gets an answer (403, after its request is read), so
+            # it knows its call did not run; only the log says why.
             try:
                 self.verify_peer(conn.peer_cert, conn.address)
             except VerificationException as exc:
-                self.log.error("client %s rejected: %s", peer, exc)
-                return False
+                self.log.warning("refused client %s: %s", peer, exc)
+                conn.refused = True
             except Exception:
-                self.log.error("client %s rejected: verify_peer failed", peer, exc_info=True)
-                return False
+                self.log.error("refused client %s: verify_peer failed", peer, exc_info=True)
+                conn.refused = True
         conn.timeout = None  # a new socket object: set its timeout for certain
         conn.set_timeout(self.request_timeout)
         return True
@@ -645,6 +675,10 @@ class HTTPServer:
                     response = Response(500, b"internal server error\n")
         finally:
             conn.busy = False
+        return self._send(conn, request, response, keep)
+
+    def _send(self, conn: _Connection, request: Request, response: Response, keep: bool = False) -> bool:
+        """Write ``response`` with one ``sendall``; whether the connection stays open."""
         keep = keep and not response.close and not self._closing
         head = [f"HTTP/1.1 {response.status} {_phrase(response.status)}",
                 f"Server: {self.server_name}",
@@ -723,6 +757,14 @@ def _shutdown(sock: socket.socket) -> None:
         socket.socket.shutdown(sock, socket.SHUT_RDWR)
     except OSError:
         pass  # already closed or never connected
+
+
+def _refusal(exc: ssl.SSLError) -> str | None:
+    """Why the handshake refused the client, or ``None`` if it failed for another reason."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"client certificate not accepted: {exc.verify_message}"
+    reason = getattr(exc, "reason", None) or ""
+    return f"{_REFUSAL_REASONS[reason]} ({reason})" if reason in _REFUSAL_REASONS else None
 
 
 def _is_eof(exc: ssl.SSLError) -> bool:
