@@ -513,7 +513,7 @@ class HTTPServer:
                 return
             try:
                 self._serve(conn)
-            except Exception:  # one connection's failure must not cost a worker
+            except BaseException:  # one connection's failure must not cost a worker
                 self.log.error("%s: internal error serving %s", self, _peer(conn.address), exc_info=True)
                 self._drop(conn)
             finally:
@@ -669,7 +669,8 @@ class HTTPServer:
             else:
                 try:
                     response = handler(request)
-                except Exception:
+                except BaseException:  # SystemExit or KeyboardInterrupt from a service too: a
+                    # worker thread has nobody to hand them to, and must keep serving
                     self.log.error("handler for %s failed on a request from %s", request.path,
                                    _peer(conn.address), exc_info=True)
                     response = Response(500, b"internal server error\n")

@@ -512,3 +512,24 @@ def test_trickling_client_is_cut_off_at_the_request_timeout():
                 time.sleep(0.01)  # the trickle itself is the behaviour under test
             assert closed, "the server kept waiting for a request trickling in for longer than its timeout"
         still_serves(srv.port)
+
+
+def test_handler_raising_exit_or_interrupt_is_a_500_and_workers_survive(caplog):
+    """SystemExit and KeyboardInterrupt from a handler are 500s logged at ERROR; four workers serve 40 of them, then more."""
+    def leave(request: Request) -> Response:
+        raise SystemExit(2) if request.body == b"exit" else KeyboardInterrupt()
+
+    with caplog.at_level(logging.ERROR, logger=HTTP_LOGGER):
+        with HTTPServer("127.0.0.1", 0, max_workers=4) as srv:
+            srv.mount("/leave", leave)
+            srv.mount("/echo", echo)
+            for i in range(40):
+                conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+                try:
+                    assert post(conn, b"exit" if i % 2 else b"interrupt", "/leave").status == 500
+                finally:
+                    conn.close()
+            still_serves(srv.port)
+    failures = [r for r in caplog.records if "handler for /leave failed" in r.getMessage()]
+    assert len(failures) == 40
+    assert {r.exc_info[0] for r in failures} == {SystemExit, KeyboardInterrupt}
