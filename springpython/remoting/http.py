@@ -29,6 +29,7 @@ idle connections, lets requests in flight finish and joins every thread."""
 from __future__ import annotations
 
 import email.utils
+import errno
 import http
 import logging
 import queue
@@ -85,6 +86,11 @@ _REFUSAL_REASONS = {
     "NO_PROTOCOLS_AVAILABLE": "TLS version not accepted",
     "NO_SHARED_CIPHER": "no cipher in common",
 }
+# Out of descriptors (or kernel memory), accepting pauses this long at a time, and a
+# WARNING is logged at most once per interval.
+_OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+_ACCEPT_PAUSE = 0.1
+_ACCEPT_WARNING_INTERVAL = 5.0
 _RECV_SIZE = 65536
 _DRAIN_SECONDS = 0.5
 _DRAIN_BYTES = 1024 * 1024
@@ -218,6 +224,8 @@ class HTTPServer:
         self._idle_workers = 0
         self._pending = 0  # connections queued for a worker, not yet taken
         self._acceptor: threading.Thread | None = None
+        self._accept_failures = 0  # out-of-descriptor failures since the last warning
+        self._accept_warned_at = -_ACCEPT_WARNING_INTERVAL
         self._closing = False
         self._closed = threading.Event()
 
@@ -397,15 +405,22 @@ class HTTPServer:
 
     def _accept_loop(self) -> None:
         selector, listener = self._selector, self._listener
+        assert selector is not None and listener is not None and self._wake_r is not None
         parked: dict[int, _Connection] = {}
+        resume_at: float | None = None  # accepting paused (out of descriptors) until then
         try:
             while not self._closing:
-                timeout = None
-                if parked:
-                    timeout = max(0.0, min(c.deadline for c in parked.values()) - time.monotonic())
+                deadlines = [c.deadline for c in parked.values()]
+                if resume_at is not None:
+                    deadlines.append(resume_at)
+                timeout = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
                 for key, _ in selector.select(timeout):
                     if key.fileobj is listener:
-                        self._accept(listener)
+                        if not self._accept(listener):
+                            # The listener stays readable: stop watching it for a moment
+                            # rather than spin on a failing accept.
+                            selector.unregister(listener)
+                            resume_at = time.monotonic() + _ACCEPT_PAUSE
                     elif key.fileobj is self._wake_r:
                         try:
                             while self._wake_r.recv(4096):
@@ -424,6 +439,9 @@ class HTTPServer:
                     selector.register(conn.sock, selectors.EVENT_READ, conn)
                     parked[id(conn)] = conn
                 now = time.monotonic()
+                if resume_at is not None and resume_at <= now:
+                    selector.register(listener, selectors.EVENT_READ, None)
+                    resume_at = None
                 for conn in [c for c in parked.values() if c.deadline <= now]:
                     selector.unregister(conn.sock)
                     del parked[id(conn)]
@@ -441,15 +459,28 @@ class HTTPServer:
             for conn in late:
                 self._drop(conn)
 
-    def _accept(self, listener: socket.socket) -> None:
+    def _accept(self, listener: socket.socket) -> bool:
+        """Accept every waiting connection; false when out of descriptors (or memory)."""
         while True:
             try:
                 sock, address = listener.accept()
             except (BlockingIOError, InterruptedError):
-                return
-            except OSError as exc:  # e.g. EMFILE: keep serving the connections we have
-                self.log.warning("%s: accept failed: %s", self, exc)
-                return
+                return True
+            except OSError as exc:
+                if exc.errno not in _OUT_OF_RESOURCES:  # e.g. ECONNABORTED: that peer is gone
+                    self.log.debug("%s: accept failed: %s", self, exc)
+                    continue
+                # Keep serving the connections we have; say so once per interval.
+                self._accept_failures += 1
+                now = time.monotonic()
+                if now - self._accept_warned_at >= _ACCEPT_WARNING_INTERVAL:
+                    self.log.warning(
+                        "%s: cannot accept connections: %s; pausing accepts for %ss at a time "
+                        "(%d failures since the last warning)",
+                        self, exc, _ACCEPT_PAUSE, self._accept_failures,
+                    )
+                    self._accept_warned_at, self._accept_failures = now, 0
+                return False
             conn = _Connection(sock, address, RequestReader(self.max_body_size))
             with self._lock:
                 self._active.add(conn)
