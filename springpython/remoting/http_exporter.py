@@ -8,16 +8,15 @@ starts with the first and stops, freeing the port, with the last."""
 from __future__ import annotations
 
 import logging
-import ssl
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ..errors import ConfigurationError, ExportError
-from . import tls
+from ..errors import ConfigurationError
 from ._values import as_int
 from .exporter import ServiceExporter
 from .http import DEFAULT_MAX_BODY_SIZE, Handler, HTTPServer
 from .registry import SharedServers
+from .tls import ServerTLS
 
 __all__ = ["HTTPServiceExporter", "HTTPSettings"]
 
@@ -28,12 +27,11 @@ log = logging.getLogger(__name__)
 class HTTPSettings:
     """What must agree for two exporters to share one server."""
 
-    certfile: str | None
-    keyfile: str | None
-    ca_certs: str | None
-    cert_reqs: int
-    verify_fields: tuple[tuple[str, str], ...]
+    tls: ServerTLS | None
     max_body_size: int
+
+    def __str__(self) -> str:
+        return f"{self.tls or 'plain HTTP'}, max_body_size={self.max_body_size}"
 
 
 @dataclass
@@ -46,19 +44,10 @@ _SERVERS: SharedServers[_Shared] = SharedServers("http", lambda shared: shared.h
 
 
 def _start(settings: HTTPSettings, host: str, port: int) -> _Shared:
-    context = None
-    if settings.certfile:
-        try:
-            context = tls.server_context(settings.certfile, settings.keyfile, settings.ca_certs, settings.cert_reqs)
-        except ConfigurationError as exc:
-            raise ExportError(f"HTTP server at {host}:{port}: {exc.reason}") from exc
-    fields = dict(settings.verify_fields)
-
-    def verify_peer(cert: dict | None, address: tuple) -> None:
-        tls.verify_fields(cert, fields)
-
+    tls = settings.tls
     server = HTTPServer(
-        host, port, ssl_context=context, verify_peer=verify_peer if fields else None,
+        host, port, ssl_context=tls.context() if tls else None,
+        verify_peer=(lambda cert, address: tls.verify(cert)) if tls and tls.verify_fields else None,
         max_body_size=settings.max_body_size, logger=log,
     )
     server.start()
@@ -72,10 +61,12 @@ def _stop(shared: _Shared) -> None:
 class HTTPServiceExporter(ServiceExporter):
     """Serves ``service`` at ``http(s)://service_host:service_port/path``.
 
-    With ``certfile`` (and ``keyfile``) it serves HTTPS; ``ca_certs`` with
-    ``cert_reqs`` ``CERT_REQUIRED`` asks clients for a certificate signed by those
-    CAs, and ``verify_fields`` (a dict of RFC 3280 long names, ``<dict>`` in XML)
-    checks its subject. A request body over ``max_body_size`` bytes gets HTTP 413.
+    With ``certfile`` (and ``keyfile``) it serves HTTPS; ``ca_certs`` requires
+    clients to present a certificate signed by those CAs (unless ``cert_reqs``
+    says otherwise), and ``verify_fields`` (a dict of RFC 3280 long names,
+    ``<dict>`` in XML) checks its subject: the policy of :mod:`.tls`, checked and
+    loaded by ``after_properties_set``, every mistake a :class:`ConfigurationError`.
+    A request body over ``max_body_size`` bytes gets HTTP 413.
     Subclasses build the request handler in :meth:`_endpoint`."""
 
     DEFAULT_PATH = "/"
@@ -84,7 +75,7 @@ class HTTPServiceExporter(ServiceExporter):
     certfile: str | None = None
     keyfile: str | None = None
     ca_certs: str | None = None
-    cert_reqs: Any = ssl.CERT_NONE
+    cert_reqs: Any = None
     verify_fields: Mapping[str, str] | None = None
     max_body_size: Any = DEFAULT_MAX_BODY_SIZE
 
@@ -95,50 +86,39 @@ class HTTPServiceExporter(ServiceExporter):
         raise NotImplementedError
 
     def _settings(self) -> HTTPSettings:
+        """The checked settings; every misconfiguration is a :class:`ConfigurationError`."""
         name = type(self).__name__
         try:
-            cert_reqs = tls.parse_cert_reqs(self.cert_reqs)
             max_body = as_int("max_body_size", self.max_body_size)
         except ValueError as exc:
-            raise ExportError(f"{name}: {exc}") from None
+            raise ConfigurationError(f"{name}: {exc}") from exc
         if max_body < 0:
-            raise ExportError(f"{name}: max_body_size must not be negative, got {self.max_body_size!r}")
-        fields = self.verify_fields or {}
-        if not isinstance(fields, Mapping) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in fields.items()
-        ):
-            raise ExportError(f"{name}: verify_fields must map certificate field names to strings, got {fields!r}")
-        if not self.certfile:
-            if self.keyfile or self.ca_certs or fields or cert_reqs != ssl.CERT_NONE:
-                raise ExportError(
-                    f"{name}: keyfile, ca_certs, cert_reqs and verify_fields need certfile (TLS); "
-                    "set certfile or remove them"
-                )
-        elif fields and cert_reqs == ssl.CERT_NONE:
-            raise ExportError(f"{name}: verify_fields {dict(fields)} needs cert_reqs CERT_REQUIRED and ca_certs")
+            raise ConfigurationError(f"{name}: max_body_size must not be negative, got {self.max_body_size!r}")
         if not isinstance(self.path, str) or not self.path.startswith("/"):
-            raise ExportError(f"{name}: path must start with '/', got {self.path!r}")
-        return HTTPSettings(
-            str(self.certfile) if self.certfile else None,
-            str(self.keyfile) if self.keyfile else None,
-            str(self.ca_certs) if self.ca_certs else None,
-            int(cert_reqs), tuple(sorted(fields.items())), max_body,
+            raise ConfigurationError(f"{name}: path must start with '/', got {self.path!r}")
+        tls = ServerTLS.from_properties(
+            certfile=self.certfile, keyfile=self.keyfile, ca_certs=self.ca_certs,
+            cert_reqs=self.cert_reqs, verify_fields=self.verify_fields, owner=name,
         )
+        return HTTPSettings(tls, max_body)
 
     def _export(self) -> None:
         settings = self._settings()
         endpoint = self._endpoint(settings)
-        shared = _SERVERS.acquire(self.service_host, self.service_port, lambda host, port: _start(settings, host, port))
+        shared = _SERVERS.acquire(
+            self.service_host, int(self.service_port), lambda host, port: _start(settings, host, port)
+        )
         try:
             if shared.settings != settings:
-                raise ExportError(
+                raise ConfigurationError(
                     f"{type(self).__name__}: {self.service_host}:{shared.http.port} is already served with "
-                    f"other TLS or size settings ({shared.settings}); use another port or the same settings"
+                    f"other TLS or size settings ({shared.settings}, not {settings}); "
+                    "use another port or the same settings"
                 )
             try:
                 shared.http.mount(self.path, endpoint)
             except ValueError as exc:
-                raise ExportError(f"{type(self).__name__}: {exc}") from None
+                raise ConfigurationError(f"{type(self).__name__}: {exc}") from exc
         except BaseException:
             _SERVERS.release(shared, _stop)
             raise

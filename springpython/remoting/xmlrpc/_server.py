@@ -7,7 +7,7 @@ import logging
 import ssl
 import threading
 import xmlrpc.client
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 from xml.parsers.expat import ExpatError
 from xmlrpc.server import SimpleXMLRPCDispatcher
 
@@ -124,6 +124,13 @@ class SSLServer(SimpleXMLRPCDispatcher):
     reason``, each client's certificate and address at DEBUG, and with
     ``log_requests`` one access-log line per request at INFO.
 
+    The TLS arguments are checked and their files loaded by
+    :meth:`ServerTLS.from_properties <springpython.remoting.tls.ServerTLS.from_properties>`:
+    any mistake, a missing file or a key that does not match its certificate is a
+    :class:`~springpython.errors.ConfigurationError`, before the port is bound.
+    ``cert_reqs`` keeps the chapter's default ``CERT_NONE`` (``None`` means the
+    exporters' default: ``CERT_REQUIRED`` when ``ca_certs`` is given).
+
     ``ssl_version`` is accepted for compatibility and always means TLS 1.2 or newer;
     ``do_handshake_on_connect`` and ``suppress_ragged_eofs`` are accepted and
     ignored (the handshake always runs in a worker thread, under a timeout). Besides
@@ -162,33 +169,35 @@ class SSLServer(SimpleXMLRPCDispatcher):
                    if name in kwargs}
         if kwargs:
             raise TypeError(f"{type(self).__name__}() got unexpected keyword arguments {sorted(kwargs)}")
+        settings = tls.ServerTLS.from_properties(
+            certfile=certfile, keyfile=keyfile, ca_certs=ca_certs, cert_reqs=cert_reqs,
+            verify_fields=verify_fields, ciphers=ciphers, owner=type(self).__name__, required=True,
+        )
+        assert settings is not None
         super().__init__(allow_none=allow_none, encoding=encoding, use_builtin_types=use_builtin_types)
         self.logger = logging.getLogger(type(self).__name__)
         self.logRequests = bool(log_requests)
         self.keyfile, self.certfile, self.ca_certs = keyfile, certfile, ca_certs
-        self.cert_reqs = tls.parse_cert_reqs(cert_reqs)
+        self.cert_reqs = settings.cert_reqs
         self.ssl_version = ssl_version
         self.do_handshake_on_connect = do_handshake_on_connect
         self.suppress_ragged_eofs = suppress_ragged_eofs
         self.ciphers = ciphers
-        self.verify_fields = _check_fields(verify_fields)
-        if self.verify_fields and self.cert_reqs == ssl.CERT_NONE:
-            raise ConfigurationError(
-                f"{type(self).__name__}: verify_fields {self.verify_fields} needs client certificates; "
-                "set cert_reqs=ssl.CERT_REQUIRED and ca_certs"
-            )
-        context = tls.server_context(certfile, keyfile, ca_certs, self.cert_reqs, ciphers)
+        self.verify_fields: dict[str, str] | None = dict(settings.verify_fields) or None
         self._serving = threading.Event()
         self._stopped = threading.Event()
         self.register_functions()
-        self._http = HTTPServer(
-            "localhost" if host is None else host,
-            0 if port is None else port,
-            ssl_context=context,
-            verify_peer=self.verify_peer,
-            logger=self.logger,
-            **options,
-        )
+        try:
+            self._http = HTTPServer(
+                "localhost" if host is None else host,
+                0 if port is None else port,
+                ssl_context=settings.context(),
+                verify_peer=self.verify_peer,
+                logger=self.logger,
+                **options,
+            )
+        except (TypeError, ValueError) as exc:
+            raise ConfigurationError(f"{type(self).__name__}: {exc}") from exc
         endpoint = XMLRPCEndpoint(
             self, logger=self.logger, log_requests=lambda: self.logRequests,
             max_body_size=self._http.max_body_size,
@@ -266,14 +275,3 @@ class SSLServer(SimpleXMLRPCDispatcher):
         state = "closed" if self._stopped.is_set() else ("serving" if self._serving.is_set() else "bound")
         return f"<{type(self).__name__} https://{self._http.host}:{self._http.port} {state}>"
 
-
-def _check_fields(fields: Any) -> dict[str, str] | None:
-    if fields is None:
-        return None
-    if not isinstance(fields, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in fields.items()
-    ):
-        raise ConfigurationError(
-            f"verify_fields must map certificate field names to strings, got {fields!r}"
-        )
-    return dict(fields)

@@ -325,25 +325,26 @@ def test_client_certificate_required(pki, service):
 
 
 @pytest.mark.parametrize(
-    "properties, match",
+    "properties, error, match",
     [
-        ({"service_port": "not-a-port"}, "service_port"),
-        ({"service_port": 70000}, "service_port"),
-        ({"path": "no-slash"}, "path must start with '/'"),
-        ({"max_body_size": "big"}, "max_body_size"),
-        ({"max_body_size": -1}, "max_body_size"),
-        ({"keyfile": "/nonexistent/key.pem"}, "need certfile"),
-        ({"cert_reqs": "sometimes"}, "cert_reqs"),
-        ({"certfile": "/nonexistent/cert.pem"}, "cannot load certificate"),
-        ({"service_host": "no-such-host.invalid"}, "no-such-host.invalid"),
-        ({"service": None}, "'service' property is not set"),
+        ({"service_port": "not-a-port"}, ExportError, "service_port"),
+        ({"service_port": 70000}, ExportError, "service_port"),
+        ({"path": "no-slash"}, ConfigurationError, "path must start with '/'"),
+        ({"max_body_size": "big"}, ConfigurationError, "max_body_size"),
+        ({"max_body_size": -1}, ConfigurationError, "max_body_size"),
+        ({"keyfile": "/nonexistent/key.pem"}, ConfigurationError, "need certfile"),
+        ({"cert_reqs": "sometimes"}, ConfigurationError, "cert_reqs"),
+        ({"certfile": "/nonexistent/cert.pem"}, ConfigurationError, "cannot load certificate"),
+        ({"service_host": "no-such-host.invalid"}, ExportError, "no-such-host.invalid"),
+        ({"service": None}, ExportError, "'service' property is not set"),
     ],
 )
-def test_exporter_configuration_errors(properties, match):
-    """Each bad exporter property raises ExportError naming it, and leaves nothing listening."""
+def test_exporter_configuration_errors(properties, error, match):
+    """Each bad exporter property raises an error naming it (ConfigurationError for TLS,
+    path and size settings), and leaves nothing listening."""
     settings = {"service": Service(), "service_host": "127.0.0.1", "service_port": 0, **properties}
     exporter = HessianServiceExporter(**settings)
-    with pytest.raises(ExportError, match=match):
+    with pytest.raises(error, match=match):
         exporter.after_properties_set()
     assert not exporter.exported
 
@@ -351,7 +352,7 @@ def test_exporter_configuration_errors(properties, match):
 def test_exporter_refuses_a_taken_path(served):
     """A second exporter on the same path of the same server is refused."""
     clash = HessianServiceExporter(service=Service(), service_host="127.0.0.1", service_port=served.port, path="/svc")
-    with pytest.raises(ExportError, match="already mounted"):
+    with pytest.raises(ConfigurationError, match="already mounted"):
         clash.after_properties_set()
 
 

@@ -152,10 +152,10 @@ def test_exporters_share_a_port_on_different_paths(pki):
                 finally:
                     proxy.destroy()
             clash = tls_exporter(pki, path="/calc", service_port=port)
-            with pytest.raises(ExportError, match="already mounted"):
+            with pytest.raises(ConfigurationError, match="already mounted"):
                 clash.after_properties_set()
             plain = XMLRPCServiceExporter(Calculator(), service_host="localhost", service_port=port, path="/x")
-            with pytest.raises(ExportError, match="other TLS or size settings"):
+            with pytest.raises(ConfigurationError, match="other TLS or size settings"):
                 plain.after_properties_set()
     finally:
         first.destroy()
@@ -295,28 +295,29 @@ def test_call_timeout():
 
 
 @pytest.mark.parametrize(
-    "props, message",
+    "props, error, message",
     [
-        ({"service_port": "eighty"}, "service_port must be an integer"),
-        ({"service_port": "70000"}, "between 0 and 65535"),
-        ({"path": "RPC2"}, "path must start with '/'"),
-        ({"cert_reqs": "maybe"}, "cert_reqs must be"),
-        ({"max_body_size": "big"}, "max_body_size must be an integer"),
-        ({"allow_none": "perhaps"}, "allow_none must be true or false"),
-        ({"verify_fields": "commonName=x"}, "verify_fields must map"),
-        ({"ca_certs": "/x.pem"}, "need certfile"),
-        ({"certfile": "/nonexistent.pem"}, "cannot load certificate"),
-        ({"certfile": "__SERVER__", "verify_fields": FIELDS}, "needs cert_reqs CERT_REQUIRED"),
-        ({"service_host": "no-such-host.invalid"}, "cannot resolve host"),
+        ({"service_port": "eighty"}, ExportError, "service_port must be an integer"),
+        ({"service_port": "70000"}, ExportError, "between 0 and 65535"),
+        ({"path": "RPC2"}, ConfigurationError, "path must start with '/'"),
+        ({"cert_reqs": "maybe"}, ConfigurationError, "cert_reqs must be"),
+        ({"max_body_size": "big"}, ConfigurationError, "max_body_size must be an integer"),
+        ({"allow_none": "perhaps"}, ExportError, "allow_none must be true or false"),
+        ({"verify_fields": "commonName=x"}, ConfigurationError, "verify_fields must map"),
+        ({"ca_certs": "/x.pem"}, ConfigurationError, "need certfile"),
+        ({"certfile": "/nonexistent.pem"}, ConfigurationError, "cannot load certificate"),
+        ({"certfile": "__SERVER__", "verify_fields": FIELDS}, ConfigurationError, "needs client certificates"),
+        ({"service_host": "no-such-host.invalid"}, ExportError, "cannot resolve host"),
     ],
 )
-def test_bad_exporter_properties_are_refused(pki, props, message):
-    """Each bad property value raises ExportError naming it, and nothing is left listening."""
+def test_bad_exporter_properties_are_refused(pki, props, error, message):
+    """Each bad property value raises an error naming it (ConfigurationError for TLS,
+    path and size settings), and nothing is left listening."""
     props = {k: (str(pki.server_cert) if v == "__SERVER__" else v) for k, v in props.items()}
     if props.get("certfile") == str(pki.server_cert):
         props["keyfile"] = str(pki.server_key)
     exporter = XMLRPCServiceExporter(Calculator(), **{"service_host": "127.0.0.1", "service_port": 0, **props})
-    with pytest.raises(ExportError, match=message):
+    with pytest.raises(error, match=message):
         exporter.after_properties_set()
     assert not exporter.exported
 

@@ -450,9 +450,9 @@ def test_ssl_version_is_accepted_with_a_deprecation_warning(pki):
         ({"certfile": "/nonexistent/cert.pem"}, ConfigurationError, "cannot load certificate"),
         ({"verify_fields": FIELDS}, ConfigurationError, "needs client certificates"),
         ({"verify_fields": {"commonName": 1}}, ConfigurationError, "verify_fields must map"),
-        ({"cert_reqs": "sometimes"}, ValueError, "cert_reqs must be"),
+        ({"cert_reqs": "sometimes"}, ConfigurationError, "cert_reqs must be"),
         ({"colour": "blue"}, TypeError, "colour"),
-        ({"port": 70000}, ValueError, "port must be between 0 and 65535"),
+        ({"port": 70000}, ConfigurationError, "port must be between 0 and 65535"),
         ({"host": "no-such-host.invalid"}, ExportError, "cannot resolve host"),
     ],
 )
