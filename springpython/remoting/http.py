@@ -106,8 +106,8 @@ class Request:
     version: str
     headers: Mapping[str, str]
     body: bytes
-    client_address: tuple
-    peer_cert: dict | None = None
+    client_address: tuple[Any, ...]
+    peer_cert: dict[str, Any] | None = None
 
     def header(self, name: str, default: str | None = None) -> str | None:
         """The value of header ``name`` (any case), or ``default``."""
@@ -126,7 +126,7 @@ class Response:
 
 
 Handler = Callable[[Request], Response]
-PeerVerifier = Callable[["dict | None", tuple], None]
+PeerVerifier = Callable[["dict[str, Any] | None", "tuple[Any, ...]"], None]
 
 # The answer to a request from a client whose certificate verify_peer refused: it
 # never names the fields that were expected.
@@ -139,18 +139,17 @@ class _Closed(Exception):
 
 
 class _Connection:
-    __slots__ = ("sock", "address", "reader", "peer_cert", "requests", "deadline", "busy", "tls", "ready", "timeout",
+    __slots__ = ("sock", "address", "reader", "peer_cert", "requests", "deadline", "busy", "ready", "timeout",
                  "refused")
 
-    def __init__(self, sock: socket.socket, address: tuple, reader: RequestReader) -> None:
+    def __init__(self, sock: socket.socket, address: tuple[Any, ...], reader: RequestReader) -> None:
         self.sock = sock
         self.address = address
         self.reader = reader
-        self.peer_cert: dict | None = None
+        self.peer_cert: dict[str, Any] | None = None
         self.requests = 0
         self.deadline = 0.0
         self.busy = False  # a handler runs for it: let it finish on close
-        self.tls = False
         self.ready = False  # set up (TCP options, TLS handshake, peer check) done
         self.timeout: float | None = None  # the socket's timeout as last set
         self.refused = False  # verify_peer refused the client: answer its request with 403
@@ -213,7 +212,7 @@ class HTTPServer:
         self._handlers: dict[str, Handler] = {}
         self._lock = threading.Lock()
         self._listener: socket.socket | None = None
-        self._address: tuple | None = None
+        self._address: tuple[Any, ...] | None = None
         self._selector: selectors.BaseSelector | None = None
         self._wake_r: socket.socket | None = None
         self._wake_w: socket.socket | None = None
@@ -292,6 +291,7 @@ class HTTPServer:
             try:
                 wake_r.setblocking(False)
                 wake_w.setblocking(False)
+                assert self._listener is not None  # listen() above
                 selector.register(self._listener, selectors.EVENT_READ, None)
                 selector.register(wake_r, selectors.EVENT_READ, None)
                 acceptor = threading.Thread(
@@ -399,7 +399,8 @@ class HTTPServer:
     # -- accept thread -------------------------------------------------------------
     def _wake(self) -> None:
         try:
-            self._wake_w.send(b"x")
+            if self._wake_w is not None:
+                self._wake_w.send(b"x")
         except (BlockingIOError, OSError):
             pass  # a full wake-up pipe already guarantees a wake-up
 
@@ -488,10 +489,10 @@ class HTTPServer:
 
     def _park(self, conn: _Connection) -> None:
         with self._lock:
-            if not self._closing:
+            parked = not self._closing
+            if parked:
                 self._to_park.append(conn)
-                conn = None
-        if conn is None:
+        if parked:
             self._wake()
         else:
             self._drop(conn)
@@ -502,7 +503,7 @@ class HTTPServer:
         with self._lock:
             self._active.discard(conn)
         try:
-            if graceful and conn.tls:
+            if graceful and isinstance(conn.sock, ssl.SSLSocket):
                 conn.set_timeout(0)  # send our close_notify, never wait for the peer's
                 try:
                     conn.sock.unwrap()
@@ -563,7 +564,7 @@ class HTTPServer:
             conn.ready = True
         try:
             while True:
-                if not (readable or conn.reader.pending or (conn.tls and conn.sock.pending())):
+                if not (readable or conn.reader.pending or (isinstance(conn.sock, ssl.SSLSocket) and conn.sock.pending())):
                     # Wait a moment for the (next) request, else let the accept thread
                     # watch the connection: a silent client never holds a worker for long.
                     if not (self.linger and _readable(conn.sock, self.linger)):
@@ -607,7 +608,6 @@ class HTTPServer:
         if self.ssl_context is None:
             self.log.debug("connection from %s", peer)
             conn.set_timeout(self.request_timeout)
-            conn.tls = False
             return True
         sock.settimeout(self.handshake_timeout)
         try:
@@ -633,7 +633,6 @@ class HTTPServer:
         except OSError as exc:
             self.log.debug("connection from %s lost during the TLS handshake: %s", peer, exc)
             return False
-        conn.tls = True
         conn.peer_cert = tls.getpeercert() or None
         self.log.debug("TLS connection from %s (%s), client certificate %s", peer, tls.version(), conn.peer_cert)
         if self.verify_peer is not None:
