@@ -21,6 +21,14 @@ Rules of this file:
   this file only moves bytes. A peer that sends a bad request gets one error answer
   (400, a too large body 413) and loses its connection, and nothing it sent after
   the bad request is read; the server goes on serving everyone else.
+* Whatever a handler raises, ``SystemExit`` and ``KeyboardInterrupt`` included, is a
+  500 logged at ERROR; a worker never dies of a request.
+* A refused client is told so, and logged once at WARNING as ``refused client
+  HOST:PORT: reason``: refused in the TLS handshake, it gets the TLS alert; refused
+  by ``verify_peer``, its request is read and answered 403 with
+  ``tls.REFUSED_HEADER``, and never handled.
+* Out of descriptors, accepting pauses for 0.1 s at a time, with one WARNING per
+  5 s, and resumes by itself; the connections already open are served meanwhile.
 
 ``start()`` returns once the socket listens (port 0 picks a free port, read it back
 from :attr:`HTTPServer.port`); ``close()`` is idempotent: it stops accepting, closes
