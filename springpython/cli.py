@@ -16,10 +16,13 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from . import __version__
 from .errors import ConfigurationError, SpringPythonError
+
+if TYPE_CHECKING:  # the commands import what they use when they run
+    from .config import PythonConfig, XMLConfig
 
 __all__ = ["main", "build_parser"]
 
@@ -99,7 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     root.addHandler(handler)
     root.setLevel(level)
     try:
-        return args.handler(args)
+        code: int = args.handler(args)
+        return code
     except (CommandError, SpringPythonError, OSError) as exc:
         print(f"springpython {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_FAILURE
@@ -111,7 +115,7 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
 
 
-def _xml_configs(paths: Sequence[str]) -> list:
+def _xml_configs(paths: Sequence[str]) -> list[XMLConfig]:
     from .config import XMLConfig
 
     missing = [p for p in paths if not Path(p).is_file()]
@@ -130,7 +134,7 @@ def _importable(paths: Sequence[str]) -> None:
             sys.path.insert(0, folder)
 
 
-def _python_configs(specs: Sequence[str]) -> list:
+def _python_configs(specs: Sequence[str]) -> list[PythonConfig]:
     from .config import PythonConfig
 
     configs = []
@@ -211,7 +215,7 @@ def _problem_lines(exc: BaseException) -> list[str]:
 def _certs(args: argparse.Namespace) -> int:
     from .pki import write_sample_pki
 
-    options: dict = {
+    options: dict[str, Any] = {
         "client_subject": {
             "commonName": args.common_name,
             "organizationName": args.organization,

@@ -4,7 +4,7 @@ configuration is wrong" and "the remote side or the network failed"."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Any, Callable, Iterable
 
 __all__ = [
     "SpringPythonError",
@@ -78,11 +78,14 @@ class ConfigurationError(SpringPythonError):
         parts.append(self.reason)
         return "".join(parts)
 
-    def __reduce__(self):  # keep the structured fields across pickling
+    def __reduce__(self) -> tuple[Callable[..., ConfigurationError], tuple[Any, ...]]:
+        # keep the structured fields across pickling
         return (_rebuild, (type(self), self.reason, self.source, self.object_id, self.__dict__))
 
 
-def _rebuild(cls, reason, source, object_id, state):
+def _rebuild(
+    cls: type[ConfigurationError], reason: str, source: Source | None, object_id: str | None, state: dict[str, Any]
+) -> ConfigurationError:
     err = cls.__new__(cls)
     err.__dict__.update(state)
     Exception.__init__(err, ConfigurationError._render(err))
@@ -109,7 +112,7 @@ class NoSuchObjectError(ConfigurationError, KeyError):
     """No object of that id is defined."""
 
     def __str__(self) -> str:  # KeyError would quote the message
-        return self.args[0]
+        return str(self.args[0])
 
 
 class MissingDependencyError(SpringPythonError, ImportError):

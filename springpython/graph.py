@@ -104,7 +104,7 @@ def to_dot(configs: Config | Sequence[Config]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _walk(object_id: str, defn: ObjectDefinition, lines: list[str], nodes: list) -> None:
+def _walk(object_id: str, defn: ObjectDefinition, lines: list[str], nodes: list[tuple[str, ObjectDefinition]]) -> None:
     start = len(nodes)
     for arg in defn.constructor_args:
         _edges(object_id, arg.name or (f"arg {arg.index}" if arg.index is not None else "arg"), arg.value, lines, nodes)

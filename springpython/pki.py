@@ -15,7 +15,7 @@ import ipaddress
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -102,7 +102,7 @@ class CertificateAuthority:
     key: PrivateKey
     cert: x509.Certificate
 
-    def issue(self, **kwargs) -> tuple[PrivateKey, x509.Certificate]:
+    def issue(self, **kwargs: Any) -> tuple[PrivateKey, x509.Certificate]:
         """Issue a certificate signed by this CA (see :func:`issue_certificate`)."""
         return issue_certificate(self.key, self.cert, **kwargs)
 
@@ -145,7 +145,7 @@ def _now() -> datetime.datetime:
 def _builder(
     subject: x509.Name,
     issuer: x509.Name,
-    public_key,
+    public_key: ec.EllipticCurvePublicKey,
     not_before: datetime.datetime | None,
     not_after: datetime.datetime | None,
     days: int,
@@ -246,7 +246,7 @@ def issue_certificate(
     return key, builder.sign(issuer_key, hashes.SHA256())
 
 
-def write_key(path: str | os.PathLike, key: PrivateKey) -> Path:
+def write_key(path: str | os.PathLike[str], key: PrivateKey) -> Path:
     """Write ``key`` as unencrypted PKCS#8 PEM, readable by its owner only."""
     path = Path(path)
     data = key.private_bytes(
@@ -258,14 +258,14 @@ def write_key(path: str | os.PathLike, key: PrivateKey) -> Path:
     return path
 
 
-def write_certs(path: str | os.PathLike, *certs: x509.Certificate) -> Path:
+def write_certs(path: str | os.PathLike[str], *certs: x509.Certificate) -> Path:
     """Write one or more certificates, concatenated, as PEM."""
     path = Path(path)
     path.write_bytes(b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certs))
     return path
 
 
-def load_key(path: str | os.PathLike) -> PrivateKey:
+def load_key(path: str | os.PathLike[str]) -> PrivateKey:
     """Read an unencrypted PEM private key."""
     key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
     if not isinstance(key, ec.EllipticCurvePrivateKey):
@@ -273,13 +273,13 @@ def load_key(path: str | os.PathLike) -> PrivateKey:
     return key
 
 
-def load_cert(path: str | os.PathLike) -> x509.Certificate:
+def load_cert(path: str | os.PathLike[str]) -> x509.Certificate:
     """Read the first PEM certificate of a file."""
     return x509.load_pem_x509_certificate(Path(path).read_bytes())
 
 
 def write_sample_pki(
-    directory: str | os.PathLike,
+    directory: str | os.PathLike[str],
     *,
     hosts: Iterable[str] = DEFAULT_HOSTS,
     client_subject: Mapping[str, str] | None = None,

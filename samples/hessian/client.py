@@ -2,8 +2,6 @@ import logging
 
 from springpython.config import XMLConfig
 from springpython.context import ApplicationContext
-from springpython.errors import RemoteFault
-
 if __name__ == "__main__":
     # Turn on some logging in order to see what is happening behind the scenes...
     logger = logging.getLogger("springpython")
@@ -22,6 +20,6 @@ if __name__ == "__main__":
     print("CLIENT: %s" % service.add_person("bob", {"name": "Bob", "age": 7, "languages": []}))
     try:
         service.get_person("nobody")
-    except RemoteFault as fault:
-        print("CLIENT: fault %s" % fault)
+    except LookupError as fault:  # the service's LookupError, also a springpython RemoteFault
+        print("CLIENT: fault %s: %s" % (fault.remote_type, fault))
     appContext.shutdown()

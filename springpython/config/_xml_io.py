@@ -20,7 +20,7 @@ import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Union
+from typing import Iterable, Sequence, Union
 
 from lxml import etree
 
@@ -161,7 +161,7 @@ def _line_of(data: bytes, needle: bytes) -> int | None:
     return data.count(b"\n", 0, at) + 1 if at >= 0 else None
 
 
-def _entity_refusal(names: list[str], data: bytes, file: str) -> ConfigurationError:
+def _entity_refusal(names: Sequence[str | None], data: bytes, file: str) -> ConfigurationError:
     return ConfigurationError(
         f"the document type declaration defines entities {names}: entity declarations are refused "
         "(they can read local files or expand without bound); remove them from the <!DOCTYPE ...>",
@@ -270,4 +270,4 @@ def single_value(file: str, element: etree._Element, node: ValueNode | None, wha
         return node
     if value is not None:
         return Value(value)
-    return Ref(ref, Source(file, element.sourceline))  # type: ignore[arg-type]
+    return Ref(ref, Source(file, element.sourceline))  # type: ignore[arg-type]  # exactly one given: ref=

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass, field
-from typing import Any, Callable, Union
+from typing import Any, Callable, Generic, TypeVar, Union
 
 from .._scope import Scope
 from ..errors import Source
@@ -53,22 +53,27 @@ class Inner:
     definition: "ObjectDefinition"
 
 
+#: The kind of node a :class:`Collection` or :class:`Mapping` holds: a
+#: :data:`ValueNode` in definitions; the container's compiled node in its recipes.
+N = TypeVar("N")
+
+
 @dataclass(frozen=True, slots=True)
-class Collection:
+class Collection(Generic[N]):
     """A list, tuple, set or frozenset of values."""
 
     kind: type
-    items: tuple["ValueNode", ...]
+    items: tuple[N, ...]
 
 
 @dataclass(frozen=True, slots=True)
-class Mapping:
+class Mapping(Generic[N]):
     """A dict of values; keys are value nodes too."""
 
-    entries: tuple[tuple["ValueNode", "ValueNode"], ...]
+    entries: tuple[tuple[N, N], ...]
 
 
-ValueNode = Union[Value, Ref, Inner, Collection, Mapping]
+ValueNode = Union[Value, Ref, Inner, "Collection[ValueNode]", "Mapping[ValueNode]"]
 
 
 @dataclass(slots=True)

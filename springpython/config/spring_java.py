@@ -118,7 +118,8 @@ class _BeansWalker:
             )
         self.prefix = "" if qname.namespace is None else "{" + qname.namespace + "}"
         p = self.prefix
-        self.values: dict[str, Callable[[etree._Element, str, str], ValueNode]] = {
+        # keyed by tag names, looked up with any node's tag (a comment's tag is a function)
+        self.values: dict[object, Callable[[etree._Element, str, str], ValueNode]] = {
             p + "bean": self._inner,
             p + "ref": self._ref,
             p + "idref": self._idref,

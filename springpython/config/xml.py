@@ -266,7 +266,7 @@ class _Walker:
     # ----- object children ----------------------------------------------------
 
     def _property(self, element: etree._Element, owner: str) -> PropertyDef:
-        name = element.get("name")
+        name: str = element.get("name")  # type: ignore[assignment]  # required by the XSD
         source = Source(self.file, element.sourceline)
         if not len(element):  # value= or ref=: the common case, no child to look at
             value = element.get("value")
@@ -368,7 +368,8 @@ class _Walker:
         return node
 
     def _ref(self, element: etree._Element, owner: str, slot: str) -> ValueNode:
-        return Ref(element.get("object"), Source(self.file, element.sourceline))
+        target: str = element.get("object")  # type: ignore[assignment]  # required by the XSD
+        return Ref(target, Source(self.file, element.sourceline))
 
     def _null(self, element: etree._Element, owner: str, slot: str) -> ValueNode:
         return _NONE
@@ -450,7 +451,10 @@ class _Walker:
                 owner,
             )
         if node is None:
-            node = Value(value_attr) if value_attr is not None else Ref(ref_attr, Source(self.file, entry.sourceline))
+            if value_attr is not None:
+                node = Value(value_attr)
+            else:  # exactly one was given: ref=
+                node = Ref(ref_attr, Source(self.file, entry.sourceline))  # type: ignore[arg-type]
         return (key if key is not None else Value(key_attr), node)
 
     def _key(self, element: etree._Element, owner: str, slot: str) -> ValueNode:
@@ -476,11 +480,12 @@ class _Walker:
 Handler = Callable[[_Walker, etree._Element, str, str], ValueNode]
 
 
+# Keyed by tag names, looked up with any node's tag (a comment's tag is a function).
 @functools.lru_cache(maxsize=None)
-def _dispatch(prefix: str) -> tuple[dict[str, Handler], dict[str, str]]:
+def _dispatch(prefix: str) -> tuple[dict[object, Handler], dict[object, str]]:
     """For one namespace prefix: value element tag -> handler (a plain function of
     the walker), and typed literal tag -> kind. Built once per namespace, never changed."""
-    values: dict[str, Handler] = {
+    values: dict[object, Handler] = {
         prefix + "object": _Walker._inner,
         prefix + "ref": _Walker._ref,
         prefix + "value": _Walker._value,
@@ -492,6 +497,6 @@ def _dispatch(prefix: str) -> tuple[dict[str, Handler], dict[str, str]]:
         prefix + "dict": _Walker._dict,
         prefix + "props": _Walker._props,
     }
-    kinds = {prefix + kind: kind for kind in _LITERALS}
+    kinds: dict[object, str] = {prefix + kind: kind for kind in _LITERALS}
     values.update(dict.fromkeys(kinds, _Walker._literal))
     return values, kinds

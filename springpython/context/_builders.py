@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import keyword
 import types
-from typing import TYPE_CHECKING, Any, Callable, Union
+from typing import TYPE_CHECKING, Any, Callable, Sequence, Union
 
 from .._scope import Scope
 from ..config.definitions import Collection, Mapping, ObjectDefinition, Ref, Value
@@ -28,11 +28,17 @@ if TYPE_CHECKING:
 
 __all__ = ["Recipe", "Fresh", "Node", "Constant", "Build", "make", "value", "generate"]
 
+# The shape of a definition, all a generated builder's source depends on: per
+# positional argument its producer kind ("c" constant, "p" producer); per keyword
+# argument and per property its name (None when not an identifier) and kind; and
+# when the lifecycle hooks run ("always" or "if processors").
+Shape = tuple[tuple[str, ...], tuple[tuple["str | None", str], ...], tuple[tuple["str | None", str], ...], str]
+
 # Compiled builder bodies by shape: definitions of the same shape (say, one constant
 # constructor argument and two properties named alike) share one code object, each
 # with its own namespace. Code objects are immutable; the cache grows only with the
 # number of distinct shapes.
-_CODE: dict[tuple, types.CodeType] = {}
+_CODE: dict[Shape, types.CodeType] = {}
 
 _MISSING = object()
 
@@ -61,7 +67,10 @@ class Recipe:
         self.kwargs: tuple[tuple[str, Node], ...] = ()
         self.props: tuple[tuple[str, Node], ...] = ()
         self.destroy_method = definition.destroy_method
-        self.aware = self.initializing = self.disposable = None  # known per class, else checked per object
+        # known per class, else None: checked per object
+        self.aware: bool | None = None
+        self.initializing: bool | None = None
+        self.disposable: bool | None = None
         self.build: Producer | None = None  # the generated builder, once made
 
     def __repr__(self) -> str:
@@ -82,7 +91,7 @@ class Fresh:
 
 #: A value node of a compiled recipe: an inner object is its :class:`Recipe`, and a
 #: mutable collection of plain values a :class:`Fresh` (an immutable one a :class:`Value`).
-Node = Union[Value, Ref, Collection, Mapping, Recipe, Fresh]
+Node = Union[Value, Ref, "Collection[Node]", "Mapping[Node]", Recipe, Fresh]
 
 
 def make(container: "ObjectContainer", recipe: Recipe, track: bool) -> Any:
@@ -91,7 +100,7 @@ def make(container: "ObjectContainer", recipe: Recipe, track: bool) -> Any:
     if recipe.factory is not None:
         return container._initialize(recipe, container._from_factory(recipe), track)
     try:
-        args = recipe.args
+        args: Sequence[Any] = recipe.args
         if args:
             args = [node.value if type(node) is Value else value(container, node, track) for node in args]
         if recipe.kwargs:
@@ -113,6 +122,8 @@ def make(container: "ObjectContainer", recipe: Recipe, track: bool) -> Any:
 
 def value(container: "ObjectContainer", node: Node, track: bool) -> Any:
     """The Python value of one node: new lists, dicts and inner objects each time."""
+    # One type() call dispatches the whole chain; mypy does not narrow ``node``
+    # through ``kind``, so the ignores here and in _producer stand for that narrowing.
     kind = type(node)
     if kind is Value:
         return node.value  # type: ignore[union-attr]
@@ -225,9 +236,9 @@ def generate(recipe: Recipe, container: "ObjectContainer") -> Producer:
     producers = [_producer(node, container) for node in nodes]
     for n, producer in enumerate(producers):
         if type(producer) is Constant:
-            ns[f"c{n}"] = producer.value  # type: ignore[attr-defined]
+            ns[f"c{n}"] = producer.value
         elif type(producer) is Build:
-            ns[f"p{n}"] = producer.build  # type: ignore[attr-defined]
+            ns[f"p{n}"] = producer.build
         else:
             ns[f"p{n}"] = producer
     names = [name for name, _ in recipe.kwargs] + [name for name, _ in recipe.props]
@@ -240,7 +251,7 @@ def generate(recipe: Recipe, container: "ObjectContainer") -> Producer:
     kinds = [_kind(p) for p in producers]
     positional = len(recipe.args)
     named = positional + len(recipe.kwargs)
-    shape = (
+    shape: Shape = (
         tuple(kinds[:positional]),
         tuple((_plain(name), kind) for (name, _), kind in zip(recipe.kwargs, kinds[positional:named])),
         tuple((_plain(name), kind) for (name, _), kind in zip(recipe.props, kinds[named:])),
@@ -254,7 +265,12 @@ def generate(recipe: Recipe, container: "ObjectContainer") -> Producer:
     return recipe.build
 
 
-def _source(args: tuple, kwargs: tuple, props: tuple, lifecycle: str) -> str:
+def _source(
+    args: tuple[str, ...],
+    kwargs: tuple[tuple[str | None, str], ...],
+    props: tuple[tuple[str | None, str], ...],
+    lifecycle: str,
+) -> str:
     """The builder's source for one shape of definition. Values are evaluated inside
     the ``try`` of what they are for, so a value that cannot be made (a set of lists)
     fails as that argument's or property's error."""

@@ -12,10 +12,16 @@ import importlib.util
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from ..config import Object, PythonConfig, XMLConfig
 from ..context import ApplicationContext
+
+if TYPE_CHECKING:  # imported where used, so the demo loads only what it runs
+    from ..pki import SamplePKI
+    from ..remoting.hessian import HessianProxyFactory, HessianServiceExporter
+    from ..remoting.pyro import PyroProxyFactory
+    from ..remoting.xmlrpc import XMLRPCProxyFactory, XMLRPCServiceExporter
 
 __all__ = ["Greeter", "run_demo", "SERVER_XML"]
 
@@ -33,13 +39,13 @@ class Greeter:
 class TLSServerConfig(PythonConfig):
     """Exporters over TLS: XML-RPC with a client certificate required, Hessian over HTTPS."""
 
-    def __init__(self, pki: Any, service: Greeter) -> None:
+    def __init__(self, pki: SamplePKI, service: Greeter) -> None:
         super().__init__()
         self.pki = pki
         self.service = service
 
     @Object
-    def xmlrpc_tls_exporter(self):
+    def xmlrpc_tls_exporter(self) -> XMLRPCServiceExporter:
         from ..remoting.xmlrpc import XMLRPCServiceExporter
 
         return XMLRPCServiceExporter(
@@ -50,7 +56,7 @@ class TLSServerConfig(PythonConfig):
         )
 
     @Object
-    def hessian_tls_exporter(self):
+    def hessian_tls_exporter(self) -> HessianServiceExporter:
         from ..remoting.hessian import HessianServiceExporter
 
         return HessianServiceExporter(
@@ -62,35 +68,36 @@ class TLSServerConfig(PythonConfig):
 class ClientConfig(PythonConfig):
     """Proxy factories pointed at the URLs the exporters report."""
 
-    def __init__(self, server: ApplicationContext, tls: ApplicationContext, pki: Any) -> None:
+    def __init__(self, server: ApplicationContext, tls: ApplicationContext, pki: SamplePKI) -> None:
         super().__init__()
         self.server = server
         self.tls = tls
         self.pki = pki
 
     def _url(self, context: ApplicationContext, exporter: str) -> str:
-        return context.get_object(exporter).service_url
+        url: str = context.get_object(exporter).service_url
+        return url
 
     @Object
-    def pyro(self):
+    def pyro(self) -> PyroProxyFactory:
         from ..remoting.pyro import PyroProxyFactory
 
         return PyroProxyFactory(service_url=self._url(self.server, "pyro_exporter"))
 
     @Object
-    def hessian(self):
+    def hessian(self) -> HessianProxyFactory:
         from ..remoting.hessian import HessianProxyFactory
 
         return HessianProxyFactory(service_url=self._url(self.server, "hessian_exporter"))
 
     @Object
-    def xmlrpc(self):
+    def xmlrpc(self) -> XMLRPCProxyFactory:
         from ..remoting.xmlrpc import XMLRPCProxyFactory
 
         return XMLRPCProxyFactory(service_url=self._url(self.server, "xmlrpc_exporter"))
 
     @Object
-    def xmlrpc_tls(self):
+    def xmlrpc_tls(self) -> XMLRPCProxyFactory:
         from ..remoting.xmlrpc import XMLRPCProxyFactory
 
         return XMLRPCProxyFactory(
@@ -99,7 +106,7 @@ class ClientConfig(PythonConfig):
         )
 
     @Object
-    def hessian_tls(self):
+    def hessian_tls(self) -> HessianProxyFactory:
         from ..remoting.hessian import HessianProxyFactory
 
         return HessianProxyFactory(

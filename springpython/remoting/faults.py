@@ -219,7 +219,7 @@ def to_exception(
     cls = exception_classes.get(info.remote_type) or _builtin(info.remote_type)
     if cls is None:
         return _make(RemoteFault, info, info.message)
-    return _make(_dual(cls), info, info.message)
+    return _make(_dual(cls), info, info.message)  # type: ignore[arg-type]  # classes are hashable (python/mypy#11470)
 
 
 # -- per protocol ----------------------------------------------------------------

@@ -22,6 +22,10 @@ __all__ = ["RemoteProxy", "RemoteMethod"]
 
 log = logging.getLogger(__name__)
 
+# Per proxy: the calling thread's connection (``.conn``), every connection opened with
+# the thread that opened it, and the lock guarding that list.
+_ConnState = tuple[threading.local, list[tuple["weakref.ref[threading.Thread]", Any]], threading.Lock]
+
 
 class RemoteMethod:
     """A method of the remote service, bound to the proxy that calls it."""
@@ -105,8 +109,8 @@ class RemoteProxy(InitializingObject, DisposableObject):
         return method
 
     # -- connections ------------------------------------------------------------
-    def _connections(self) -> tuple[threading.local, list, threading.Lock]:
-        state = self.__dict__.get("_conn_state")
+    def _connections(self) -> _ConnState:
+        state: _ConnState | None = self.__dict__.get("_conn_state")
         if state is None:
             state = self.__dict__.setdefault(
                 "_conn_state", (threading.local(), [], threading.Lock())
@@ -146,7 +150,7 @@ class RemoteProxy(InitializingObject, DisposableObject):
         except Exception:  # closing a broken connection must not mask the real error
             log.debug("closing a connection to %s failed", self.service_url, exc_info=True)
 
-    def _call(self, name: str, args: tuple, kwargs: dict) -> Any:
+    def _call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         conn = getattr(self._connections()[0], "conn", None)
         reused = conn is not None
         if conn is None:
@@ -194,7 +198,7 @@ class RemoteProxy(InitializingObject, DisposableObject):
     def _open(self) -> Any:
         raise NotImplementedError
 
-    def _invoke(self, conn: Any, name: str, args: tuple, kwargs: dict) -> Any:
+    def _invoke(self, conn: Any, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         raise NotImplementedError
 
     def _close(self, conn: Any) -> None:

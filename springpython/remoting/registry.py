@@ -22,7 +22,17 @@ log = logging.getLogger(__name__)
 
 S = TypeVar("S")
 
-_REGISTRIES: "weakref.WeakSet[SharedServers]" = weakref.WeakSet()
+_REGISTRIES: "weakref.WeakSet[SharedServers[Any]]" = weakref.WeakSet()
+
+
+class _Entry(Generic[S]):
+    """One shared server and how many exporters use it."""
+
+    __slots__ = ("server", "users")
+
+    def __init__(self, server: S) -> None:
+        self.server = server
+        self.users = 0
 
 
 class SharedServers(Generic[S]):
@@ -36,7 +46,7 @@ class SharedServers(Generic[S]):
         self.kind = kind
         self._port_of = port_of
         self._lock = threading.RLock()
-        self._entries: dict[tuple[str, int], list] = {}
+        self._entries: dict[tuple[str, int], _Entry[S]] = {}
         _REGISTRIES.add(self)
 
     def acquire(self, host: str, port: int, start: Callable[[str, int], S]) -> S:
@@ -45,19 +55,19 @@ class SharedServers(Generic[S]):
             entry = self._entries.get((host, port)) if port else None
             if entry is None:
                 server = start(host, port)
-                entry = [server, 0]
+                entry = _Entry(server)
                 self._entries[(host, self._port_of(server))] = entry
                 log.debug("%s server started at %s:%s", self.kind, host, self._port_of(server))
-            entry[1] += 1
-            return entry[0]
+            entry.users += 1
+            return entry.server
 
     def release(self, server: S, stop: Callable[[S], None]) -> None:
         """Drop one user of ``server``; the last one stops it (and frees the port)."""
         with self._lock:
             for key, entry in self._entries.items():
-                if entry[0] is server:
-                    entry[1] -= 1
-                    if entry[1] == 0:
+                if entry.server is server:
+                    entry.users -= 1
+                    if entry.users == 0:
                         del self._entries[key]
                         stop(server)
                         log.debug("%s server at %s:%s stopped", self.kind, *key)
@@ -67,7 +77,7 @@ class SharedServers(Generic[S]):
     def users(self, server: S) -> int:
         """How many exporters currently share ``server``."""
         with self._lock:
-            return next((e[1] for e in self._entries.values() if e[0] is server), 0)
+            return next((e.users for e in self._entries.values() if e.server is server), 0)
 
     def addresses(self) -> list[tuple[str, int]]:
         """The host:port of every server this registry runs."""

@@ -144,7 +144,7 @@ class _Settings:
     idempotent: bool
     idempotent_methods: frozenset[str]
     refresh_interval: float
-    endpoint_properties: dict
+    endpoint_properties: dict[str, Any]
 
 
 class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
@@ -216,7 +216,7 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
         self._settings()
 
     def _settings(self) -> _Settings:
-        settings = self.__dict__["_configured"]
+        settings: _Settings | None = self.__dict__["_configured"]
         if settings is not None:
             return settings
         with self._lock:
@@ -292,7 +292,7 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
         return settings
 
     # -- calls ------------------------------------------------------------------
-    def _call(self, name: str, args: tuple, kwargs: dict) -> Any:
+    def _call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         settings = self.__dict__["_configured"] or self._settings()
         discovery = self.__dict__["_discovery"]
         if discovery is not None and time.monotonic() >= self.__dict__["_next_refresh"]:
@@ -341,7 +341,7 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
         nothing else is left, the untried down endpoint due soonest."""
         now = 0.0
         with self._lock:
-            endpoints = self.__dict__["_endpoints"]
+            endpoints: list[_Endpoint] = self.__dict__["_endpoints"]
             count = len(endpoints)
             index = self.__dict__["_cursor"] if settings.round_robin else 0
             for _ in range(count):
@@ -577,7 +577,8 @@ def _seconds(name: str, value: Any) -> float:
 
 def _backoff(failures: int, settings: _Settings) -> float:
     exponent = min(max(failures - 1, 0), 30)
-    return min(settings.retry_interval * (2**exponent), settings.max_retry_interval)
+    factor: int = 2**exponent
+    return min(settings.retry_interval * factor, settings.max_retry_interval)
 
 
 def _method_names(value: Any) -> frozenset[str]:
@@ -599,7 +600,7 @@ def _members(value: Any) -> list[Any]:
         return []
     if isinstance(value, (str, bytes, dict)) or not isinstance(value, (list, tuple)):
         raise ValueError(f"service_pool must be a list of proxy factories, got {value!r}")
-    members = []
+    members: list[Any] = []
     for item in value:
         if item is None or isinstance(item, (str, bytes, int, float, dict, list, tuple)):
             raise ValueError(

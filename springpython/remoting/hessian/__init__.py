@@ -11,8 +11,11 @@ decode as aware UTC datetimes with millisecond precision), ``list``/``tuple``,
 ever selects a Python class.
 
 Faults: a Hessian fault raises :class:`springpython.errors.RemoteFault` with the
-fault's ``code``, message and ``detail``; the exporter turns an exception of the
-service into a ``ServiceException`` fault carrying its message."""
+fault's ``code``, message and ``detail``, and the remote class as ``remote_type``
+(a builtin Python exception arrives as that builtin too, Java's
+``NoSuchMethodException`` as :class:`~springpython.errors.NoSuchMethodError`; see
+:mod:`springpython.remoting.faults`); the exporter turns an exception of the service
+into a ``ServiceException`` fault carrying its message and dotted class name."""
 
 from ._client import HessianProxyFactory
 from ._codec import HessianObject, Long

@@ -35,16 +35,24 @@ Java ``long`` for a small value."""
 
 from __future__ import annotations
 
+import builtins
 import datetime
 import math
 import re
 from struct import Struct
-from typing import Any, Callable, Iterable, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, Iterable, NamedTuple, NoReturn, TypeVar
 
-from pyhessian.data_types import long as Long
 from pyhessian.protocol import Binary as _PyHessianBinary
 
 from ...errors import ProtocolError
+
+if TYPE_CHECKING:  # python-hessian has no type information; its long is an int subclass
+
+    class Long(int):
+        """python-hessian's ``long``."""
+
+else:
+    from pyhessian.data_types import long as Long
 
 __all__ = [
     "HessianObject",
@@ -82,8 +90,14 @@ _BELOW_F0 = bytes(range(0xF0))
 _INT32_MIN, _INT32_MAX = -(1 << 31), (1 << 31) - 1
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 
+T = TypeVar("T")
+# A handler of a dispatch table: an unbound method of _Encoder1/_Encoder2 called as
+# (encoder, value), or of _Decoder1/_Decoder2 called as (decoder, type code).
+_Writer = Callable[[Any, Any], None]
+_Reader = Callable[[Any, int], Any]
 
-class HessianObject(dict):
+
+class HessianObject(dict[Any, Any]):
     """A Hessian typed map or object (a Java bean, say): its fields as a plain dict,
     with the Java class name kept as text in ``type_name`` and never resolved.
 
@@ -99,7 +113,7 @@ class HessianObject(dict):
     def __repr__(self) -> str:
         return f"HessianObject({self.type_name!r}, {dict.__repr__(self)})"
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[HessianObject], tuple[str, dict[Any, Any]]]:
         return (HessianObject, (self.type_name, dict(self)))
 
 
@@ -107,7 +121,7 @@ class Call(NamedTuple):
     """A decoded call: the method name, its arguments and the reply version it asks for."""
 
     method: str
-    args: list
+    args: list[Any]
     reply_version: int
 
 
@@ -126,7 +140,7 @@ class Reply(NamedTuple):
     fault: Fault | None
 
 
-def _split_pair(match: re.Match) -> str:
+def _split_pair(match: re.Match[str]) -> str:
     return _split_pair_char(match.group())
 
 
@@ -141,7 +155,7 @@ def _as_units(text: str) -> str:
 _FOUR_BYTE = re.compile(rb"[\xf0-\xf4][\x80-\xbf]{3}")
 
 
-def _cesu_pair(match: re.Match) -> bytes:
+def _cesu_pair(match: re.Match[bytes]) -> bytes:
     return _split_pair_char(match.group().decode("utf-8")).encode("utf-8", "surrogatepass")
 
 
@@ -186,9 +200,9 @@ class _Encoder:
         self.out = bytearray()
         self.refs: dict[int, int] = {}
         self.types: dict[str, int] = {}
-        self.classes: dict[tuple, int] = {}
+        self.classes: dict[tuple[str, tuple[str, ...]], int] = {}
         self.depth = 0
-        self._pin: list = []  # keeps referenced objects alive so their ids stay unique
+        self._pin: list[object] = []  # keeps referenced objects alive so their ids stay unique
         if first_ref:
             self._pin.extend(object() for _ in range(first_ref))
             for i, obj in enumerate(self._pin):
@@ -208,7 +222,7 @@ class _Encoder:
         if self.depth > MAX_DEPTH:
             raise ValueError(f"cannot encode: containers nested deeper than {MAX_DEPTH} levels")
 
-    _TABLE: dict  # type -> handler, set for each version once its methods exist
+    _TABLE: dict[type, _Writer]  # type -> handler, set for each version once its methods exist
 
     def write(self, value: Any) -> None:
         table = self._TABLE
@@ -219,7 +233,7 @@ class _Encoder:
                 self._unsupported(value)
         handler(self, value)
 
-    def _unsupported(self, value: Any) -> None:
+    def _unsupported(self, value: Any) -> NoReturn:
         raise TypeError(
             f"cannot encode {type(value).__name__} {value!r:.80} as Hessian: expected None, bool, int, "
             "float, str, bytes, datetime, list, tuple, set or dict"
@@ -243,7 +257,7 @@ class _Encoder1(_Encoder):
         else:
             self.long(value)
 
-    def long(self, value: int) -> None:
+    def long(self, value: builtins.int) -> None:
         if not _INT64_MIN <= value <= _INT64_MAX:
             raise ValueError(f"cannot encode {value} as Hessian: integers must fit in 64 bits")
         self.out += b"L" + _I64.pack(value)
@@ -283,7 +297,7 @@ class _Encoder1(_Encoder):
     def date(self, value: datetime.datetime) -> None:
         self.out += b"d" + _I64.pack(_date_millis(value))
 
-    def list(self, value: list | tuple) -> None:
+    def list(self, value: list[Any] | tuple[Any, ...]) -> None:
         ref = self._ref(value)
         if ref is not None:
             self.out += b"R" + _I32.pack(ref)
@@ -296,10 +310,10 @@ class _Encoder1(_Encoder):
         self.out += b"z"
         self.depth -= 1
 
-    def set(self, value: set | frozenset) -> None:
+    def set(self, value: set[Any] | frozenset[Any]) -> None:
         self.list(list(value))
 
-    def dict(self, value: dict) -> None:
+    def dict(self, value: dict[Any, Any]) -> None:
         ref = self._ref(value)
         if ref is not None:
             self.out += b"R" + _I32.pack(ref)
@@ -337,7 +351,7 @@ class _Encoder2(_Encoder):
         else:
             self.long(value)
 
-    def long(self, value: int) -> None:
+    def long(self, value: builtins.int) -> None:
         out = self.out
         if -0x08 <= value <= 0x0F:
             out.append(value + 0xE0)
@@ -432,11 +446,11 @@ class _Encoder2(_Encoder):
         else:
             self.out += b"\x4a" + _I64.pack(millis)
 
-    def _write_ref(self, ref: int) -> None:
+    def _write_ref(self, ref: builtins.int) -> None:
         self.out.append(0x51)
         self.int(ref)
 
-    def list(self, value: list | tuple) -> None:
+    def list(self, value: list[Any] | tuple[Any, ...]) -> None:
         ref = self._ref(value)
         if ref is not None:
             self._write_ref(ref)
@@ -455,7 +469,7 @@ class _Encoder2(_Encoder):
 
     set = _Encoder1.set
 
-    def _object(self, type_name: str, value: dict) -> None:
+    def _object(self, type_name: builtins.str, value: dict[builtins.str, Any]) -> None:
         """A typed object as Caucho writes a Java bean: a class definition once, then instances."""
         out = self.out
         fields = tuple(value)
@@ -476,7 +490,7 @@ class _Encoder2(_Encoder):
         for item in value.values():
             write(item)
 
-    def dict(self, value: dict) -> None:
+    def dict(self, value: dict[Any, Any]) -> None:
         ref = self._ref(value)
         if ref is not None:
             self._write_ref(ref)
@@ -505,8 +519,8 @@ class _Encoder2(_Encoder):
         self.depth -= 1
 
 
-def _handlers(cls: type) -> dict[type, Callable]:
-    table: dict[type, Callable] = {
+def _handlers(cls: type[_Encoder1] | type[_Encoder2]) -> dict[type, _Writer]:
+    table: dict[type, _Writer] = {
         type(None): cls.none,
         bool: cls.bool,
         int: cls.int,
@@ -536,7 +550,7 @@ _SUBCLASS_ORDER: tuple[type, ...] = (
 )
 
 
-def _find_handler(value: Any, table: dict[type, Callable]) -> Callable | None:
+def _find_handler(value: Any, table: dict[type, _Writer]) -> _Writer | None:
     for base in _SUBCLASS_ORDER:
         if isinstance(value, base):
             return table[base]
@@ -652,7 +666,7 @@ class _Decoder:
     def __init__(self, data: bytes, pos: int = 0) -> None:
         self.data = data
         self.pos = pos
-        self.refs: list = []
+        self.refs: list[Any] = []
         self.depth = 0
         self.types: list[str] = []
         self.classes: list[tuple[str, list[str]]] = []
@@ -747,7 +761,7 @@ class _Decoder:
             raise self.fail(f"reference {index!r} to an unknown object ({len(self.refs)} known)")
         return self.refs[index]
 
-    _TABLE: list  # type code -> handler (None: not a code of this version)
+    _TABLE: tuple[_Reader | None, ...]  # type code -> handler (None: not a code of this version)
     _VERSION: int
 
     def read(self) -> Any:
@@ -780,13 +794,15 @@ class _Decoder1(_Decoder):
         return False
 
     def r_int(self, tag: int) -> int:
-        return self.unpack(_I32)
+        value: int = self.unpack(_I32)
+        return value
 
     def r_long(self, tag: int) -> int:
         return Long(self.unpack(_I64))
 
     def r_double(self, tag: int) -> float:
-        return self.unpack(_F64)
+        value: float = self.unpack(_F64)
+        return value
 
     def r_date(self, tag: int) -> datetime.datetime:
         return _date_from_millis(self.unpack(_I64))
@@ -821,7 +837,7 @@ class _Decoder1(_Decoder):
     def _type(self) -> str:
         return self.units(self.unpack(_U16))
 
-    def r_list(self, tag: int) -> list:
+    def r_list(self, tag: int) -> list[Any]:
         self.enter()
         data = self.data
         if self.pos < len(data) and data[self.pos] == 0x74:  # 't'
@@ -830,7 +846,7 @@ class _Decoder1(_Decoder):
         if self.pos < len(data) and data[self.pos] == 0x6C:  # 'l'
             self.pos += 1
             self.unpack(_I32)  # the declared length is only a hint
-        result: list = []
+        result: list[Any] = []
         self.refs.append(result)
         append = result.append
         read = self.read
@@ -844,10 +860,10 @@ class _Decoder1(_Decoder):
         self.depth -= 1
         return result
 
-    def r_map(self, tag: int) -> dict:
+    def r_map(self, tag: int) -> dict[Any, Any]:
         self.enter()
         data = self.data
-        result: dict
+        result: dict[Any, Any]
         if self.pos < len(data) and data[self.pos] == 0x74:  # 't'
             self.pos += 1
             type_name = self._type()
@@ -859,7 +875,7 @@ class _Decoder1(_Decoder):
         self.depth -= 1
         return result
 
-    def _pairs(self, result: dict) -> None:
+    def _pairs(self, result: dict[Any, Any]) -> None:
         data = self.data
         read = self.read
         while True:
@@ -921,7 +937,8 @@ class _Decoder2(_Decoder):
         return float(self.unpack(_I16))
 
     def r_double_mill(self, tag: int) -> float:
-        return 0.001 * self.unpack(_I32)
+        mills: int = self.unpack(_I32)
+        return 0.001 * mills
 
     def r_date(self, tag: int) -> datetime.datetime:
         return _date_from_millis(self.unpack(_I64))
@@ -983,14 +1000,16 @@ class _Decoder2(_Decoder):
         if tag not in _INT_TAGS:
             self.pos -= 1
             raise self.fail(f"expected an integer {what}, got type code 0x{tag:02x}")
-        return _DECODE2[tag](self, tag)
+        value: int = _DECODE2[tag](self, tag)  # type: ignore[misc]  # every tag of _INT_TAGS has a reader
+        return value
 
     def read_str(self, what: str) -> str:
         tag = self.byte()
         if tag not in _STRING_TAGS:
             self.pos -= 1
             raise self.fail(f"expected a string {what}, got type code 0x{tag:02x}")
-        return _DECODE2[tag](self, tag)
+        text: str = _DECODE2[tag](self, tag)  # type: ignore[misc]  # every tag of _STRING_TAGS has a reader
+        return text
 
     def _type(self) -> str:
         tag = self.data[self.pos] if self.pos < len(self.data) else None
@@ -1003,7 +1022,7 @@ class _Decoder2(_Decoder):
             raise self.fail(f"type reference {index} to an unknown type ({len(self.types)} known)")
         return self.types[index]
 
-    def _items(self, result: list, count: int | None) -> list:
+    def _items(self, result: list[Any], count: int | None) -> list[Any]:
         self.enter()
         self.refs.append(result)
         append = result.append
@@ -1025,28 +1044,28 @@ class _Decoder2(_Decoder):
         self.depth -= 1
         return result
 
-    def r_list_typed_open(self, tag: int) -> list:  # 'U'
+    def r_list_typed_open(self, tag: int) -> list[Any]:  # 'U'
         self._type()
         return self._items([], None)
 
-    def r_list_typed(self, tag: int) -> list:  # 'V'
+    def r_list_typed(self, tag: int) -> list[Any]:  # 'V'
         self._type()
         return self._items([], self.read_int("list length"))
 
-    def r_list_open(self, tag: int) -> list:  # 'W'
+    def r_list_open(self, tag: int) -> list[Any]:  # 'W'
         return self._items([], None)
 
-    def r_list(self, tag: int) -> list:  # 'X'
+    def r_list(self, tag: int) -> list[Any]:  # 'X'
         return self._items([], self.read_int("list length"))
 
-    def r_list_typed_short(self, tag: int) -> list:
+    def r_list_typed_short(self, tag: int) -> list[Any]:
         self._type()
         return self._items([], tag - 0x70)
 
-    def r_list_short(self, tag: int) -> list:
+    def r_list_short(self, tag: int) -> list[Any]:
         return self._items([], tag - 0x78)
 
-    def _pairs(self, result: dict) -> dict:
+    def _pairs(self, result: dict[Any, Any]) -> dict[Any, Any]:
         self.enter()
         self.refs.append(result)
         data = self.data
@@ -1062,10 +1081,10 @@ class _Decoder2(_Decoder):
         self.depth -= 1
         return result
 
-    def r_map(self, tag: int) -> dict:  # 'H'
+    def r_map(self, tag: int) -> dict[Any, Any]:  # 'H'
         return self._pairs({})
 
-    def r_map_typed(self, tag: int) -> dict:  # 'M'
+    def r_map_typed(self, tag: int) -> dict[Any, Any]:  # 'M'
         type_name = self._type()
         return self._pairs(HessianObject(type_name) if type_name else {})
 
@@ -1103,8 +1122,8 @@ class _Decoder2(_Decoder):
         return self._instance(tag - 0x60)
 
 
-def _table(cls: type, spec: dict[str, Iterable[int]]) -> tuple:
-    table: list = [None] * 256
+def _table(cls: type[_Decoder], spec: dict[str, Iterable[int]]) -> tuple[_Reader | None, ...]:
+    table: list[_Reader | None] = [None] * 256
     for name, tags in spec.items():
         for tag in tags:
             table[tag] = getattr(cls, name)
@@ -1185,7 +1204,7 @@ _INT_TAGS = frozenset([*range(0x80, 0xD8), 0x49])
 _STRING_TAGS = frozenset([*range(0x00, 0x20), *range(0x30, 0x34), 0x52, 0x53])
 
 
-def _guard(decode: Callable[[], Any]) -> Any:
+def _guard(decode: Callable[[], T]) -> T:
     """Run a decoder step, turning interpreter limits into a ProtocolError."""
     try:
         return decode()
@@ -1307,7 +1326,7 @@ def decode_reply(data: bytes) -> Reply:
             _v1_headers(dec1)
             if dec1.pos < len(data) and data[dec1.pos] == 0x66:  # 'f'
                 dec1.pos += 1
-                fields: dict = {}
+                fields: dict[Any, Any] = {}
                 dec1._pairs(fields)
                 if dec1.pos < len(data) and data[dec1.pos] == 0x7A:  # Caucho ends the reply too
                     dec1.pos += 1

@@ -51,7 +51,8 @@ def _arity(method: Callable[..., Any]) -> tuple[int, int | None] | None:
         parameters = inspect.signature(method).parameters.values()
     except (TypeError, ValueError):  # some builtins have no signature
         return None
-    least, most = 0, 0
+    least = 0
+    most: int | None = 0
     for p in parameters:
         if p.kind is p.VAR_POSITIONAL:
             most = None

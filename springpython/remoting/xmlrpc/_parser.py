@@ -31,7 +31,9 @@ class SafeParser:
         parser.StartDoctypeDeclHandler = self._refuse_doctype
         parser.EntityDeclHandler = self._refuse_entity
         parser.buffer_text = True
-        target.xml(None, None)
+        # As xmlrpc.client.ExpatParser does: a false encoding, or end_string would try
+        # to decode the str expat already decoded (typeshed asks for a str here).
+        target.xml(None, None)  # type: ignore[arg-type]
         self._parser = parser
 
     @staticmethod
@@ -58,7 +60,7 @@ def getparser(use_datetime: bool = False, use_builtin_types: bool = False) -> tu
     return SafeParser(target), target
 
 
-def loads_call(data: bytes, use_builtin_types: bool = False) -> tuple[tuple, str | None]:
+def loads_call(data: bytes, use_builtin_types: bool = False) -> tuple[tuple[Any, ...], str | None]:
     """``(params, method name)`` of a ``<methodCall>``; raises on malformed or unsafe XML."""
     parser, target = getparser(use_builtin_types=use_builtin_types)
     parser.feed(data)

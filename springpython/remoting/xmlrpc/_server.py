@@ -99,8 +99,8 @@ def dispatch(dispatcher: SimpleXMLRPCDispatcher, data: bytes, path: str | None, 
         out = xmlrpc.client.dumps(fault, allow_none=allow_none, encoding=encoding)
     except Exception as exc:  # the result cannot be marshalled
         logger.warning("XML-RPC answer on %s cannot be marshalled: %s", path, exc)
-        fault = xmlrpc.client.Fault(*faults.xmlrpc_fault(faults.describe(exc)))
-        out = xmlrpc.client.dumps(fault, allow_none=allow_none, encoding=encoding)
+        unmarshallable = xmlrpc.client.Fault(*faults.xmlrpc_fault(faults.describe(exc)))
+        out = xmlrpc.client.dumps(unmarshallable, allow_none=allow_none, encoding=encoding)
     return out.encode(encoding, "xmlcharrefreplace")
 
 
@@ -218,7 +218,7 @@ class SSLServer(SimpleXMLRPCDispatcher):
     def register_functions(self) -> None:
         """Override to expose functions with ``self.register_function``; the constructor calls it."""
 
-    def verify_peer(self, cert: dict | None, from_addr: tuple) -> None:
+    def verify_peer(self, cert: dict[str, Any] | None, from_addr: tuple[Any, ...]) -> None:
         """Check a client's certificate after the TLS handshake; raise
         :class:`VerificationException` to refuse the client (the reason is logged at
         WARNING; the client gets a 403 saying its certificate was refused, and its call

@@ -313,7 +313,7 @@ def test_client_certificate_required(pki, service):
         bad = HessianProxyFactory(service_url=exp.service_url, ca_certs=str(pki.ca_chain), reconnect=False)
         try:
             assert good.add(2, 3) == 5
-            with pytest.raises(CommunicationError):
+            with pytest.raises(ConnectFailedError, match="refused the client certificate"):
                 bad.add(1, 2)
             assert good.add(3, 3) == 6
         finally:

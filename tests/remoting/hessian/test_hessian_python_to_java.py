@@ -9,7 +9,7 @@ import math
 import pytest
 from fixtures_hessian import java_peers, java_server  # noqa: F401 - pytest fixtures
 
-from springpython.errors import RemoteFault
+from springpython.errors import NoSuchMethodError, RemoteFault
 from springpython.remoting.hessian import HessianObject, HessianProxyFactory
 from springpython.remoting.hessian._codec import Long, encode_value
 
@@ -176,7 +176,7 @@ def test_application_exception_is_a_fault(proxy):
     with pytest.raises(RemoteFault) as caught:
         proxy.fail("boom \u00e9 \U0001F600")
     fault = caught.value
-    assert fault.code == "ServiceException"
+    assert fault.code == "ServiceException" and fault.remote_type == "java.lang.IllegalStateException"
     assert "boom \u00e9 \U0001F600" in str(fault)
     assert isinstance(fault.detail, HessianObject)
     assert fault.detail.type_name == "java.lang.IllegalStateException"
@@ -187,8 +187,9 @@ def test_application_exception_is_a_fault(proxy):
 
 
 def test_unknown_method_is_a_fault(proxy):
-    """Calling a method the Java service lacks raises RemoteFault NoSuchMethodException; the connection stays usable."""
-    with pytest.raises(RemoteFault) as caught:
+    """Calling a method the Java service lacks raises NoSuchMethodError (code NoSuchMethodException);
+    the connection stays usable."""
+    with pytest.raises(NoSuchMethodError) as caught:
         proxy.noSuchMethod(1)
     assert caught.value.code == "NoSuchMethodException"
     assert "noSuchMethod" in str(caught.value)

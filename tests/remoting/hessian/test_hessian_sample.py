@@ -46,7 +46,7 @@ def test_sample_runs_as_two_processes(spawn, sample_dir):
         "CLIENT: Hello, Hessian \U0001F600",
         "CLIENT: {'name': 'Ann', 'age': 42, 'languages': ['Python', 'Java']}",
         "CLIENT: ['ann', 'bob']",
-        "CLIENT: fault ServiceException: no person 'nobody'",
+        "CLIENT: fault builtins.LookupError: no person 'nobody'",
     ]
     server.send_signal(signal.SIGINT)
     rest, err = server.communicate(timeout=30)

@@ -85,14 +85,16 @@ def test_only_public_methods_are_reachable(pki):
                     getattr(client, name)()
 
 
-def test_faults_arrive_as_xmlrpc_fault(pki):
-    """An exception in the service is an xmlrpc.client.Fault naming its type and message."""
+def test_faults_arrive_by_the_contract(pki):
+    """An exception in the service is a RemoteFault that is also the builtin it names, with the fault code."""
     with tls_exporter(pki) as exporter:
         proxy = XMLRPCProxyFactory(exporter.service_url, ca_certs=str(pki.ca_chain))
         try:
-            with pytest.raises(xmlrpc.client.Fault) as info:
+            with pytest.raises(KeyError) as info:
                 proxy.fail()
-            assert info.value.faultCode == 1 and "KeyError" in info.value.faultString
+            assert isinstance(info.value, RemoteFault) and not isinstance(info.value, xmlrpc.client.Fault)
+            assert info.value.code == 1 and info.value.remote_type == "builtins.KeyError"
+            assert "missing thing" in str(info.value)
             assert proxy.add(1, 1) == 2
             with pytest.raises(TypeError, match="positional arguments only"):
                 proxy.add(a=1, b=2)
@@ -341,7 +343,7 @@ def test_missing_service_and_unknown_property():
     ],
 )
 def test_bad_proxy_properties_are_refused(url, props, message):
-    """Bad service_url or properties raise ConfigurationError on the first call."""
+    """Bad service_url or properties raise ConfigurationError on the first call too (without a context start)."""
     proxy = XMLRPCProxyFactory(url, **props)
     try:
         with pytest.raises(ConfigurationError, match=message):

@@ -1,0 +1,115 @@
+"""What the HTTP proxy factories (Hessian, XML-RPC) share: the properties that say
+where and how to connect, checked once at start, and a
+:class:`~springpython.remoting.http_client.HTTPConnection` per calling thread."""
+
+from __future__ import annotations
+
+from typing import Any, Generic, Mapping, TypeVar
+
+from ..errors import ConfigurationError
+from ._values import as_float, as_int
+from .http_client import DEFAULT_MAX_REPLY_SIZE, HTTPConnection, HTTPEndpoint, parse_url
+from .proxy import RemoteProxy
+from .tls import ClientTLS
+
+__all__ = ["HTTPProxyFactory"]
+
+S = TypeVar("S")
+_TLS_PROPERTIES = ("ca_certs", "certfile", "keyfile", "cert_reqs", "check_hostname", "verify_fields")
+
+
+class HTTPProxyFactory(RemoteProxy, Generic[S]):
+    """Base of the proxy factories that POST calls over HTTP(S).
+
+    Properties: ``service_url`` (``http://`` or ``https://``); ``timeout`` (seconds to
+    wait for each part of a reply; ``None``: no limit) and ``connect_timeout`` (for TCP
+    and the TLS handshake; default ``timeout``); over HTTPS the TLS properties of
+    :class:`springpython.remoting.tls.ClientTLS` (``ca_certs``, ``certfile``,
+    ``keyfile``, ``cert_reqs``, ``check_hostname``, ``verify_fields``: the server's
+    certificate and host name are checked unless told otherwise);
+    ``username``/``password`` for HTTP basic authentication (credentials in the URL
+    work too); ``max_reply_size`` in bytes. :meth:`after_properties_set` checks them
+    all, so a bad one fails the context start with file, line and object id.
+
+    Subclasses set :attr:`CONTENT_TYPE` and :attr:`USER_AGENT` and check their own
+    properties in :meth:`_settings`, whose result :meth:`_target` hands back."""
+
+    CONTENT_TYPE = "application/octet-stream"
+    USER_AGENT = "springpython"
+
+    timeout: Any = None
+    connect_timeout: Any = None
+    ca_certs: str | None = None
+    certfile: str | None = None
+    keyfile: str | None = None
+    cert_reqs: Any = None
+    check_hostname: Any = None
+    verify_fields: Mapping[str, str] | None = None
+    username: str | None = None
+    password: str | None = None
+    max_reply_size: Any = DEFAULT_MAX_REPLY_SIZE
+
+    # -- settings ---------------------------------------------------------------------
+    def _check(self) -> None:
+        """Resolve every property now (URL, timeouts, TLS files), raising ConfigurationError."""
+        self.__dict__["_http_target"] = self._resolve()
+
+    def _settings(self) -> S:
+        """The subclass's own properties, checked (raise ``ValueError`` naming the property)."""
+        raise NotImplementedError
+
+    def _target(self) -> tuple[HTTPEndpoint, S]:
+        target = self.__dict__.get("_http_target")
+        if target is None:
+            target = self.__dict__["_http_target"] = self._resolve()
+        return target
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        if not name.startswith("_"):
+            self.__dict__.pop("_http_target", None)  # a changed property is read again
+
+    def _resolve(self) -> tuple[HTTPEndpoint, S]:
+        owner = type(self).__name__
+        try:
+            url = parse_url(self.service_url)
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"{owner}: {exc.reason}") from None
+        try:
+            timeout = as_float("timeout", self.timeout)
+            connect_timeout = as_float("connect_timeout", self.connect_timeout)
+            max_reply = as_int("max_reply_size", self.max_reply_size)
+            if max_reply <= 0:
+                raise ValueError(f"max_reply_size must be a positive number of bytes, got {self.max_reply_size!r}")
+            settings = self._settings()
+        except ValueError as exc:
+            raise ConfigurationError(f"{owner}: {exc}") from None
+        tls = None
+        if url.tls:
+            tls = ClientTLS.from_properties(
+                certfile=self.certfile, keyfile=self.keyfile, ca_certs=self.ca_certs, cert_reqs=self.cert_reqs,
+                check_hostname=self.check_hostname, verify_fields=self.verify_fields, owner=owner, required=True,
+            )
+        else:
+            given = [name for name in _TLS_PROPERTIES if getattr(self, name) not in (None, "")]
+            if given:
+                raise ConfigurationError(f"{owner}: {', '.join(given)} set, but service_url {url.url!r} "
+                                         "is not https://")
+        user, password = self.username, self.password
+        if user is None and url.username is not None:
+            user, password = url.username, url.password
+        endpoint = HTTPEndpoint(
+            url, content_type=self.CONTENT_TYPE, user_agent=self.USER_AGENT,
+            tls=tls.context() if tls is not None else None,
+            verify_peer=tls.verify if tls is not None and tls.verify_fields else None, timeout=timeout,
+            connect_timeout=connect_timeout, max_reply_size=max_reply,
+            credentials=(user, password or "") if user is not None else None,
+        )
+        return endpoint, settings
+
+    # -- connections ------------------------------------------------------------------
+    def _open(self) -> HTTPConnection:
+        return HTTPConnection(self._target()[0])
+
+    def _close(self, conn: HTTPConnection) -> None:
+        conn.close()
