@@ -22,6 +22,7 @@ __all__ = [
     "CallTimeoutError",
     "AllEndpointsDownError",
     "ProtocolError",
+    "HTTPRequestError",
     "RemoteFault",
     "NoSuchMethodError",
     "VerificationException",
@@ -155,6 +156,15 @@ class AllEndpointsDownError(ConnectFailedError):
 
 class ProtocolError(CommunicationError, ValueError):
     """A message breaks the wire protocol: malformed, truncated, too deep or too large."""
+
+
+class HTTPRequestError(ProtocolError):
+    """A peer's HTTP request breaks RFC 9112 or a server limit; ``status`` is the answer
+    the server sends before it closes the connection (400, 413, 431, 501 or 505)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class RemoteFault(RemotingError):

@@ -9,6 +9,7 @@ from .lifecycle import (
     InitializingObject,
     ObjectPostProcessor,
 )
+from .properties import DeclaredProperties
 
 __all__ = [
     "ApplicationContext",
@@ -17,5 +18,6 @@ __all__ = [
     "DisposableObject",
     "ApplicationContextAware",
     "ObjectPostProcessor",
+    "DeclaredProperties",
     "scope",
 ]

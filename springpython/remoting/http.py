@@ -17,8 +17,18 @@ Rules of this file:
   byte, however slowly it trickles in.
 * A response (status line, headers and body) is written with one ``sendall`` so
   Nagle's algorithm and delayed ACKs never stall a keep-alive exchange.
-* A peer that sends garbage gets a 400 (a too large body 413) and loses its
-  connection; the server goes on serving everyone else.
+* Requests are parsed by :mod:`.http_reader` (sans-IO, strict RFC 9112 framing);
+  this file only moves bytes. A peer that sends a bad request gets one error answer
+  (400, a too large body 413) and loses its connection, and nothing it sent after
+  the bad request is read; the server goes on serving everyone else.
+* Whatever a handler raises, ``SystemExit`` and ``KeyboardInterrupt`` included, is a
+  500 logged at ERROR; a worker never dies of a request.
+* A refused client is told so, and logged once at WARNING as ``refused client
+  HOST:PORT: reason``: refused in the TLS handshake, it gets the TLS alert; refused
+  by ``verify_peer``, its request is read and answered 403 with
+  ``tls.REFUSED_HEADER``, and never handled.
+* Out of descriptors, accepting pauses for 0.1 s at a time, with one WARNING per
+  5 s, and resumes by itself; the connections already open are served meanwhile.
 
 ``start()`` returns once the socket listens (port 0 picks a free port, read it back
 from :attr:`HTTPServer.port`); ``close()`` is idempotent: it stops accepting, closes
@@ -27,10 +37,10 @@ idle connections, lets requests in flight finish and joins every thread."""
 from __future__ import annotations
 
 import email.utils
+import errno
 import http
 import logging
 import queue
-import re
 import select
 import selectors
 import socket
@@ -40,8 +50,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from ..errors import ExportError, VerificationException
+from ..errors import ExportError, HTTPRequestError, VerificationException
 from ._values import as_port
+from .http_reader import SEND_CONTINUE, ParsedRequest, RequestReader
+from .tls import CLIENT_CERTIFICATE_REFUSED, REFUSED_HEADER
 
 __all__ = [
     "Request",
@@ -59,8 +71,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BODY_SIZE = 8 * 1024 * 1024
-DEFAULT_MAX_HEADER_SIZE = 64 * 1024
-DEFAULT_MAX_HEADERS = 100
 DEFAULT_MAX_WORKERS = 32
 DEFAULT_HANDSHAKE_TIMEOUT = 5.0
 DEFAULT_IDLE_TIMEOUT = 30.0
@@ -75,12 +85,23 @@ DEFAULT_LINGER = 0.01
 _TIGHTEN_AFTER = 0.9
 THREAD_PREFIX = "springpython-http"
 
+# TLS handshake failures that are the server refusing the client (OpenSSL reasons);
+# anything else (garbage, an early close, the client refusing us) is logged at DEBUG.
+_REFUSAL_REASONS = {
+    "PEER_DID_NOT_RETURN_A_CERTIFICATE": "no client certificate",
+    "UNSUPPORTED_PROTOCOL": "TLS version not accepted",
+    "VERSION_TOO_LOW": "TLS version not accepted",
+    "NO_PROTOCOLS_AVAILABLE": "TLS version not accepted",
+    "NO_SHARED_CIPHER": "no cipher in common",
+}
+# Out of descriptors (or kernel memory), accepting pauses this long at a time, and a
+# WARNING is logged at most once per interval.
+_OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+_ACCEPT_PAUSE = 0.1
+_ACCEPT_WARNING_INTERVAL = 5.0
 _RECV_SIZE = 65536
 _DRAIN_SECONDS = 0.5
 _DRAIN_BYTES = 1024 * 1024
-# RFC 9110 tokens (methods, header names), and request targets: visible bytes only.
-_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_TARGET = re.compile(rb"[\x21-\x7e\x80-\xff]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +114,8 @@ class Request:
     version: str
     headers: Mapping[str, str]
     body: bytes
-    client_address: tuple
-    peer_cert: dict | None = None
+    client_address: tuple[Any, ...]
+    peer_cert: dict[str, Any] | None = None
 
     def header(self, name: str, default: str | None = None) -> str | None:
         """The value of header ``name`` (any case), or ``default``."""
@@ -113,15 +134,12 @@ class Response:
 
 
 Handler = Callable[[Request], Response]
-PeerVerifier = Callable[["dict | None", tuple], None]
+PeerVerifier = Callable[["dict[str, Any] | None", "tuple[Any, ...]"], None]
 
-
-class _BadRequest(Exception):
-    """The peer sent something that is not acceptable HTTP; answered and dropped."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
+# The answer to a request from a client whose certificate verify_peer refused: it
+# never names the fields that were expected.
+_REFUSAL = Response(403, f"{CLIENT_CERTIFICATE_REFUSED}\n".encode(), headers=[(REFUSED_HEADER, "client-certificate")],
+                    close=True)
 
 
 class _Closed(Exception):
@@ -129,19 +147,20 @@ class _Closed(Exception):
 
 
 class _Connection:
-    __slots__ = ("sock", "address", "buffer", "peer_cert", "requests", "deadline", "busy", "tls", "ready", "timeout")
+    __slots__ = ("sock", "address", "reader", "peer_cert", "requests", "deadline", "busy", "ready", "timeout",
+                 "refused")
 
-    def __init__(self, sock: socket.socket, address: tuple) -> None:
+    def __init__(self, sock: socket.socket, address: tuple[Any, ...], reader: RequestReader) -> None:
         self.sock = sock
         self.address = address
-        self.buffer = bytearray()
-        self.peer_cert: dict | None = None
+        self.reader = reader
+        self.peer_cert: dict[str, Any] | None = None
         self.requests = 0
         self.deadline = 0.0
         self.busy = False  # a handler runs for it: let it finish on close
-        self.tls = False
         self.ready = False  # set up (TCP options, TLS handshake, peer check) done
         self.timeout: float | None = None  # the socket's timeout as last set
+        self.refused = False  # verify_peer refused the client: answer its request with 403
 
     def set_timeout(self, seconds: float) -> None:
         """Set the socket timeout; each change costs a system call, so skip repeats."""
@@ -155,8 +174,12 @@ class HTTPServer:
 
     ``verify_peer(cert, address)`` runs after each TLS handshake with the decoded
     peer certificate (``None`` if the peer sent none); raising
-    :class:`~springpython.errors.VerificationException` drops the connection and
-    logs the reason at ERROR. Timeouts are in seconds: ``handshake_timeout`` for the
+    :class:`~springpython.errors.VerificationException` refuses the client: its
+    request is read but never handled, it gets a 403 with the header
+    ``tls.REFUSED_HEADER: client-certificate`` (saying the call did not run, never
+    what was expected) and the connection closes. Every refusal, there or in the TLS
+    handshake (no client certificate, unknown CA, expired, TLS version), is logged at
+    WARNING as ``refused client HOST:PORT: reason``. Timeouts are in seconds: ``handshake_timeout`` for the
     TLS handshake, ``idle_timeout`` between requests, ``request_timeout`` for a
     request once it started arriving. ``logger`` lets an owner (such as an ``SSLServer``
     subclass) receive the connection-level messages under its own name."""
@@ -197,7 +220,7 @@ class HTTPServer:
         self._handlers: dict[str, Handler] = {}
         self._lock = threading.Lock()
         self._listener: socket.socket | None = None
-        self._address: tuple | None = None
+        self._address: tuple[Any, ...] | None = None
         self._selector: selectors.BaseSelector | None = None
         self._wake_r: socket.socket | None = None
         self._wake_w: socket.socket | None = None
@@ -208,6 +231,8 @@ class HTTPServer:
         self._idle_workers = 0
         self._pending = 0  # connections queued for a worker, not yet taken
         self._acceptor: threading.Thread | None = None
+        self._accept_failures = 0  # out-of-descriptor failures since the last warning
+        self._accept_warned_at = -_ACCEPT_WARNING_INTERVAL
         self._closing = False
         self._closed = threading.Event()
 
@@ -274,6 +299,7 @@ class HTTPServer:
             try:
                 wake_r.setblocking(False)
                 wake_w.setblocking(False)
+                assert self._listener is not None  # listen() above
                 selector.register(self._listener, selectors.EVENT_READ, None)
                 selector.register(wake_r, selectors.EVENT_READ, None)
                 acceptor = threading.Thread(
@@ -381,21 +407,29 @@ class HTTPServer:
     # -- accept thread -------------------------------------------------------------
     def _wake(self) -> None:
         try:
-            self._wake_w.send(b"x")
+            if self._wake_w is not None:
+                self._wake_w.send(b"x")
         except (BlockingIOError, OSError):
             pass  # a full wake-up pipe already guarantees a wake-up
 
     def _accept_loop(self) -> None:
         selector, listener = self._selector, self._listener
+        assert selector is not None and listener is not None and self._wake_r is not None
         parked: dict[int, _Connection] = {}
+        resume_at: float | None = None  # accepting paused (out of descriptors) until then
         try:
             while not self._closing:
-                timeout = None
-                if parked:
-                    timeout = max(0.0, min(c.deadline for c in parked.values()) - time.monotonic())
+                deadlines = [c.deadline for c in parked.values()]
+                if resume_at is not None:
+                    deadlines.append(resume_at)
+                timeout = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
                 for key, _ in selector.select(timeout):
                     if key.fileobj is listener:
-                        self._accept(listener)
+                        if not self._accept(listener):
+                            # The listener stays readable: stop watching it for a moment
+                            # rather than spin on a failing accept.
+                            selector.unregister(listener)
+                            resume_at = time.monotonic() + _ACCEPT_PAUSE
                     elif key.fileobj is self._wake_r:
                         try:
                             while self._wake_r.recv(4096):
@@ -414,6 +448,9 @@ class HTTPServer:
                     selector.register(conn.sock, selectors.EVENT_READ, conn)
                     parked[id(conn)] = conn
                 now = time.monotonic()
+                if resume_at is not None and resume_at <= now:
+                    selector.register(listener, selectors.EVENT_READ, None)
+                    resume_at = None
                 for conn in [c for c in parked.values() if c.deadline <= now]:
                     selector.unregister(conn.sock)
                     del parked[id(conn)]
@@ -431,26 +468,39 @@ class HTTPServer:
             for conn in late:
                 self._drop(conn)
 
-    def _accept(self, listener: socket.socket) -> None:
+    def _accept(self, listener: socket.socket) -> bool:
+        """Accept every waiting connection; false when out of descriptors (or memory)."""
         while True:
             try:
                 sock, address = listener.accept()
             except (BlockingIOError, InterruptedError):
-                return
-            except OSError as exc:  # e.g. EMFILE: keep serving the connections we have
-                self.log.warning("%s: accept failed: %s", self, exc)
-                return
-            conn = _Connection(sock, address)
+                return True
+            except OSError as exc:
+                if exc.errno not in _OUT_OF_RESOURCES:  # e.g. ECONNABORTED: that peer is gone
+                    self.log.debug("%s: accept failed: %s", self, exc)
+                    continue
+                # Keep serving the connections we have; say so once per interval.
+                self._accept_failures += 1
+                now = time.monotonic()
+                if now - self._accept_warned_at >= _ACCEPT_WARNING_INTERVAL:
+                    self.log.warning(
+                        "%s: cannot accept connections: %s; pausing accepts for %ss at a time "
+                        "(%d failures since the last warning)",
+                        self, exc, _ACCEPT_PAUSE, self._accept_failures,
+                    )
+                    self._accept_warned_at, self._accept_failures = now, 0
+                return False
+            conn = _Connection(sock, address, RequestReader(self.max_body_size))
             with self._lock:
                 self._active.add(conn)
             self._submit(conn)
 
     def _park(self, conn: _Connection) -> None:
         with self._lock:
-            if not self._closing:
+            parked = not self._closing
+            if parked:
                 self._to_park.append(conn)
-                conn = None
-        if conn is None:
+        if parked:
             self._wake()
         else:
             self._drop(conn)
@@ -461,7 +511,7 @@ class HTTPServer:
         with self._lock:
             self._active.discard(conn)
         try:
-            if graceful and conn.tls:
+            if graceful and isinstance(conn.sock, ssl.SSLSocket):
                 conn.set_timeout(0)  # send our close_notify, never wait for the peer's
                 try:
                     conn.sock.unwrap()
@@ -503,7 +553,7 @@ class HTTPServer:
                 return
             try:
                 self._serve(conn)
-            except Exception:  # one connection's failure must not cost a worker
+            except BaseException:  # one connection's failure must not cost a worker
                 self.log.error("%s: internal error serving %s", self, _peer(conn.address), exc_info=True)
                 self._drop(conn)
             finally:
@@ -522,7 +572,7 @@ class HTTPServer:
             conn.ready = True
         try:
             while True:
-                if not (readable or conn.buffer or (conn.tls and conn.sock.pending())):
+                if not (readable or conn.reader.pending or (isinstance(conn.sock, ssl.SSLSocket) and conn.sock.pending())):
                     # Wait a moment for the (next) request, else let the accept thread
                     # watch the connection: a silent client never holds a worker for long.
                     if not (self.linger and _readable(conn.sock, self.linger)):
@@ -533,10 +583,14 @@ class HTTPServer:
                 if request is None:
                     self._drop(conn)
                     return
+                if conn.refused:
+                    self._send(conn, request, _REFUSAL)
+                    self._drop(conn, graceful=True)
+                    return
                 if not self._respond(conn, request):
                     self._drop(conn, graceful=True)
                     return
-        except _BadRequest as exc:
+        except HTTPRequestError as exc:
             self.log.warning("bad request from %s: %s", _peer(conn.address), exc)
             self._send_error(conn, exc.status, str(exc))
             self._drop(conn)
@@ -562,7 +616,6 @@ class HTTPServer:
         if self.ssl_context is None:
             self.log.debug("connection from %s", peer)
             conn.set_timeout(self.request_timeout)
-            conn.tls = False
             return True
         sock.settimeout(self.handshake_timeout)
         try:
@@ -577,26 +630,30 @@ class HTTPServer:
             self.log.warning("TLS handshake with %s timed out after %ss", peer, self.handshake_timeout)
             return False
         except ssl.SSLError as exc:
-            if _is_eof(exc):
+            reason = _refusal(exc)
+            if reason is not None:
+                self.log.warning("refused client %s: %s", peer, reason)
+            elif _is_eof(exc):
                 self.log.debug("connection from %s closed during the TLS handshake", peer)
             else:
-                self.log.error("TLS handshake with %s failed: %s", peer, exc)
+                self.log.debug("TLS handshake with %s failed: %s", peer, exc)
             return False
         except OSError as exc:
             self.log.debug("connection from %s lost during the TLS handshake: %s", peer, exc)
             return False
-        conn.tls = True
         conn.peer_cert = tls.getpeercert() or None
         self.log.debug("TLS connection from %s (%s), client certificate %s", peer, tls.version(), conn.peer_cert)
         if self.verify_peer is not None:
+            # A refused client still gets an answer (403, after its request is read), so
+            # it knows its call did not run; only the log says why.
             try:
                 self.verify_peer(conn.peer_cert, conn.address)
             except VerificationException as exc:
-                self.log.error("client %s rejected: %s", peer, exc)
-                return False
+                self.log.warning("refused client %s: %s", peer, exc)
+                conn.refused = True
             except Exception:
-                self.log.error("client %s rejected: verify_peer failed", peer, exc_info=True)
-                return False
+                self.log.error("refused client %s: verify_peer failed", peer, exc_info=True)
+                conn.refused = True
         conn.timeout = None  # a new socket object: set its timeout for certain
         conn.set_timeout(self.request_timeout)
         return True
@@ -611,103 +668,27 @@ class HTTPServer:
         data = conn.sock.recv(_RECV_SIZE)
         if not data:
             raise _Closed()
-        conn.buffer += data
+        conn.reader.receive(data)
 
     def _read_request(self, conn: _Connection) -> Request | None:
-        buf = conn.buffer
+        reader = conn.reader
         conn.deadline = time.monotonic() + self.request_timeout
         while True:
-            end = buf.find(b"\r\n\r\n")
-            if end >= 0:
-                break
-            if len(buf) > DEFAULT_MAX_HEADER_SIZE:
-                raise _BadRequest(431, f"request head exceeds {DEFAULT_MAX_HEADER_SIZE} bytes")
-            if self._closing:
+            event = reader.next_event()
+            if isinstance(event, ParsedRequest):
+                conn.requests += 1
+                method, path, query, version, headers, body = event
+                return Request(method, path, query, version, headers, body, conn.address, conn.peer_cert)
+            if event is SEND_CONTINUE:
+                conn.sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+                continue
+            if self._closing:  # NEED_DATA
                 return None
             try:
                 self._fill(conn)
             except _Closed:
-                if buf.strip():
-                    raise _BadRequest(400, "connection closed in the middle of a request head") from None
+                reader.receive_eof()  # raises HTTPRequestError in the middle of a request
                 return None
-        if end > DEFAULT_MAX_HEADER_SIZE:
-            raise _BadRequest(431, f"request head exceeds {DEFAULT_MAX_HEADER_SIZE} bytes")
-        head = bytes(buf[:end])
-        del buf[: end + 4]
-        method, target, version, headers = _parse_head(head.lstrip(b"\r\n"))
-        path, _, query = target.partition("?")
-
-        if "transfer-encoding" in headers:
-            if "content-length" in headers:
-                raise _BadRequest(400, "both Transfer-Encoding and Content-Length given")
-            if headers["transfer-encoding"].strip().lower() != "chunked":
-                raise _BadRequest(501, f"unsupported Transfer-Encoding {headers['transfer-encoding']!r}")
-            self._continue(conn, headers, version, None)
-            body = self._read_chunked(conn)
-        else:
-            length_text = headers.get("content-length", "0").strip()
-            if not length_text.isdigit() or not length_text.isascii():
-                raise _BadRequest(400, f"invalid Content-Length {length_text!r}")
-            length = int(length_text)
-            if length > self.max_body_size:
-                raise _BadRequest(
-                    413, f"request body of {length} bytes exceeds the limit of {self.max_body_size} bytes"
-                )
-            self._continue(conn, headers, version, length)
-            while len(buf) < length:
-                try:
-                    self._fill(conn)
-                except _Closed:
-                    raise _BadRequest(400, f"connection closed after {len(buf)} of {length} body bytes") from None
-            body = bytes(buf[:length])
-            del buf[:length]
-        conn.requests += 1
-        return Request(method, path, query, version, headers, body, conn.address, conn.peer_cert)
-
-    def _continue(self, conn: _Connection, headers: Mapping[str, str], version: str, length: int | None) -> None:
-        if version == "HTTP/1.1" and headers.get("expect", "").lower() == "100-continue":
-            if length is None or len(conn.buffer) < length:
-                conn.sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
-
-    def _read_chunked(self, conn: _Connection) -> bytes:
-        buf, body = conn.buffer, bytearray()
-        while True:
-            while (eol := buf.find(b"\r\n")) < 0:
-                if len(buf) > 1024:
-                    raise _BadRequest(400, "chunk size line too long")
-                self._fill_or_400(conn)
-            line = bytes(buf[:eol]).split(b";", 1)[0].strip()
-            del buf[: eol + 2]
-            try:
-                size = int(line, 16)
-            except ValueError:
-                raise _BadRequest(400, f"invalid chunk size {line[:20]!r}") from None
-            if size < 0:
-                raise _BadRequest(400, f"invalid chunk size {line[:20]!r}")
-            if size == 0:
-                while (end := buf.find(b"\r\n")) != 0:  # skip trailers up to the empty line
-                    if end > 0:
-                        del buf[: end + 2]
-                    elif len(buf) > DEFAULT_MAX_HEADER_SIZE:
-                        raise _BadRequest(431, "chunked trailer too long")
-                    else:
-                        self._fill_or_400(conn)
-                del buf[:2]
-                return bytes(body)
-            if len(body) + size > self.max_body_size:
-                raise _BadRequest(413, f"chunked request body exceeds the limit of {self.max_body_size} bytes")
-            while len(buf) < size + 2:
-                self._fill_or_400(conn)
-            if buf[size: size + 2] != b"\r\n":
-                raise _BadRequest(400, "chunk not followed by CRLF")
-            body += buf[:size]
-            del buf[: size + 2]
-
-    def _fill_or_400(self, conn: _Connection) -> None:
-        try:
-            self._fill(conn)
-        except _Closed:
-            raise _BadRequest(400, "connection closed in the middle of a chunked body") from None
 
     # -- responding ---------------------------------------------------------------------
     def _respond(self, conn: _Connection, request: Request) -> bool:
@@ -726,12 +707,17 @@ class HTTPServer:
             else:
                 try:
                     response = handler(request)
-                except Exception:
+                except BaseException:  # SystemExit or KeyboardInterrupt from a service too: a
+                    # worker thread has nobody to hand them to, and must keep serving
                     self.log.error("handler for %s failed on a request from %s", request.path,
                                    _peer(conn.address), exc_info=True)
                     response = Response(500, b"internal server error\n")
         finally:
             conn.busy = False
+        return self._send(conn, request, response, keep)
+
+    def _send(self, conn: _Connection, request: Request, response: Response, keep: bool = False) -> bool:
+        """Write ``response`` with one ``sendall``; whether the connection stays open."""
         keep = keep and not response.close and not self._closing
         head = [f"HTTP/1.1 {response.status} {_phrase(response.status)}",
                 f"Server: {self.server_name}",
@@ -773,36 +759,6 @@ class HTTPServer:
             pass  # the peer is gone or slow; the answer was sent if it could be
 
 
-def _parse_head(head: bytes) -> tuple[str, str, str, dict[str, str]]:
-    lines = head.split(b"\r\n")
-    parts = lines[0].split(b" ")
-    if len(parts) != 3:
-        raise _BadRequest(400, f"malformed request line {lines[0][:100]!r}")
-    method, target, version = parts
-    if not _TOKEN.fullmatch(method):
-        raise _BadRequest(400, f"malformed method {method[:100]!r}")
-    if version not in (b"HTTP/1.1", b"HTTP/1.0"):
-        raise _BadRequest(505 if version.startswith(b"HTTP/") else 400, f"unsupported version {version[:20]!r}")
-    if not _TARGET.fullmatch(target):
-        raise _BadRequest(400, f"malformed request target {target[:100]!r}")
-    if len(lines) - 1 > DEFAULT_MAX_HEADERS:
-        raise _BadRequest(431, f"more than {DEFAULT_MAX_HEADERS} header fields")
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        name, sep, value = line.partition(b":")
-        if not sep or not _TOKEN.fullmatch(name):
-            raise _BadRequest(400, f"malformed header line {line[:100]!r}")
-        key = name.decode("ascii").lower()
-        text = value.strip(b" \t").decode("latin-1")
-        if key in headers:
-            if key in ("content-length", "transfer-encoding", "host"):
-                raise _BadRequest(400, f"repeated {key} header")
-            headers[key] += ", " + text
-        else:
-            headers[key] = text
-    return method.decode("ascii"), target.decode("latin-1"), version.decode("ascii"), headers
-
-
 _date_cache: tuple[int, str] = (0, "")
 
 
@@ -840,6 +796,14 @@ def _shutdown(sock: socket.socket) -> None:
         socket.socket.shutdown(sock, socket.SHUT_RDWR)
     except OSError:
         pass  # already closed or never connected
+
+
+def _refusal(exc: ssl.SSLError) -> str | None:
+    """Why the handshake refused the client, or ``None`` if it failed for another reason."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"client certificate not accepted: {exc.verify_message}"
+    reason = getattr(exc, "reason", None) or ""
+    return f"{_REFUSAL_REASONS[reason]} ({reason})" if reason in _REFUSAL_REASONS else None
 
 
 def _is_eof(exc: ssl.SSLError) -> bool:

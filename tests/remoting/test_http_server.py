@@ -302,53 +302,123 @@ def test_stalled_handshake_is_dropped_after_the_timeout(pki, caplog):
     assert any("timed out" in r.getMessage() for r in caplog.records)
 
 
-def test_tls_handshake_failure_does_not_kill_the_server(tls_server, pki, caplog):
-    """A client speaking plain HTTP to the TLS port, or not trusting the server, is dropped; others go on."""
-    with caplog.at_level(logging.ERROR, logger=HTTP_LOGGER):
-        try:
-            reply = raw_exchange(tls_server.port, b"POST /echo HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
-        except ConnectionResetError:
-            reply = b""
-        assert not reply.startswith(b"HTTP/")  # at most a TLS alert, never an answer
-        untrusting = ssl.create_default_context()  # system CAs: the sample CA is unknown
-        with pytest.raises(ssl.SSLCertVerificationError):
-            with socket.create_connection(("127.0.0.1", tls_server.port), timeout=10) as sock:
-                untrusting.wrap_socket(sock, server_hostname="localhost")
-    assert any("TLS handshake with" in r.getMessage() for r in caplog.records)
-    ctx = tls.client_context(str(pki.ca_chain))
-    conn = http.client.HTTPSConnection("localhost", tls_server.port, context=ctx, timeout=10)
+def test_tls_handshake_failure_does_not_kill_the_server(pki, caplog):
+    """Plain HTTP to the TLS port, or a client not trusting the server, is dropped at DEBUG; others go on."""
+    ctx = tls.server_context(str(pki.server_cert), str(pki.server_key))
+    with caplog.at_level(logging.DEBUG, logger=HTTP_LOGGER):
+        with HTTPServer("127.0.0.1", 0, ssl_context=ctx, max_workers=1) as srv:
+            srv.mount("/echo", echo)
+            try:
+                reply = raw_exchange(srv.port, b"POST /echo HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
+            except ConnectionResetError:
+                reply = b""
+            assert not reply.startswith(b"HTTP/")  # at most a TLS alert, never an answer
+            untrusting = ssl.create_default_context()  # system CAs: the sample CA is unknown
+            with pytest.raises(ssl.SSLCertVerificationError):
+                with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as sock:
+                    untrusting.wrap_socket(sock, server_hostname="localhost")
+            # One worker: this call is served only once both failures were handled and logged.
+            conn = http.client.HTTPSConnection("localhost", srv.port, context=tls.client_context(str(pki.ca_chain)),
+                                               timeout=10)
+            try:
+                assert post(conn, b"fine").body == b"fine"
+            finally:
+                conn.close()
+    failures = [r for r in caplog.records if "TLS handshake with" in r.getMessage()]
+    assert len(failures) == 2 and all(r.levelno == logging.DEBUG for r in failures), failures
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+@pytest.fixture
+def client_certs(pki, tmp_path):
+    """Client certificate files beside the sample PKI: an expired one and one from an unknown CA."""
+    import datetime
+
+    from springpython.pki import CertificateAuthority, load_cert, load_key, make_ca, write_certs, write_key
+
+    signing = CertificateAuthority(load_key(pki.ca_signing_key), load_cert(pki.ca_signing_cert))
+    past = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=60)
+    made = {
+        "expired": signing.issue(subject="My Client", client=True, not_before=past,
+                                 not_after=past + datetime.timedelta(days=30)),
+        "unknown CA": make_ca("Untrusted CA").issue(subject="My Client", client=True),
+    }
+    return {name: (str(write_certs(tmp_path / f"{i}-cert.pem", cert)), str(write_key(tmp_path / f"{i}-key.pem", key)))
+            for i, (name, (key, cert)) in enumerate(made.items())}
+
+
+def refusals(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.getMessage().startswith("refused client")
+            and r.levelno == logging.WARNING]
+
+
+def tls_request(port: int, ctx: ssl.SSLContext, request: bytes) -> tuple[int, bytes]:
+    """Our local port and what came back (b"" if the server cut the TLS connection)."""
+    raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+    local_port = raw.getsockname()[1]
+    reply = b""
     try:
-        assert post(conn, b"fine").body == b"fine"
+        with ctx.wrap_socket(raw, server_hostname="localhost") as sock:
+            sock.sendall(request)
+            while chunk := sock.recv(65536):
+                reply += chunk
+    except (ssl.SSLError, ConnectionError):
+        pass  # refused in the handshake: the alert arrives at the first read or write
     finally:
-        conn.close()
+        raw.close()
+    return local_port, reply
 
 
-def test_verify_peer_rejection_drops_connection_and_logs_reason(pki, caplog):
-    """verify_peer raising VerificationException drops the connection; the reason is logged at ERROR."""
+@pytest.mark.parametrize("which, reason", [
+    (None, "no client certificate (PEER_DID_NOT_RETURN_A_CERTIFICATE)"),
+    ("unknown CA", "client certificate not accepted: unable to get local issuer certificate"),
+    ("expired", "client certificate not accepted: certificate has expired"),
+])
+def test_handshake_refusal_is_logged_at_warning_with_address_and_reason(pki, client_certs, caplog, which, reason):
+    """A client certificate refused in the handshake: one WARNING 'refused client HOST:PORT: reason'."""
+    ctx = tls.server_context(str(pki.server_cert), str(pki.server_key), str(pki.ca_chain), ssl.CERT_REQUIRED)
     calls = []
+    with caplog.at_level(logging.DEBUG, logger=HTTP_LOGGER):
+        with HTTPServer("127.0.0.1", 0, ssl_context=ctx, max_workers=1) as srv:
+            srv.mount("/count", lambda request: calls.append(request) or Response(200, b"ran"))
+            client = tls.client_context(str(pki.ca_chain), *(client_certs[which] if which else ()))
+            port, reply = tls_request(srv.port, client, b"POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+            assert reply == b""
+            good = tls.client_context(str(pki.ca_chain), str(pki.client_cert), str(pki.client_key))
+            # One worker: this answer comes only after the refusal was handled and logged.
+            assert tls_request(srv.port, good, b"POST /count HTTP/1.1\r\nConnection: close\r\n\r\n")[1] \
+                .startswith(b"HTTP/1.1 200 ")
+    assert refusals(caplog) == [f"refused client 127.0.0.1:{port}: {reason}"]
+    assert len(calls) == 1
 
+
+def test_verify_peer_refusal_answers_403_without_running_the_handler(pki, caplog):
+    """verify_peer refusing: the request is read, never handled, answered 403 with the refusal header; WARNING says why."""
     def verify(cert, address):
-        calls.append((cert, address))
-        if cert is None or "reject" in str(cert):
-            raise VerificationException("no entry for this client")
+        if cert is None:
+            raise VerificationException("certificate has no 'organizationName' field (expected 'Secret Co')")
 
+    calls = []
     ctx = tls.server_context(str(pki.server_cert), str(pki.server_key), str(pki.ca_chain), ssl.CERT_OPTIONAL)
-    with HTTPServer("127.0.0.1", 0, ssl_context=ctx, verify_peer=verify) as srv:
-        srv.mount("/echo", echo)
-        bare = tls.client_context(str(pki.ca_chain))
-        with caplog.at_level(logging.ERROR, logger=HTTP_LOGGER):
-            conn = http.client.HTTPSConnection("127.0.0.1", srv.port, context=bare, timeout=10)
-            with pytest.raises((ConnectionError, http.client.RemoteDisconnected, ssl.SSLError)):
-                post(conn, b"x")
-            conn.close()
-        assert any("rejected: no entry for this client" in r.getMessage() for r in caplog.records)
-        with_cert = tls.client_context(str(pki.ca_chain), str(pki.client_cert), str(pki.client_key))
-        conn = http.client.HTTPSConnection("127.0.0.1", srv.port, context=with_cert, timeout=10)
-        try:
-            assert post(conn, b"accepted").body == b"accepted"
-        finally:
-            conn.close()
-    assert calls[0][0] is None and calls[1][0]["subject"][0] == (("commonName", "My Client"),)
+    request = b"POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+    with caplog.at_level(logging.WARNING, logger=HTTP_LOGGER):
+        with HTTPServer("127.0.0.1", 0, ssl_context=ctx, verify_peer=verify) as srv:
+            srv.mount("/count", lambda r: calls.append(r) or Response(200, b"ran"))
+            port, reply = tls_request(srv.port, tls.client_context(str(pki.ca_chain)), request)
+            assert calls == []
+            with_cert = tls.client_context(str(pki.ca_chain), str(pki.client_cert), str(pki.client_key))
+            assert tls_request(srv.port, with_cert, request.replace(b"Host: x", b"Connection: close"))[1] \
+                .endswith(b"ran")
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 403 ")
+    assert f"\r\n{tls.REFUSED_HEADER}: client-certificate\r\n".encode() in head + b"\r\n"
+    assert b"\r\nConnection: close" in head
+    assert body == f"{tls.CLIENT_CERTIFICATE_REFUSED}\n".encode()
+    assert b"Secret Co" not in reply and b"organizationName" not in reply
+    assert len(calls) == 1  # only the accepted client's call ran
+    assert refusals(caplog) == [
+        f"refused client 127.0.0.1:{port}: certificate has no 'organizationName' field (expected 'Secret Co')"
+    ]
 
 
 def test_concurrent_clients_are_served_in_parallel():
@@ -442,3 +512,62 @@ def test_trickling_client_is_cut_off_at_the_request_timeout():
                 time.sleep(0.01)  # the trickle itself is the behaviour under test
             assert closed, "the server kept waiting for a request trickling in for longer than its timeout"
         still_serves(srv.port)
+
+
+def test_handler_raising_exit_or_interrupt_is_a_500_and_workers_survive(caplog):
+    """SystemExit and KeyboardInterrupt from a handler are 500s logged at ERROR; four workers serve 40 of them, then more."""
+    def leave(request: Request) -> Response:
+        raise SystemExit(2) if request.body == b"exit" else KeyboardInterrupt()
+
+    with caplog.at_level(logging.ERROR, logger=HTTP_LOGGER):
+        with HTTPServer("127.0.0.1", 0, max_workers=4) as srv:
+            srv.mount("/leave", leave)
+            srv.mount("/echo", echo)
+            for i in range(40):
+                conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+                try:
+                    assert post(conn, b"exit" if i % 2 else b"interrupt", "/leave").status == 500
+                finally:
+                    conn.close()
+            still_serves(srv.port)
+    failures = [r for r in caplog.records if "handler for /leave failed" in r.getMessage()]
+    assert len(failures) == 40
+    assert {r.exc_info[0] for r in failures} == {SystemExit, KeyboardInterrupt}
+
+
+EMFILE_SERVER = """
+import logging, os, resource, sys
+from springpython.remoting.http import HTTPServer, Response
+
+logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, format="%(levelname)s %(message)s")
+with HTTPServer("127.0.0.1", 0, max_workers=2, linger=0) as srv:
+    srv.mount("/echo", lambda request: Response(200, request.body))
+    spare = int(sys.argv[1])  # descriptors left for accepted connections
+    resource.setrlimit(resource.RLIMIT_NOFILE,
+                       (len(os.listdir("/proc/self/fd")) + spare, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+    print(srv.port, flush=True)
+    sys.stdin.read()  # serve until the test closes our stdin
+"""
+
+
+def test_out_of_descriptors_pauses_accepting_warns_once_and_recovers(spawn, tmp_path):
+    """Out of descriptors, the accept loop backs off with one WARNING per interval, then serves again."""
+    import subprocess
+    import time
+
+    script = tmp_path / "emfile_server.py"
+    script.write_text(EMFILE_SERVER)
+    proc = spawn([script, 4], stdin=subprocess.PIPE)
+    port = int(proc.stdout.readline())
+    held = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(12)]
+    try:
+        time.sleep(1.5)  # the overload itself is the behaviour under test: 1.5 s out of descriptors
+    finally:
+        for sock in held:
+            sock.close()
+    still_serves(port)  # the parked connections' descriptors free up and accepting resumes
+    _, err = proc.communicate("", timeout=30)  # EOF on stdin stops the server
+    assert proc.returncode == 0, err
+    warnings = [line for line in err.splitlines() if line.startswith("WARNING")]
+    assert len(warnings) == 1 and "cannot accept connections" in warnings[0] and "Too many open files" in warnings[0], \
+        warnings

@@ -22,7 +22,7 @@ ca_certs = "./ca-chain.pem"
 verify_fields = {"commonName": "My Client", "organizationName":"My Company",
                  "stateOrProvinceName":"My State"}
 
-logging.basicConfig(level=logging.ERROR)
+logging.basicConfig(level=logging.WARNING)
 
 server = MySSLServer(host, port, keyfile, certfile, ca_certs, cert_reqs=ssl.CERT_REQUIRED,
                      verify_fields=verify_fields)

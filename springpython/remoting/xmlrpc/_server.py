@@ -120,8 +120,8 @@ class SSLServer(SimpleXMLRPCDispatcher):
     The constructor binds the port; ``serve_forever()`` (or :meth:`start`, which
     returns at once) begins serving. Messages go to ``self.logger``, the logger named
     after the class (``logging.getLogger("MySSLServer")`` for a subclass
-    ``MySSLServer``), as the chapter documents: rejected clients at ERROR with the
-    reason, each client's certificate and address at DEBUG, and with
+    ``MySSLServer``): refused clients at WARNING as ``refused client HOST:PORT:
+    reason``, each client's certificate and address at DEBUG, and with
     ``log_requests`` one access-log line per request at INFO.
 
     The TLS arguments are checked and their files loaded by
@@ -220,8 +220,9 @@ class SSLServer(SimpleXMLRPCDispatcher):
 
     def verify_peer(self, cert: dict[str, Any] | None, from_addr: tuple[Any, ...]) -> None:
         """Check a client's certificate after the TLS handshake; raise
-        :class:`VerificationException` to drop the connection (the reason is logged
-        at ERROR, the client only sees the connection fail).
+        :class:`VerificationException` to refuse the client (the reason is logged at
+        WARNING; the client gets a 403 saying its certificate was refused, and its call
+        does not run).
 
         The default checks ``verify_fields``; override to add checks of your own."""
         self.logger.debug("client %s sent certificate %s", from_addr, cert)

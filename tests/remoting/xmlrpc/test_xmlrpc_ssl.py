@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import http.client
 import logging
+import re
 import socket
 import ssl
 import time
@@ -188,22 +189,22 @@ def test_serve_forever_and_shutdown_from_another_thread(pki):
 
 # -- refusals: each followed by a good call ----------------------------------------------------------
 def test_refused_without_client_certificate(cert_server, pki, caplog):
-    """No client certificate when one is required: the connection fails, ERROR names the reason."""
-    with caplog.at_level(logging.ERROR, logger="PowServer"):
+    """No client certificate when one is required: the connection fails, WARNING names the reason."""
+    with caplog.at_level(logging.WARNING, logger="PowServer"):
         with SSLClient(url(cert_server), str(pki.ca_chain)) as client:
             connection_failed(lambda: client.pow(2, 2))
-    messages = logged(caplog, lambda m: "did not return a certificate" in m)
-    assert any("did not return a certificate" in m for m in messages), messages
+    messages = logged(caplog, lambda m: "no client certificate" in m, logging.WARNING)
+    assert any(m.startswith("refused client 127.0.0.1:") and "no client certificate" in m for m in messages), messages
     assert_still_serves(cert_server, pki)
 
 
 def test_refused_client_cert_from_untrusted_ca(cert_server, pki, extra, caplog):
     """A client certificate from an unknown CA is refused at the handshake."""
     key, cert = extra["untrusted"]
-    with caplog.at_level(logging.ERROR, logger="PowServer"):
+    with caplog.at_level(logging.WARNING, logger="PowServer"):
         with SSLClient(url(cert_server), str(pki.ca_chain), key, cert) as client:
             connection_failed(lambda: client.pow(2, 2))
-    messages = logged(caplog, lambda m: "unable to get local issuer certificate" in m)
+    messages = logged(caplog, lambda m: "unable to get local issuer certificate" in m, logging.WARNING)
     assert any("unable to get local issuer certificate" in m for m in messages), messages
     assert_still_serves(cert_server, pki)
 
@@ -211,10 +212,10 @@ def test_refused_client_cert_from_untrusted_ca(cert_server, pki, extra, caplog):
 def test_refused_expired_client_cert(cert_server, pki, extra, caplog):
     """An expired client certificate is refused and the reason logged."""
     key, cert = extra["expired"]
-    with caplog.at_level(logging.ERROR, logger="PowServer"):
+    with caplog.at_level(logging.WARNING, logger="PowServer"):
         with SSLClient(url(cert_server), str(pki.ca_chain), key, cert) as client:
             connection_failed(lambda: client.pow(2, 2))
-    messages = logged(caplog, lambda m: "certificate has expired" in m)
+    messages = logged(caplog, lambda m: "certificate has expired" in m, logging.WARNING)
     assert any("certificate has expired" in m for m in messages), messages
     assert_still_serves(cert_server, pki)
 
@@ -252,11 +253,12 @@ def test_refused_host_name_mismatch(pki, extra):
 def test_refused_field_mismatch(fields_server, pki, extra, caplog, which, reason):
     """A field that differs or is missing drops the connection; only the server learns why."""
     key, cert = extra[which]
-    with caplog.at_level(logging.ERROR, logger="PowServer"):
+    with caplog.at_level(logging.WARNING, logger="PowServer"):
         with SSLClient(url(fields_server), str(pki.ca_chain), key, cert) as client:
             error = connection_failed(lambda: client.pow(2, 2))
     assert "organizationName" not in str(error) and "stateOrProvinceName" not in str(error)
-    errors = logged(caplog, lambda m: reason in m)
+    assert isinstance(error, ConnectFailedError) and tls.CLIENT_CERTIFICATE_REFUSED in str(error)
+    errors = logged(caplog, lambda m: reason in m, logging.WARNING)
     assert any(reason in m for m in errors), errors
     assert_still_serves(fields_server, pki)
 
@@ -270,13 +272,13 @@ def test_verify_peer_can_be_overridden(pki, caplog):
             raise VerificationException(f"nobody from {from_addr[0]} today")
 
     keyfile, certfile, ca = files(pki)
-    with caplog.at_level(logging.ERROR, logger="Picky"):
+    with caplog.at_level(logging.WARNING, logger="Picky"):
         with Picky("localhost", 0, keyfile, certfile, ca, cert_reqs=ssl.CERT_REQUIRED) as server:
             server.start()
             with good_client(server, pki) as client:
                 connection_failed(lambda: client.pow(2, 2))
-    messages = logged(caplog, lambda m: "nobody from 127.0.0.1 today" in m)
-    assert any("rejected: nobody from 127.0.0.1 today" in m for m in messages), messages
+    messages = logged(caplog, lambda m: "nobody from 127.0.0.1 today" in m, logging.WARNING)
+    assert any(re.fullmatch(r"refused client 127\.0\.0\.1:\d+: nobody from 127\.0\.0\.1 today", m) for m in messages), messages
 
 
 def test_refused_tls_1_1_client(cert_server, pki, caplog):
@@ -289,12 +291,13 @@ def test_refused_tls_1_1_client(cert_server, pki, caplog):
         ctx.minimum_version = ssl.TLSVersion.TLSv1
         ctx.maximum_version = ssl.TLSVersion.TLSv1_1
     ctx.set_ciphers("DEFAULT:@SECLEVEL=0")  # let this OpenSSL actually offer TLS 1.1
-    with caplog.at_level(logging.ERROR, logger="PowServer"):
+    with caplog.at_level(logging.WARNING, logger="PowServer"):
         with socket.create_connection(("localhost", cert_server.port), timeout=10) as sock:
             with pytest.raises(ssl.SSLError, match="(?i)version|protocol"):
                 ctx.wrap_socket(sock, server_hostname="localhost")
-    server_side = logged(caplog, lambda m: "TLS handshake" in m)
-    assert any("TLS handshake" in m and ("PROTOCOL" in m or "VERSION" in m) for m in server_side), server_side
+    server_side = logged(caplog, lambda m: "TLS version not accepted" in m, logging.WARNING)
+    assert any(m.startswith("refused client 127.0.0.1:") and "TLS version not accepted" in m
+               for m in server_side), server_side
     assert_still_serves(cert_server, pki)
 
 
