@@ -221,7 +221,7 @@ class BasePyroServiceExporter(ServiceExporter):
     def _export(self) -> None:
         name = self.service_name
         if not isinstance(name, str) or not _NAME.match(name):
-            raise ExportError(
+            raise ConfigurationError(
                 f"{type(self).__name__}: service_name must be a name without spaces or '@', got {name!r}"
             )
         settings = self._daemon_settings()

@@ -204,11 +204,11 @@ def test_same_name_twice_on_one_daemon(export):
     ],
 )
 def test_bad_exporter_properties(props, message):
-    """Bad exporter properties give ExportError saying what is wrong; nothing starts."""
+    """Bad exporter properties give ConfigurationError saying what is wrong; nothing starts."""
     values = {"service": Service(), "service_name": "Svc", "service_host": HOST, "service_port": 0}
     values.update(props)
     exporter = PyroServiceExporter(**values)
-    with pytest.raises(ExportError, match=message):
+    with pytest.raises(ConfigurationError, match=message):
         exporter.after_properties_set()
     assert not exporter.exported
     assert pyro_threads() == []
