@@ -24,7 +24,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Final, Iterable, Literal, Sequence
 
 from ...context.lifecycle import InitializingObject
 from ...errors import (
@@ -33,7 +33,7 @@ from ...errors import (
     ConnectFailedError,
     ConnectionLostError,
 )
-from .._values import as_bool, as_float, as_port
+from .._values import Names, as_bool, as_float, as_optional_port
 from ..proxy import RemoteProxy
 from ._discovery import NameServerDiscovery
 
@@ -50,8 +50,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-ROUND_ROBIN = "round_robin"
-FAILOVER = "failover"
+ROUND_ROBIN: Final = "round_robin"
+FAILOVER: Final = "failover"
 STRATEGIES = (ROUND_ROBIN, FAILOVER)
 
 #: Seconds before a down endpoint is first tried again; doubled after each failed probe.
@@ -182,25 +182,26 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
     time, :meth:`endpoint_states` shows its health, ``destroy()`` destroys every
     member proxy."""
 
-    service_pool: Any = None
-    strategy: Any = ROUND_ROBIN
-    retry_interval: Any = DEFAULT_RETRY_INTERVAL
-    max_retry_interval: Any = DEFAULT_MAX_RETRY_INTERVAL
-    idempotent: Any = False
-    idempotent_methods: Any = None
-    discovery_url: Any = None
-    refresh_interval: Any = DEFAULT_REFRESH_INTERVAL
-    discovery_timeout: Any = DEFAULT_DISCOVERY_TIMEOUT
-    nameserver_host: Any = None
-    nameserver_port: Any = None
-    endpoint_properties: Any = None
+    service_pool: Sequence[object] | None = None
+    strategy: Literal["round_robin", "failover"] = ROUND_ROBIN
+    retry_interval: float = DEFAULT_RETRY_INTERVAL
+    max_retry_interval: float = DEFAULT_MAX_RETRY_INTERVAL
+    idempotent: bool = False
+    idempotent_methods: Names | None = None
+    discovery_url: str | None = None
+    refresh_interval: float = DEFAULT_REFRESH_INTERVAL
+    discovery_timeout: float = DEFAULT_DISCOVERY_TIMEOUT
+    nameserver_host: str | None = None
+    nameserver_port: int | None = None
+    endpoint_properties: dict[str, Any] | None = None
 
-    def __init__(self, service_pool: Any = None, **properties: Any) -> None:
-        object.__setattr__(self, "_lock", threading.Lock())
-        object.__setattr__(self, "_configured", None)
-        if service_pool is not None:
-            self.service_pool = service_pool
-        super().__init__(**properties)
+    @property
+    def _lock(self) -> threading.Lock:
+        """Guards the endpoints' state; made on first use (the constructor only assigns)."""
+        lock: threading.Lock | None = self.__dict__.get("_sp_lock")
+        if lock is None:
+            lock = self.__dict__.setdefault("_sp_lock", threading.Lock())  # atomic: one lock wins
+        return lock
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in _SETTINGS and self.__dict__.get("_configured") is not None:
@@ -216,11 +217,11 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
         self._settings()
 
     def _settings(self) -> _Settings:
-        settings: _Settings | None = self.__dict__["_configured"]
+        settings: _Settings | None = self.__dict__.get("_configured")
         if settings is not None:
             return settings
         with self._lock:
-            settings = self.__dict__["_configured"]
+            settings = self.__dict__.get("_configured")
             if settings is None:
                 settings = self._configure()
         return settings
@@ -242,7 +243,7 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
             timeout = _seconds("discovery_timeout", self.discovery_timeout)
             idempotent = as_bool("idempotent", self.idempotent)
             methods = _method_names(self.idempotent_methods)
-            ns_port = None if self.nameserver_port in (None, "") else as_port("nameserver_port", self.nameserver_port)
+            ns_port = as_optional_port("nameserver_port", self.nameserver_port)
             extra = self.endpoint_properties
             if extra is None:
                 extra = {}
@@ -293,7 +294,7 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
 
     # -- calls ------------------------------------------------------------------
     def _call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        settings = self.__dict__["_configured"] or self._settings()
+        settings = self.__dict__.get("_configured") or self._settings()
         discovery = self.__dict__["_discovery"]
         if discovery is not None and time.monotonic() >= self.__dict__["_next_refresh"]:
             self._refresh(wait=False)
