@@ -73,6 +73,10 @@ _SETTINGS = frozenset(
 )
 
 
+#: Properties of every proxy factory that only the members use (a pool forwards no call itself).
+_MEMBER_SETTINGS = ("service_url", "exception_classes")
+
+
 @dataclass(frozen=True, slots=True)
 class EndpointState:
     """A snapshot of one endpoint's health, for monitoring (times are ``time.monotonic()``)."""
@@ -174,6 +178,9 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
       ``endpoint_properties`` (a dict) is given to each discovered
       ``PyroProxyFactory`` (``timeout``, ``serializer``, TLS files).
 
+    ``service_url`` and ``exception_classes``, which every proxy factory has, are
+    the members' settings: set on the pool they fail at start.
+
     When no endpoint can take a call it raises
     :class:`~springpython.errors.AllEndpointsDownError` (a ``ConnectFailedError``),
     which lists every endpoint with its last error. An exception raised by the
@@ -250,6 +257,13 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
             if not isinstance(extra, dict) or not all(isinstance(k, str) for k in extra):
                 raise ValueError(f"endpoint_properties must be a dict of property names, got {extra!r}")
             members = _members(self.service_pool)
+            misplaced = [n for n in _MEMBER_SETTINGS if getattr(self, n) not in (None, "")]
+            if misplaced:
+                raise ValueError(
+                    f"{' and '.join(misplaced)} {'belongs' if len(misplaced) == 1 else 'belong'} to the proxy "
+                    "factories in service_pool, not to the pool; "
+                    "set them there (or in endpoint_properties for discovered endpoints)"
+                )
             discovery = None
             if self.discovery_url not in (None, ""):
                 if not isinstance(self.discovery_url, str):

@@ -413,6 +413,8 @@ def test_settings_given_as_text_are_coerced(servers, pools):
     ("properties", "expected"),
     [
         ({"strategy": "random"}, r"strategy must be one of round_robin, failover, got 'random'"),
+        ({"service_url": "PYRO:x@h:1"}, r"service_url belongs to the proxy factories in service_pool, not to the pool"),
+        ({"exception_classes": ["a.B"]}, r"exception_classes belongs to the proxy factories in service_pool"),
         ({"strategy": 3}, r"strategy must be one of .* got 3"),
         ({"retry_interval": "soon"}, r"retry_interval must be a number of seconds, got 'soon'"),
         ({"retry_interval": "-1"}, r"retry_interval must be positive, got '-1'"),
