@@ -279,7 +279,7 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
                 from ..pyro import PyroProxyFactory
 
                 for key in extra:
-                    if key.startswith("_") or key == "service_url" or not hasattr(PyroProxyFactory, key):
+                    if key == "service_url" or key not in PyroProxyFactory.__sp_properties__:
                         raise ConfigurationError(
                             f"{name}: endpoint_properties names {key!r}, which is not a property of PyroProxyFactory"
                         )

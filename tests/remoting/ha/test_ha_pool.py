@@ -440,6 +440,8 @@ def test_settings_given_as_text_are_coerced(servers, pools):
         ({"discovery_url": "PYROMETA:"}, r"discovery_url 'PYROMETA:' is malformed: .+; expected PYROMETA:"),
         ({"discovery_url": "PYRONAME:a b@h:x"}, r"discovery_url 'PYRONAME:a b@h:x' is malformed: "),
         ({"discovery_url": 7}, r"discovery_url must be text, got 7"),
+        ({"discovery_url": "PYROMETA:t", "endpoint_properties": {"destroy": 1}},
+         r"endpoint_properties names 'destroy', which is not a property of PyroProxyFactory"),
         ({"discovery_url": "PYROMETA:t", "endpoint_properties": {"bogus": 1}},
          r"endpoint_properties names 'bogus', which is not a property of PyroProxyFactory"),
     ],
