@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    description="Validate against the schema and check every class, reference, "
                                                "cycle and property name; list every problem found. Warnings "
                                                "(an id defined in two files, a property a plain class may not "
-                                               "have) do not fail the check unless --strict is given.")
+                                               "have) fail the check only in strict mode.")
     validate.add_argument("contexts", nargs="+", metavar="FILE.xml")
     validate.add_argument("--strict", action="store_true",
                           help="count warnings as problems (refuses an id defined twice, as "
