@@ -257,6 +257,7 @@ def check_properties(
     return tuple(p for p in properties if not known_on_class(cls, p.name))
 
 
+@functools.lru_cache(maxsize=8192)
 def known_on_class(cls: type, name: str) -> bool:
     """Whether ``name`` is an attribute, property, slot or annotation of ``cls`` (or a base)."""
     if inspect.getattr_static(cls, name, _MISSING) is not _MISSING:

@@ -238,15 +238,19 @@ class ObjectContainer:
         """Log, once per definition, the properties of a plain class that the new
         object (before its properties are set) does not have: probably misspelt."""
         unchecked, recipe.unchecked = recipe.unchecked, ()
+        try:  # never through __getattr__: a remote proxy would answer any name
+            own = object.__getattribute__(obj, "__dict__")
+        except AttributeError:
+            own = {}
         for prop in unchecked:
-            if inspect.getattr_static(obj, prop.name, _MISSING) is _MISSING:
+            if prop.name not in own and inspect.getattr_static(obj, prop.name, _MISSING) is _MISSING:
                 log.warning("%s", _never_had(recipe.definition, prop, type(obj)))
 
     @staticmethod
     def _check_declared(recipe: Recipe, obj: Any) -> None:
         """Refuse an object from a factory that was given an attribute its class does
         not declare (``exporter.serivce_port = 7101`` in a ``PythonConfig`` method)."""
-        cls = type(obj)
+        cls: type = type(obj)
         declared = declared_properties(cls)
         if declared is None:
             return
