@@ -9,7 +9,7 @@ import threading
 from typing import Any
 
 from ..context.lifecycle import ApplicationContextAware, DisposableObject, InitializingObject
-from ..errors import ExportError
+from ..errors import ConfigurationError
 from . import registry
 from ._values import as_port
 
@@ -62,13 +62,13 @@ class ServiceExporter(InitializingObject, DisposableObject, ApplicationContextAw
             if self._exported:
                 return
             if self.service is None:
-                raise ExportError(f"{type(self).__name__}: the 'service' property is not set")
+                raise ConfigurationError(f"{type(self).__name__}: the 'service' property is not set")
             try:
                 self.service_port = as_port("service_port", self.service_port)
             except ValueError as exc:
-                raise ExportError(str(exc)) from None
+                raise ConfigurationError(f"{type(self).__name__}: {exc}") from None
             if not self.service_host:
-                raise ExportError(f"{type(self).__name__}: the 'service_host' property is empty")
+                raise ConfigurationError(f"{type(self).__name__}: the 'service_host' property is empty")
             self._export()
             self._exported = True
             if self.app_context is not None:

@@ -55,12 +55,11 @@ class NameServerDiscovery:
     def lookup(self) -> dict[str, str]:
         """The registrations that match now; raises ConnectFailedError when the name
         server cannot be reached or answers with an error."""
-        import Pyro5.client
         import Pyro5.errors
 
-        ns = Pyro5.client.Proxy(f"PYRO:{_NS_OBJECT}@{self.location}")
-        ns._pyroTimeout = self.timeout
-        ns._pyroMaxRetries = 0
+        from ..pyro._pyro_internals import PYRO5
+
+        ns = PYRO5.proxy(f"PYRO:{_NS_OBJECT}@{self.location}", None, self.timeout)
         try:
             with ns:
                 if self.kind == "PYROMETA":

@@ -5,10 +5,12 @@ make a Pyro service look local.
 as do ``Pyro5ServiceExporter``/``Pyro5ProxyFactory``. ``Pyro4ServiceExporter``/
 ``Pyro4ProxyFactory`` run on Pyro4, an optional extra
 (``pip install "springpython[pyro4]"``): this package imports without it, and the
-Pyro4 classes say what to install when it is missing."""
+Pyro4 classes say what to install when it is missing. The Pyro5 and Pyro4 beans
+are siblings: both derive from ``BasePyroServiceExporter``/``BasePyroProxyFactory``."""
 
 from __future__ import annotations
 
+from ._base import BasePyroProxyFactory, BasePyroServiceExporter
 from ._pyro4 import Pyro4ProxyFactory, Pyro4ServiceExporter
 from ._pyro5 import Pyro5ProxyFactory, Pyro5ServiceExporter
 from ._urls import PyroURL, parse_service_url
@@ -20,6 +22,8 @@ __all__ = [
     "Pyro5ProxyFactory",
     "Pyro4ServiceExporter",
     "Pyro4ProxyFactory",
+    "BasePyroServiceExporter",
+    "BasePyroProxyFactory",
     "PyroURL",
     "parse_service_url",
 ]

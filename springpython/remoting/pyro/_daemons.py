@@ -10,10 +10,10 @@ Serving threads are daemon threads; what keeps a program whose main code has end
 serving its context's exporters (chapter 8.2.4's server.py) is
 :func:`springpython.remoting.registry.keep_serving_at_exit`.
 
-The :class:`ConnectionTracking` mixin goes in front of a Pyro 4 or Pyro 5
-``Daemon`` class. It overrides the daemon's connection handshake hook, which Pyro
-calls in the worker thread of each new connection before anything else is read,
-to (1) turn the connection into TLS there when the daemon has a TLS context, so a
+The :class:`ConnectionTracking` mixin goes in front of
+:class:`~._pyro_internals.DaemonHooks` and a Pyro 4 or Pyro 5 ``Daemon`` class. It
+implements the per-connection hook, which Pyro calls in the worker thread of each
+new connection before anything else is read, to (1) turn the connection into TLS there when the daemon has a TLS context, so a
 slow or hostile client ties up only its own worker and never the accept loop,
 (2) bound the handshake by a timeout, and (3) remember the connection so that
 ``close()`` can end it."""
@@ -24,9 +24,11 @@ import logging
 import socket
 import ssl
 import threading
+import time
 from typing import Any, Callable, Hashable
 
-from ...errors import ExportError
+from ...errors import ExportError, VerificationException
+from ..tls import CLIENT_CERTIFICATE_REFUSED, ServerTLS
 from ..registry import SharedServers
 
 __all__ = [
@@ -43,6 +45,8 @@ log = logging.getLogger(__name__)
 
 #: Seconds a new client has to complete the TLS and Pyro handshakes.
 HANDSHAKE_TIMEOUT = 10.0
+#: Seconds a refused TLS client has to read the alert and hang up.
+REFUSAL_DRAIN_TIMEOUT = 1.0
 #: Seconds ``close()`` waits for each serving thread to end.
 JOIN_TIMEOUT = 5.0
 
@@ -53,13 +57,14 @@ class ConnectionTracking:
 
     sp_tls: ssl.SSLContext | None = None
 
-    def sp_init(self, tls: ssl.SSLContext | None) -> None:
-        self.sp_tls = tls
+    def sp_init(self, tls: ServerTLS | None) -> None:
+        self.sp_tls = tls.context() if tls is not None else None
+        self.sp_verify = tls.verify if tls is not None and tls.verify_fields else None
         self.sp_lock = threading.Lock()
         self.sp_open: dict[Any, threading.Thread] = {}
         self.sp_closing = False
 
-    def _handshake(self, conn: Any, denied_reason: Any = None) -> bool:
+    def on_connect(self, conn: Any, denied_reason: Any = None) -> bool:
         with self.sp_lock:
             if self.sp_closing:
                 denied_reason = denied_reason or "the server is shutting down"
@@ -69,11 +74,9 @@ class ConnectionTracking:
             previous = conn.sock.gettimeout()
             conn.sock.settimeout(HANDSHAKE_TIMEOUT)
             if self.sp_tls is not None:
-                try:
-                    conn.sock = self.sp_tls.wrap_socket(conn.sock, server_side=True)
-                except (OSError, ssl.SSLError) as exc:
-                    log.debug("TLS handshake with a client failed: %s", exc)
+                if not self._sp_tls_handshake(conn):
                     return False
+                denied_reason = denied_reason or self._sp_check_subject(conn)
             ok = bool(self.sp_protocol_handshake(conn, denied_reason))
             if ok:
                 conn.sock.settimeout(previous)
@@ -82,9 +85,38 @@ class ConnectionTracking:
             if not ok:
                 self._sp_forget(conn)
 
+    def _sp_tls_handshake(self, conn: Any) -> bool:
+        """Turn ``conn`` into TLS; a refused client is logged and told why (see :func:`refuse`)."""
+        peer = _peer(conn.sock)
+        try:
+            tls_sock = self.sp_tls.wrap_socket(conn.sock, server_side=True, do_handshake_on_connect=False)  # type: ignore[union-attr]
+        except (OSError, ValueError) as exc:
+            log.warning("TLS connection from %s failed: %s", peer, exc)
+            return False
+        conn.sock = tls_sock
+        try:
+            tls_sock.do_handshake()
+        except (OSError, ValueError) as exc:
+            refuse(tls_sock, peer, exc)
+            return False
+        return True
+
+    def _sp_check_subject(self, conn: Any) -> str | None:
+        """``verify_fields`` on the client certificate: a mismatch is logged with the
+        field and refused through Pyro's handshake with a reason that says only that
+        the certificate was refused (the client learns no expected value)."""
+        if self.sp_verify is None:
+            return None
+        try:
+            self.sp_verify(conn.sock.getpeercert())
+        except VerificationException as exc:
+            log.warning("refused the TLS connection from %s: client certificate refused: %s", _peer(conn.sock), exc)
+            return CLIENT_CERTIFICATE_REFUSED
+        return None
+
     def sp_protocol_handshake(self, conn: Any, denied_reason: Any) -> bool:
         """Pyro's own handshake on ``conn`` (a subclass may wrap the connection first)."""
-        return super()._handshake(conn, denied_reason)  # type: ignore[misc]
+        return bool(self.pyro_handshake(conn, denied_reason))  # type: ignore[attr-defined]
 
     def clientDisconnect(self, conn: Any) -> None:  # Pyro's hook name
         self._sp_forget(conn)
@@ -141,7 +173,7 @@ class ServerThread:
     @property
     def connections(self) -> int:
         """How many client connections the daemon has open now."""
-        return self.daemon.sp_connections
+        return int(self.daemon.sp_connections)
 
     def close(self) -> None:
         """Stop accepting, end every connection, join the threads; idempotent."""
@@ -169,6 +201,42 @@ class ServerThread:
     def __repr__(self) -> str:
         state = "closed" if self._closed else f"serving, {self.connections} connections"
         return f"<ServerThread {self.kind} {self.location} {state}>"
+
+
+def _peer(sock: socket.socket) -> str:
+    try:
+        host, port = sock.getpeername()[:2]
+    except (OSError, ValueError):
+        return "an unknown peer"
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def refusal_reason(exc: BaseException) -> str:
+    """Why a TLS handshake failed, in words (the certificate check's own message when
+    there is one)."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"client certificate refused: {exc.verify_message}"
+    reason = getattr(exc, "reason", None)
+    if reason == "PEER_DID_NOT_RETURN_A_CERTIFICATE":
+        return "client certificate refused: the client sent no certificate"
+    return str(exc) or type(exc).__name__
+
+
+def refuse(tls_sock: ssl.SSLSocket, peer: str, exc: BaseException) -> None:
+    """Log a failed TLS handshake at WARNING with the peer and the reason, and end the
+    connection so the client reads the TLS alert (a refused certificate) rather than a
+    reset: close our side for writing, then read what the client still sends, for
+    :data:`REFUSAL_DRAIN_TIMEOUT` seconds at most."""
+    log.warning("refused the TLS connection from %s: %s", peer, refusal_reason(exc))
+    try:
+        socket.socket.shutdown(tls_sock, socket.SHUT_WR)
+        deadline = time.monotonic() + REFUSAL_DRAIN_TIMEOUT
+        while (left := deadline - time.monotonic()) > 0:
+            tls_sock.settimeout(left)
+            if not socket.socket.recv(tls_sock, 65536):
+                break
+    except OSError:
+        pass  # the client is gone already
 
 
 def check_port_free(host: str, port: int) -> None:

@@ -1,33 +1,20 @@
-"""Property values shared by the Pyro 4 and Pyro 5 beans: serializer names, name
-server tags, TLS files. Values may arrive as text from XML, so every parser takes
-text as well as Python values and names the property in its error."""
+"""Property values shared by the Pyro 4 and Pyro 5 beans: serializer names and name
+server tags (TLS settings follow the one policy of :mod:`springpython.remoting.tls`).
+Values may arrive as text from XML, so every parser takes text as well as Python
+values and names the property in its error."""
 
 from __future__ import annotations
 
-import ssl
 from dataclasses import dataclass
 from typing import Any, Iterable
 
 from ...errors import ConfigurationError
-from .. import tls as _tls
+from ..tls import ServerTLS
 
-__all__ = ["DaemonSettings", "TLSFiles", "parse_names", "parse_serializers", "parse_tags", "require_text"]
+__all__ = ["DaemonSettings", "parse_names", "parse_serializers", "parse_tags"]
 
 #: Serializers that run code while loading: never used unless named in the configuration.
 UNSAFE_SERIALIZERS = frozenset({"pickle", "dill", "cloudpickle"})
-
-
-@dataclass(frozen=True, slots=True)
-class TLSFiles:
-    """Certificate files of one end of a TLS link (paths as text)."""
-
-    certfile: str | None
-    keyfile: str | None
-    ca_certs: str | None
-    cert_reqs: ssl.VerifyMode
-
-    def __str__(self) -> str:
-        return f"TLS(cert={self.certfile}, ca={self.ca_certs}, cert_reqs={self.cert_reqs.name})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +22,7 @@ class DaemonSettings:
     """What a shared daemon is started with; every exporter sharing it must agree."""
 
     serializers: tuple[str, ...]
-    tls: TLSFiles | None
+    tls: ServerTLS | None
 
     def __str__(self) -> str:
         return f"serializers={','.join(self.serializers)}, {self.tls or 'no TLS'}"
@@ -81,37 +68,3 @@ def parse_serializers(prop: str, value: Any, available: Iterable[str], engine: s
 def parse_tags(prop: str, value: Any) -> frozenset[str]:
     """Name server metadata tags from a set, a list or comma-separated text."""
     return frozenset(parse_names(prop, value))
-
-
-def require_text(prop: str, value: Any) -> str | None:
-    """A file name or other text property; ``None`` and empty text mean unset."""
-    if value is None:
-        return None
-    if hasattr(value, "__fspath__"):
-        value = str(value)
-    if not isinstance(value, str):
-        raise ConfigurationError(f"{prop} must be text (a file name), got {value!r}")
-    return value.strip() or None
-
-
-def server_tls(owner: str, certfile: Any, keyfile: Any, ca_certs: Any, cert_reqs: Any) -> TLSFiles | None:
-    """The exporter's TLS files, or ``None`` for a plain daemon.
-
-    ``cert_reqs`` unset means: require a client certificate when ``ca_certs`` is given."""
-    cert, key, ca = require_text("certfile", certfile), require_text("keyfile", keyfile), require_text("ca_certs", ca_certs)
-    if cert is None:
-        if key or ca or cert_reqs not in (None, ""):
-            raise ConfigurationError(f"{owner}: keyfile, ca_certs and cert_reqs need certfile (the server certificate)")
-        return None
-    try:
-        reqs = ssl.CERT_REQUIRED if cert_reqs in (None, "") and ca else _tls.parse_cert_reqs(
-            ssl.CERT_NONE if cert_reqs in (None, "") else cert_reqs
-        )
-    except ValueError as exc:
-        raise ConfigurationError(f"{owner}: {exc}") from None
-    return TLSFiles(cert, key, ca, reqs)
-
-
-def server_context(files: TLSFiles) -> ssl.SSLContext:
-    """The server-side TLS context for ``files`` (TLS >= 1.2)."""
-    return _tls.server_context(files.certfile or "", files.keyfile, files.ca_certs, files.cert_reqs)

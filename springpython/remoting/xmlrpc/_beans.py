@@ -8,7 +8,7 @@ import xmlrpc.client
 from typing import Any
 from xmlrpc.server import SimpleXMLRPCDispatcher
 
-from ...errors import ExportError
+from ...errors import ConfigurationError
 from ...errors import ProtocolError as WireProtocolError
 from .. import faults
 from .._values import as_bool
@@ -47,7 +47,7 @@ class XMLRPCServiceExporter(HTTPServiceExporter):
         try:
             allow_none = as_bool("allow_none", self.allow_none)
         except ValueError as exc:
-            raise ExportError(f"{type(self).__name__}: {exc}") from None
+            raise ConfigurationError(f"{type(self).__name__}: {exc}") from None
         dispatcher = SimpleXMLRPCDispatcher(allow_none=allow_none, encoding="utf-8", use_builtin_types=True)
         for name, method in describe(self.service).methods.items():
             dispatcher.register_function(method, name)

@@ -327,8 +327,8 @@ def test_client_certificate_required(pki, service):
 @pytest.mark.parametrize(
     "properties, error, match",
     [
-        ({"service_port": "not-a-port"}, ExportError, "service_port"),
-        ({"service_port": 70000}, ExportError, "service_port"),
+        ({"service_port": "not-a-port"}, ConfigurationError, "service_port"),
+        ({"service_port": 70000}, ConfigurationError, "service_port"),
         ({"path": "no-slash"}, ConfigurationError, "path must start with '/'"),
         ({"max_body_size": "big"}, ConfigurationError, "max_body_size"),
         ({"max_body_size": -1}, ConfigurationError, "max_body_size"),
@@ -336,12 +336,12 @@ def test_client_certificate_required(pki, service):
         ({"cert_reqs": "sometimes"}, ConfigurationError, "cert_reqs"),
         ({"certfile": "/nonexistent/cert.pem"}, ConfigurationError, "cannot load certificate"),
         ({"service_host": "no-such-host.invalid"}, ExportError, "no-such-host.invalid"),
-        ({"service": None}, ExportError, "'service' property is not set"),
+        ({"service": None}, ConfigurationError, "'service' property is not set"),
     ],
 )
 def test_exporter_configuration_errors(properties, error, match):
-    """Each bad exporter property raises an error naming it (ConfigurationError for TLS,
-    path and size settings), and leaves nothing listening."""
+    """Each bad exporter property raises an error naming it (ConfigurationError for every
+    setting; ExportError only when the network refuses), and leaves nothing listening."""
     settings = {"service": Service(), "service_host": "127.0.0.1", "service_port": 0, **properties}
     exporter = HessianServiceExporter(**settings)
     with pytest.raises(error, match=match):

@@ -42,7 +42,7 @@ def test_pyro4_call(export4, proxies4):
     """A Pyro4 proxy factory calls a service exported on Pyro4."""
     exporter = export4()
     assert exporter.service_url.startswith(f"PYRO:ServiceName@{HOST}:")
-    service = proxies4(exporter.service_url)
+    service = proxies4(exporter.service_url, exception_classes=["helpers_pyro.ServiceError"])
     assert service.get_data("Hello") == "You got remote data => Hello"
     with pytest.raises(ServiceError, match="^broken$"):
         service.fail("broken")

@@ -92,8 +92,8 @@ def test_port_as_text_from_xml(export, proxies):
 
 
 def test_application_exceptions_keep_type_and_message(export, proxies):
-    """A service's exception reaches the caller with its own type and message."""
-    service = proxies(export().service_url)
+    """A service's exception listed in exception_classes reaches the caller with its own type and message."""
+    service = proxies(export().service_url, exception_classes=["helpers_pyro.ServiceError"])
     with pytest.raises(ServiceError, match="^no such order 17$"):
         service.fail("no such order 17")
     with pytest.raises(ZeroDivisionError):
@@ -204,11 +204,11 @@ def test_same_name_twice_on_one_daemon(export):
     ],
 )
 def test_bad_exporter_properties(props, message):
-    """Bad exporter properties give ExportError saying what is wrong; nothing starts."""
+    """Bad exporter properties give ConfigurationError saying what is wrong; nothing starts."""
     values = {"service": Service(), "service_name": "Svc", "service_host": HOST, "service_port": 0}
     values.update(props)
     exporter = PyroServiceExporter(**values)
-    with pytest.raises(ExportError, match=message):
+    with pytest.raises(ConfigurationError, match=message):
         exporter.after_properties_set()
     assert not exporter.exported
     assert pyro_threads() == []
@@ -271,7 +271,7 @@ def test_unreachable_host(proxies):
         probe.bind((HOST, 0))
         port = probe.getsockname()[1]
     url = f"PYROLOC://{HOST}:{port}/ServiceName"
-    with pytest.raises(ConnectFailedError, match=f"cannot connect to PYROLOC://{HOST}:{port}/ServiceName"):
+    with pytest.raises(ConnectFailedError, match=f"PYROLOC://{HOST}:{port}/ServiceName.*cannot connect"):
         proxies(url).get_data(1)
     with pytest.raises(ConnectFailedError):
         proxies("PYRO:ServiceName@no-such-host.invalid:7766").get_data(1)
@@ -454,10 +454,12 @@ def test_pyro5_names_are_the_same_engine():
     assert issubclass(PyroProxyFactory, Pyro5ProxyFactory)
 
 
+@pytest.mark.parametrize("closer", ["peer", "this side"])
 @pytest.mark.parametrize("family", ["tcp", "unix"])
-def test_idle_connection_closed_by_peer_is_detected(family):
-    """The pre-call check sees a connection the peer closed (TCP state on Linux, poll otherwise)."""
-    from springpython.remoting.pyro._pyro5 import _closed_by_peer
+def test_closed_connection_is_detected(family, closer):
+    """The pre-call check sees a connection closed by the peer while idle, or on this side
+    (Pyro closes it after a failure): TCP state on Linux, poll otherwise."""
+    from springpython.remoting.failures import closed_by_peer
 
     if family == "unix":
         ours, peer = socket.socketpair(socket.AF_UNIX)
@@ -467,8 +469,8 @@ def test_idle_connection_closed_by_peer_is_detected(family):
             listener.listen(1)
             ours = socket.create_connection(listener.getsockname())
             peer, _ = listener.accept()
-    with ours:
-        check = _closed_by_peer(ours)
+    with ours, peer:
+        check = closed_by_peer(ours)
         assert check() is False
-        peer.close()
-        wait_until(check, what="peer close noticed")
+        (peer if closer == "peer" else ours).close()
+        wait_until(check, what=f"close by {closer} noticed")

@@ -197,3 +197,107 @@ def test_proxy_factory_calls_plain_pyro5_tls_daemon(pki, spawn, tls_proxies):
     assert tls_proxies(uri).hello("x") == "plain Pyro5 TLS daemon => x"
     with pytest.raises(ConnectFailedError):
         tls_proxies(uri, certfile=None, keyfile=None).hello("no client certificate")
+
+
+class Counting(Service):
+    """The chapter's service, counting the calls that reached it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def count(self):
+        self.calls += 1
+        return self.calls
+
+
+@pytest.fixture(scope="module")
+def other_pki(tmp_path_factory):
+    """A second sample PKI: its client certificate comes from a CA the server does not know."""
+    from springpython.pki import write_sample_pki
+
+    return write_sample_pki(tmp_path_factory.mktemp("other-pki"))
+
+
+@pytest.mark.parametrize(
+    ("client", "reason"),
+    [("none", "the client sent no certificate"), ("unknown CA", "certificate verify failed|unable to get local issuer")],
+)
+def test_refused_client_certificate_says_so(pki, other_pki, tls_proxies, caplog, client, reason):
+    """A client whose certificate the server refuses gets ConnectFailedError saying so; the call did not run; the server logs why at WARNING."""
+    import logging
+    import re
+
+    from springpython.remoting import tls
+
+    service = Counting()
+    exporter = PyroServiceExporter(
+        service=service, service_name="Counted", service_host=HOST, service_port=0,
+        certfile=str(pki.server_cert), keyfile=str(pki.server_key), ca_certs=str(pki.ca_chain),
+    )
+    with exporter:
+        assert tls_proxies(exporter.service_url).count() == 1
+        if client == "none":
+            props = {"certfile": None, "keyfile": None}
+        else:
+            props = {"certfile": str(other_pki.client_cert), "keyfile": str(other_pki.client_key)}
+        caplog.set_level(logging.WARNING, logger="springpython.remoting.pyro")
+        with pytest.raises(ConnectFailedError) as info:
+            tls_proxies(exporter.service_url, **props).count()
+        assert tls.CLIENT_CERTIFICATE_REFUSED in str(info.value)
+        assert service.calls == 1
+        wait_until(lambda: any(r.levelno == logging.WARNING for r in caplog.records), what="refusal logged")
+        (record,) = [r for r in caplog.records if r.levelno == logging.WARNING]
+        message = record.getMessage()
+        assert re.search(r"127\.0\.0\.1:\d+", message) and re.search(reason, message), message
+        assert tls_proxies(exporter.service_url).count() == 2
+
+
+def test_verify_fields_mismatch_is_refused(pki, tls_proxies, caplog):
+    """A client certificate whose subject does not match verify_fields is refused before the call runs; the client learns no expected value; the server logs the field at WARNING."""
+    import logging
+
+    from springpython.remoting import tls
+
+    service = Counting()
+    exporter = PyroServiceExporter(
+        service=service, service_name="Picky", service_host=HOST, service_port=0,
+        certfile=str(pki.server_cert), keyfile=str(pki.server_key), ca_certs=str(pki.ca_chain),
+        verify_fields={"commonName": "Someone Else"},
+    )
+    caplog.set_level(logging.WARNING, logger="springpython.remoting.pyro")
+    with exporter:
+        with pytest.raises(ConnectFailedError) as info:
+            tls_proxies(exporter.service_url).count()
+        assert tls.CLIENT_CERTIFICATE_REFUSED in str(info.value)
+        assert "Someone Else" not in str(info.value)
+        assert service.calls == 0
+        (record,) = [r for r in caplog.records if r.levelno == logging.WARNING]
+        assert "127.0.0.1:" in record.getMessage() and "commonName" in record.getMessage()
+
+
+def test_verify_fields_match_is_served(pki, tls_proxies):
+    """A client certificate whose subject matches verify_fields is served."""
+    exporter = PyroServiceExporter(
+        service=Counting(), service_name="Picky", service_host=HOST, service_port=0,
+        certfile=str(pki.server_cert), keyfile=str(pki.server_key), ca_certs=str(pki.ca_chain),
+        verify_fields={"commonName": "My Client", "organizationName": "My Company"},
+    )
+    with exporter:
+        assert tls_proxies(exporter.service_url).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [({"CN": "My Client"}, "unknown certificate subject field 'CN'"), ({"commonName": 5}, "maps to 5")],
+)
+def test_bad_verify_fields_fail_at_start(pki, fields, message):
+    """verify_fields with a short name (CN) or a non-text value is a ConfigurationError at start; nothing runs."""
+    exporter = PyroServiceExporter(
+        service=Counting(), service_name="Picky", service_host=HOST, service_port=0,
+        certfile=str(pki.server_cert), keyfile=str(pki.server_key), ca_certs=str(pki.ca_chain),
+        verify_fields=fields,
+    )
+    with pytest.raises(ConfigurationError, match=message):
+        exporter.after_properties_set()
+    assert pyro_threads() == [] and SERVERS.addresses() == []

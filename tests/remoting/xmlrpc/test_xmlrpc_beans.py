@@ -299,12 +299,12 @@ def test_call_timeout():
 @pytest.mark.parametrize(
     "props, error, message",
     [
-        ({"service_port": "eighty"}, ExportError, "service_port must be an integer"),
-        ({"service_port": "70000"}, ExportError, "between 0 and 65535"),
+        ({"service_port": "eighty"}, ConfigurationError, "service_port must be an integer"),
+        ({"service_port": "70000"}, ConfigurationError, "between 0 and 65535"),
         ({"path": "RPC2"}, ConfigurationError, "path must start with '/'"),
         ({"cert_reqs": "maybe"}, ConfigurationError, "cert_reqs must be"),
         ({"max_body_size": "big"}, ConfigurationError, "max_body_size must be an integer"),
-        ({"allow_none": "perhaps"}, ExportError, "allow_none must be true or false"),
+        ({"allow_none": "perhaps"}, ConfigurationError, "allow_none must be true or false"),
         ({"verify_fields": "commonName=x"}, ConfigurationError, "verify_fields must map"),
         ({"ca_certs": "/x.pem"}, ConfigurationError, "need certfile"),
         ({"certfile": "/nonexistent.pem"}, ConfigurationError, "cannot load certificate"),
@@ -313,8 +313,8 @@ def test_call_timeout():
     ],
 )
 def test_bad_exporter_properties_are_refused(pki, props, error, message):
-    """Each bad property value raises an error naming it (ConfigurationError for TLS,
-    path and size settings), and nothing is left listening."""
+    """Each bad property value raises an error naming it (ConfigurationError for every
+    setting; ExportError only when the network refuses), and nothing is left listening."""
     props = {k: (str(pki.server_cert) if v == "__SERVER__" else v) for k, v in props.items()}
     if props.get("certfile") == str(pki.server_cert):
         props["keyfile"] = str(pki.server_key)
@@ -325,8 +325,8 @@ def test_bad_exporter_properties_are_refused(pki, props, error, message):
 
 
 def test_missing_service_and_unknown_property():
-    """No service is an ExportError; an unknown property a TypeError."""
-    with pytest.raises(ExportError, match="'service' property is not set"):
+    """No service is a ConfigurationError; an unknown property a TypeError."""
+    with pytest.raises(ConfigurationError, match="'service' property is not set"):
         XMLRPCServiceExporter(service_port=0).after_properties_set()
     with pytest.raises(TypeError, match="no property 'colour'"):
         XMLRPCServiceExporter(Calculator(), colour="blue")
@@ -418,7 +418,7 @@ def test_bad_xml_property_names_file_and_object(pki, tmp_path, monkeypatch):
         ApplicationContext(XMLConfig(str(server_xml)))
     assert info.value.object_id == "exporter" and info.value.file == str(server_xml)
     assert "service_port must be an integer, got 'port'" in str(info.value)
-    assert isinstance(info.value.__cause__, ExportError)
+    assert isinstance(info.value.__cause__, ConfigurationError)
 
 
 def test_connect_timeout_is_connect_failed():

@@ -1,0 +1,173 @@
+"""One remoting contract, checked on every transport: remote exceptions, unknown
+methods, private names and start-up checks mean the same on Pyro5, Pyro4, Hessian
+and XML-RPC."""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Any, Callable, Iterator
+
+import pytest
+from contract_services import Calc, CalcError
+
+from springpython.config import XMLConfig
+from springpython.context import ApplicationContext
+from springpython.errors import ConfigurationError, NoSuchMethodError, RemoteFault
+from springpython.remoting.hessian import HessianProxyFactory, HessianServiceExporter
+from springpython.remoting.pyro import (
+    Pyro4ProxyFactory,
+    Pyro4ServiceExporter,
+    Pyro5ProxyFactory,
+    Pyro5ServiceExporter,
+)
+from springpython.remoting.xmlrpc import XMLRPCProxyFactory, XMLRPCServiceExporter
+
+HOST = "127.0.0.1"
+TRANSPORTS = {
+    "pyro5": (Pyro5ServiceExporter, Pyro5ProxyFactory),
+    "pyro4": (Pyro4ServiceExporter, Pyro4ProxyFactory),
+    "hessian": (HessianServiceExporter, HessianProxyFactory),
+    "xmlrpc": (XMLRPCServiceExporter, XMLRPCProxyFactory),
+}
+#: Where a protocol carries the server's traceback.
+CARRIES_TRACEBACK = {"pyro5", "pyro4"}
+#: A URL of the right scheme that is malformed, per transport.
+MALFORMED_URLS = {
+    "pyro5": "PYRO:Calc@127.0.0.1",
+    "pyro4": "PYRO:Calc@127.0.0.1",
+    "hessian": "htp://127.0.0.1:8080/",
+    "xmlrpc": "htp://127.0.0.1:8000/RPC2",
+}
+
+
+@pytest.fixture(params=sorted(TRANSPORTS))
+def transport(request) -> str:
+    """Each transport in turn."""
+    return request.param
+
+
+@pytest.fixture
+def served(transport) -> Iterator[tuple[Calc, Callable[..., Any]]]:
+    """A Calc exported on ``transport`` at 127.0.0.1 port 0, and a factory of started proxies."""
+    exporter_cls, proxy_cls = TRANSPORTS[transport]
+    service = Calc()
+    exporter = exporter_cls(service=service, service_name="Calc", service_host=HOST, service_port=0)
+    exporter.after_properties_set()
+    made: list[Any] = []
+
+    def proxy(**properties: Any) -> Any:
+        factory = proxy_cls(service_url=exporter.service_url, **properties)
+        factory.after_properties_set()
+        made.append(factory)
+        return factory
+
+    try:
+        yield service, proxy
+    finally:
+        for factory in made:
+            factory.destroy()
+        exporter.destroy()
+
+
+def test_a_builtin_exception_is_that_builtin_and_a_remote_fault(transport, served):
+    """div(1, 0) raises something both ZeroDivisionError and RemoteFault, with the remote type and message."""
+    _, proxy = served
+    with pytest.raises(ZeroDivisionError) as caught:
+        proxy().div(1, 0)
+    fault = caught.value
+    assert isinstance(fault, RemoteFault)
+    assert fault.remote_type == "builtins.ZeroDivisionError"
+    assert "division by zero" in str(fault)
+    if transport in CARRIES_TRACEBACK:
+        assert "ZeroDivisionError" in (fault.remote_traceback or "")
+    else:
+        assert fault.remote_traceback is None
+
+
+def test_key_error_keeps_its_builtin_type(served):
+    """A remote KeyError can be caught as KeyError (and as LookupError)."""
+    _, proxy = served
+    with pytest.raises(LookupError) as caught:
+        proxy().lookup("nope")
+    assert isinstance(caught.value, KeyError)
+    assert caught.value.remote_type == "builtins.KeyError"
+
+
+def test_application_exception_is_a_remote_fault_unless_listed(served):
+    """An application exception is a plain RemoteFault naming its class; it is never re-created unasked."""
+    _, proxy = served
+    with pytest.raises(RemoteFault) as caught:
+        proxy().refuse("no stock")
+    assert not isinstance(caught.value, CalcError)
+    assert caught.value.remote_type == "contract_services.CalcError"
+    assert "no stock" in str(caught.value)
+
+
+def test_listed_application_exception_is_re_created(served):
+    """With exception_classes naming it, the exception is both the application class and a RemoteFault."""
+    _, proxy = served
+    with pytest.raises(CalcError) as caught:
+        proxy(exception_classes=["contract_services.CalcError"]).refuse("no stock")
+    assert isinstance(caught.value, RemoteFault)
+    assert "no stock" in str(caught.value)
+
+
+def test_exception_classes_from_text(served):
+    """exception_classes may come as comma-separated text, as XML gives it."""
+    _, proxy = served
+    with pytest.raises(CalcError):
+        proxy(exception_classes="contract_services.CalcError, json.JSONDecodeError").refuse("x")
+
+
+def test_unknown_method_is_no_such_method_error(served):
+    """An unknown method is NoSuchMethodError (a RemoteFault and an AttributeError) naming it; nothing ran."""
+    service, proxy = served
+    with pytest.raises(NoSuchMethodError, match="'mul'") as caught:
+        proxy().mul(1, 2)
+    assert isinstance(caught.value, AttributeError)
+    assert isinstance(caught.value, RemoteFault)
+    assert "_Adapter" not in str(caught.value)
+    assert service.calls == 0
+
+
+def test_private_names_are_never_sent(served):
+    """A name starting with '_' is refused on the client, saying such names are never sent."""
+    service, proxy = served
+    with pytest.raises(AttributeError, match="never sent"):
+        proxy()._secret()
+    assert service.calls == 0
+
+
+@pytest.mark.parametrize("method", ["leave", "interrupt"])
+def test_exit_and_interrupt_are_faults_and_the_server_keeps_serving(served, method):
+    """SystemExit and KeyboardInterrupt raised by the service are RemoteFaults; the server serves on."""
+    service, proxy = served
+    client = proxy()
+    for _ in range(40):
+        with pytest.raises(RemoteFault) as caught:
+            getattr(client, method)()
+        assert not isinstance(caught.value, (SystemExit, KeyboardInterrupt))
+        assert caught.value.remote_type in ("builtins.SystemExit", "builtins.KeyboardInterrupt")
+    assert client.add(2, 3) == 5
+    assert proxy().add(1, 1) == 2
+
+
+def test_malformed_url_fails_at_start_with_file_line_and_id(transport, tmp_path):
+    """A malformed service_url fails the context start, naming file, line and object id."""
+    _, proxy_cls = TRANSPORTS[transport]
+    path = tmp_path / "client.xml"
+    path.write_text(textwrap.dedent(f"""\
+        <?xml version="1.0"?>
+        <objects xmlns="http://www.springframework.org/springpython/schema/objects/1.1">
+            <object id="calc" class="{proxy_cls.__module__}.{proxy_cls.__qualname__}">
+                <property name="service_url" value="{MALFORMED_URLS[transport]}"/>
+            </object>
+        </objects>
+        """))
+    with pytest.raises(ConfigurationError) as caught:
+        ApplicationContext(XMLConfig(str(path)))
+    error = caught.value
+    assert error.file is not None and error.file.endswith("client.xml")
+    assert error.line == 3
+    assert error.object_id == "calc"
+    assert MALFORMED_URLS[transport] in str(error)
