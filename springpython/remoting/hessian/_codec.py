@@ -1318,14 +1318,19 @@ def _fault(fields: Any, dec: _Decoder) -> Fault:
     )
 
 
-def _read_draft_reply(dec: _Decoder2Draft) -> Reply:
-    """The rest of an ``r 2 0`` reply (Caucho Hessian 3.1.x): a value or ``f`` and the
-    fault's pairs, then ``z``."""
+def _read_r_reply(dec: _Decoder1 | _Decoder2Draft) -> Reply:
+    """The rest of an ``r`` reply after its version: a value, or ``f`` and the fault's
+    pairs; then ``z`` (Caucho ends a fault with a second ``z``). Hessian 1 (``r 1 0``,
+    which may carry headers first) and the 2.0 draft of Caucho 3.1.x (``r 2 0``)
+    differ only in how values are encoded: the decoder."""
     data = dec.data
+    if isinstance(dec, _Decoder1):
+        _v1_headers(dec)
     if dec.pos < len(data) and data[dec.pos] == 0x66:  # 'f'
         dec.pos += 1
-        fields = dec._pairs({})
-        if dec.pos < len(data) and data[dec.pos] == 0x7A:  # the reply's own end
+        fields: dict[Any, Any] = {}
+        dec._pairs(fields)
+        if dec.pos < len(data) and data[dec.pos] == 0x7A:  # Caucho ends the reply too
             dec.pos += 1
         _end(dec, "fault")
         return Reply(None, _fault(fields, dec))
@@ -1348,29 +1353,10 @@ def decode_reply(data: bytes) -> Reply:
         dec1 = _Decoder1(data, 1)
         major = dec1.byte()
         dec1.byte()
-        if major == 2:
-            return _guard(lambda: _read_draft_reply(_Decoder2Draft(data, dec1.pos)))
-        if major != 1:
+        if major not in (1, 2):
             raise dec1.fail(f"unsupported Hessian reply version {major} (expected 1, or 2 for the 2.0 draft)")
-
-        def read_v1() -> Reply:
-            _v1_headers(dec1)
-            if dec1.pos < len(data) and data[dec1.pos] == 0x66:  # 'f'
-                dec1.pos += 1
-                fields: dict[Any, Any] = {}
-                dec1._pairs(fields)
-                if dec1.pos < len(data) and data[dec1.pos] == 0x7A:  # Caucho ends the reply too
-                    dec1.pos += 1
-                _end(dec1, "fault")
-                return Reply(None, _fault(fields, dec1))
-            value = dec1.read()
-            if dec1.byte() != 0x7A:
-                dec1.pos -= 1
-                raise dec1.fail("expected the end of the reply ('z')")
-            _end(dec1, "reply")
-            return Reply(value, None)
-
-        return _guard(read_v1)
+        dec: _Decoder1 | _Decoder2Draft = dec1 if major == 1 else _Decoder2Draft(data, dec1.pos)
+        return _guard(lambda: _read_r_reply(dec))
     dec2 = _Decoder2(data, 0)
     if tag == 0x48:  # 'H' 2 0
         dec2.pos = 1
