@@ -275,3 +275,20 @@ def test_destroy_method_attribute_names_the_method_called_at_shutdown():
     with ApplicationContext(Defs(define("c", class_name="helpers_context.Closing"))) as ctx:
         closing = ctx.get_object("c")
     assert isinstance(closing, Closing) and closing.calls == ["close"]
+
+
+# -- 10. the changelog ---------------------------------------------------------------------------
+def test_changelog_lists_the_deliberate_differences_from_spring_python_1_2():
+    """The changelog's section for Spring Python 1.2 users names each deliberate difference."""
+    changelog = (Path(__file__).parents[2] / "docs" / "changelog.rst").read_text(encoding="utf-8")
+    section = " ".join(changelog.split("Changes for users of Spring Python 1.2", 1)[1].split())
+    for difference in (
+        "``PyContainerConfig`` and its ``<components>`` files are gone",
+        "released by ``destroy()`` or the context's ``shutdown()``",
+        "not by garbage collection",
+        "Inner objects are not registered in the context under generated ids",
+        "called only on objects that extend the lifecycle classes",
+        "``AbstractObjectException`` is an alias",
+        "``allow_overriding=False``",
+    ):
+        assert difference in section, difference
