@@ -2,9 +2,10 @@
 
 Starting creates the post-processors first (those known by class or return
 annotation), then every non-lazy singleton in the order of the configuration; a
-post-processor known only once created is applied to the singletons made before it. If any of that fails, everything already created is
-destroyed (in reverse order) before the error reaches the caller, so a failed start
-leaves no port bound and no thread running."""
+post-processor known only once created is applied to the singletons made before
+it. If any of that fails, everything already created is destroyed (in reverse
+order) before the error reaches the caller, so a failed start leaves no port bound
+and no thread running."""
 
 from __future__ import annotations
 

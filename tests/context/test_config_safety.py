@@ -204,7 +204,8 @@ def test_child_arguments_merge_by_position_and_name():
                constructor_args=[Argument(Value("b0"), index=1), Argument(Value("a0")),
                                  Argument(Value("c0")), Argument(Value("d0"), name="d")]),
         define("child", class_name=None, parent="base",
-               constructor_args=[Argument(Value("c1"), index=2), Argument(Value("a1")), Argument(Value("d1"), name="d")]),
+               constructor_args=[Argument(Value("c1"), index=2), Argument(Value("a1")),
+                                 Argument(Value("d1"), name="d")]),
     )
     with ApplicationContext(defs) as ctx:
         assert ctx.get_object("child").values == ("a1", "b0", "c1", "d1")
