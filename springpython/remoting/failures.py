@@ -49,6 +49,7 @@ __all__ = [
     "certificate_refused",
     "http_status",
     "closed_by_peer",
+    "closed_before_send",
 ]
 
 _HTTP_FORBIDDEN = 403
@@ -87,19 +88,24 @@ def for_exception(
     method: str | None,
     stage: Stage,
     timeout: float | None = None,
+    timed_out: bool | None = None,
 ) -> CommunicationError:
     """The contract's error for ``exc`` (a socket, TLS or timeout error, or this side's
     :class:`~springpython.errors.VerificationException` of the server's certificate)
-    raised at ``stage``.
+    raised at ``stage``. ``timed_out`` says whether ``exc`` is a timeout, for a library
+    whose timeout error is not :class:`TimeoutError` (Pyro's).
 
     An error that is already a :class:`~springpython.errors.CommunicationError` is
-    returned as it is."""
+    returned as it is; a certificate refusal found anywhere in the chain of causes
+    (a library may wrap the TLS alert) is :func:`certificate_refused`."""
     if isinstance(exc, CommunicationError):
         return exc
     call = _call(method)
-    if tls.is_certificate_refusal(exc):
-        return certificate_refused(url, method, getattr(exc, "reason", None))
-    timed_out = isinstance(exc, (TimeoutError, socket.timeout))
+    refusal = _refusal_in_chain(exc)
+    if refusal is not None:
+        return certificate_refused(url, method, getattr(refusal, "reason", None))
+    if timed_out is None:
+        timed_out = isinstance(exc, (TimeoutError, socket.timeout))
     if isinstance(exc, VerificationException):
         return ConnectFailedError(f"{url}: cannot connect: the server's certificate was refused: {exc}; "
                                   f"{call} was not sent")
@@ -116,6 +122,25 @@ def for_exception(
     if timed_out:
         return CallTimeoutError(f"{url}: no reply to {call} within {_seconds(timeout)}; it may have run")
     return ConnectionLostError(f"{url}: connection lost waiting for the reply to {call}: {exc}; it may have run")
+
+
+def _refusal_in_chain(exc: BaseException) -> BaseException | None:
+    """The certificate refusal ``exc`` is or was raised from: a TLS alert, or a peer's
+    answer that quotes :data:`~springpython.remoting.tls.CLIENT_CERTIFICATE_REFUSED`."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if tls.is_certificate_refusal(current) or tls.CLIENT_CERTIFICATE_REFUSED in str(current):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def closed_before_send(url: str, method: str | None) -> ConnectFailedError:
+    """A kept-alive connection turned out to be closed before the call was written."""
+    return ConnectFailedError(f"{url}: the connection was closed before {_call(method)} was sent; "
+                              "it was not delivered")
 
 
 def peer_closed(url: str, method: str | None, *, received: int = 0, expected: int | None = None) -> ConnectionLostError:

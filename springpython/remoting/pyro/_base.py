@@ -31,20 +31,16 @@ import dataclasses
 import functools
 import logging
 import re
-import select
-import socket
 import ssl
 from typing import Any, Callable, ClassVar
 
 from ...errors import (
-    CallTimeoutError,
     ConfigurationError,
     ConnectFailedError,
-    ConnectionLostError,
     ExportError,
 )
-from .. import faults
 from ...context.properties import state
+from .. import failures, faults
 from .. import tls as _tls
 from .._values import Names, as_bool, as_float, as_optional_port
 from ..exporter import ServiceExporter
@@ -307,30 +303,6 @@ class BasePyroServiceExporter(ServiceExporter):
 
 # -- client side ------------------------------------------------------------------
 
-_TCP_INFO = getattr(socket, "TCP_INFO", None)
-_TCP_ESTABLISHED = 1
-
-
-def closed_by_peer(sock: socket.socket) -> Callable[[], bool]:
-    """A check, run before each call, for a connection the server closed or reset while
-    it was idle, or that was closed on this side (Pyro closes it after a failure). On
-    Linux it reads the TCP state (a system call that keeps the GIL, so threads calling
-    in parallel are not slowed down); elsewhere it polls the socket."""
-    if _TCP_INFO is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-        tcp_info = functools.partial(sock.getsockopt, socket.IPPROTO_TCP, _TCP_INFO, 1)
-
-        def closed() -> bool:
-            try:
-                return tcp_info()[0] != _TCP_ESTABLISHED  # type: ignore[index, no-any-return]  # bytes
-            except OSError:  # closed on this side: no file descriptor any more
-                return True
-
-        return closed
-    poller = select.poll()
-    poller.register(sock.fileno(), select.POLLIN | select.POLLPRI)
-    return lambda: sock.fileno() == -1 or bool(poller.poll(0))
-
-
 class Connection:
     """One thread's Pyro proxy, plus a check that spots a connection the server
     closed while it was idle (so a call is known not to have been sent on it)."""
@@ -341,7 +313,7 @@ class Connection:
         self.proxy = proxy
         self.internals = internals
         self.invoke = internals.invoker(proxy)
-        self.closed_by_peer = closed_by_peer(internals.socket_of(proxy))
+        self.closed_by_peer = failures.closed_by_peer(internals.socket_of(proxy))
 
     def usable(self) -> bool:
         """Connected, and not closed or reset by the server."""
@@ -454,14 +426,15 @@ class BasePyroProxyFactory(RemoteProxy):
         except internals.errors.NamingError as exc:
             raise ConnectFailedError(f"cannot resolve {self.service_url}: {exc}") from exc
         except (internals.errors.PyroError, OSError) as exc:
-            if context is not None and _certificate_refused(exc):
-                raise ConnectFailedError(f"cannot connect to {self.service_url}: {_tls.CLIENT_CERTIFICATE_REFUSED}") from exc
-            raise ConnectFailedError(f"cannot connect to {self.service_url} ({uri}): {exc}") from exc
+            raise failures.for_exception(
+                exc, url=f"{self.service_url} ({uri})", method=None, stage=failures.Stage.CONNECT, timeout=timeout,
+                timed_out=isinstance(exc, (internals.errors.TimeoutError, TimeoutError)),
+            ) from exc
         return Connection(proxy, internals)
 
     def _invoke(self, conn: Connection, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if conn.closed_by_peer():  # closed by either side: conn.usable(), inlined
-            raise ConnectFailedError(f"the connection to {self.service_url} was closed; {name}() was not sent")
+            raise failures.closed_before_send(str(self.service_url), name)
         try:
             return conn.invoke(name, args, kwargs)
         except PyroFault as fault:
@@ -495,27 +468,10 @@ class BasePyroProxyFactory(RemoteProxy):
             return None
         if internals.remote_traceback(exc) is not None or isinstance(exc, errors.SerializeError):
             return None  # raised by the service, or an argument Pyro cannot serialize
-        if isinstance(exc, errors.TimeoutError):
-            return CallTimeoutError(
-                f"{name}() on {self.service_url} got no answer within {self.timeout} s; it may have run"
-            )
-        return ConnectionLostError(
-            f"the connection to {self.service_url} failed during {name}(); it may have run: {exc}"
+        return failures.for_exception(
+            exc, url=str(self.service_url), method=name, stage=failures.Stage.REPLY,
+            timeout=self._timeout(), timed_out=isinstance(exc, errors.TimeoutError),
         )
 
     def _close(self, conn: Connection) -> None:
         conn.close()
-
-
-def _certificate_refused(exc: BaseException) -> bool:
-    """Whether ``exc`` or an exception it was raised from is the server refusing our
-    certificate (a TLS alert, or a refusal of the connect handshake after ``verify_fields``)."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if _tls.is_certificate_refusal(current) or _tls.CLIENT_CERTIFICATE_REFUSED in str(current):
-            return True  # a TLS alert, or the daemon's answer to the connect handshake
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return False
-
