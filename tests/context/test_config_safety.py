@@ -70,7 +70,6 @@ def test_private_name_is_not_a_property(tmp_path):
         ApplicationContext(config)
 
 
-@pytest.mark.xfail(strict=True, reason="remoting beans not yet DeclaredProperties")
 def test_pyro_exporter_refuses_misspelt_port(tmp_path):
     """PyroServiceExporter with serivce_port is reported by the static check, before anything is created."""
     config = xml(tmp_path / "app.xml",
