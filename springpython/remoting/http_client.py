@@ -158,9 +158,10 @@ class HTTPConnection:
     def connected(self) -> bool:
         return self._sock is not None
 
-    def exchange(self, body: bytes, method: str | None = None) -> Response:
+    def exchange(self, body: bytes, method: str | None = None, headers: bytes = b"") -> Response:
         """POST ``body`` and return the reply, whatever its status. ``method`` (the
-        remote method's name) only goes into error messages."""
+        remote method's name) only goes into error messages; ``headers`` are extra
+        header lines for this request (see :meth:`RequestHead.request`)."""
         sock = self._sock
         if sock is not None and self._closed_by_peer():  # type: ignore[misc]
             log.debug("%s closed the kept-alive connection; reconnecting", self.endpoint.url)
@@ -171,7 +172,7 @@ class HTTPConnection:
             sock = self._connect(method)
         endpoint = self.endpoint
         try:
-            sock.sendall(endpoint.head.request(body))
+            sock.sendall(endpoint.head.request(body, headers))
         except OSError as exc:
             cause: BaseException = exc
             if fresh and endpoint.tls is not None:

@@ -10,6 +10,7 @@ from ..errors import ConfigurationError
 from ._values import as_float, as_int
 from .http_client import DEFAULT_MAX_REPLY_SIZE, HTTPConnection, HTTPEndpoint, parse_url
 from .proxy import RemoteProxy
+from .tracing import Target
 from .tls_properties import CLIENT_TLS_PROPERTIES, ClientTLSProperties
 
 __all__ = ["HTTPProxyFactory"]
@@ -35,6 +36,8 @@ class HTTPProxyFactory(ClientTLSProperties, RemoteProxy, Generic[S]):
 
     CONTENT_TYPE: ClassVar[str] = "application/octet-stream"
     USER_AGENT: ClassVar[str] = "springpython"
+    #: ``rpc.system`` of this transport's spans.
+    RPC_SYSTEM: ClassVar[str] = "http"
 
     timeout: float | None = None
     connect_timeout: float | None = None
@@ -96,6 +99,10 @@ class HTTPProxyFactory(ClientTLSProperties, RemoteProxy, Generic[S]):
             credentials=(user, password or "") if user is not None else None,
         )
         return endpoint, settings
+
+    def _span_target(self) -> Target:
+        url = parse_url(self.service_url)
+        return Target(self.RPC_SYSTEM, url.path.partition("?")[0].strip("/"), url.host, url.effective_port)
 
     # -- connections ------------------------------------------------------------------
     def _open(self) -> HTTPConnection:

@@ -58,7 +58,7 @@ class RequestHead:
     adds the length and the body, so a whole request is one ``bytes`` for one
     ``sendall``."""
 
-    __slots__ = ("_prefix",)
+    __slots__ = ("_head", "_prefix")
 
     def __init__(
         self,
@@ -88,10 +88,14 @@ class RequestHead:
             if "\r" in name or "\n" in name or "\r" in value or "\n" in value or ":" in name:
                 raise ValueError(f"HTTP header {name!r}: {value!r} must be one line without ':' in the name")
             lines.append(f"{name}: {value}")
-        self._prefix = ("\r\n".join(lines) + "\r\nContent-Length: ").encode("latin-1")
+        self._head = ("\r\n".join(lines) + "\r\n").encode("latin-1")
+        self._prefix = self._head + b"Content-Length: "
 
-    def request(self, body: bytes) -> bytes:
-        """The whole request carrying ``body``."""
+    def request(self, body: bytes, headers: bytes = b"") -> bytes:
+        """The whole request carrying ``body``; ``headers``: more header lines for this
+        request only, each ending in CRLF (the trace context)."""
+        if headers:
+            return self._head + headers + b"Content-Length: %d\r\n\r\n" % len(body) + body
         return self._prefix + b"%d\r\n\r\n" % len(body) + body
 
 

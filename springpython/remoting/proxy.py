@@ -16,7 +16,7 @@ from typing import Any, Sequence
 from ..context.lifecycle import DisposableObject, InitializingObject
 from ..context.properties import DeclaredProperties
 from ..errors import ConnectFailedError, RemoteFault
-from . import faults
+from . import faults, tracing
 from ._values import as_bool
 
 __all__ = ["RemoteProxy", "RemoteMethod"]
@@ -82,6 +82,8 @@ class RemoteProxy(DeclaredProperties, InitializingObject, DisposableObject):
         super().__setattr__(name, value)
         if name == "exception_classes":
             self.__dict__.pop("_sp_exception_classes", None)
+        if not name.startswith("_"):
+            self.__dict__.pop("_sp_trace_target", None)
 
     def _exception_classes(self) -> faults.ExceptionClasses:
         table = self.__dict__.get("_sp_exception_classes")
@@ -148,6 +150,20 @@ class RemoteProxy(DeclaredProperties, InitializingObject, DisposableObject):
             log.debug("closing a connection to %s failed", self.service_url, exc_info=True)
 
     def _call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Call ``name`` remotely: a ``CLIENT`` span (:mod:`.tracing`) around the
+        whole call, reconnection included, when tracing is on."""
+        if not tracing.active():
+            return self._send(name, args, kwargs)
+        with tracing.client_span(self._trace_target(), name):
+            return self._send(name, args, kwargs)
+
+    def _trace_target(self) -> tracing.Target:
+        target: tracing.Target | None = self.__dict__.get("_sp_trace_target")
+        if target is None:
+            target = self.__dict__["_sp_trace_target"] = self._span_target()
+        return target
+
+    def _send(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         conn = getattr(self._connections()[0], "conn", None)
         reused = conn is not None
         if conn is None:
@@ -200,6 +216,11 @@ class RemoteProxy(DeclaredProperties, InitializingObject, DisposableObject):
 
     def _close(self, conn: Any) -> None:
         raise NotImplementedError
+
+    def _span_target(self) -> tracing.Target:
+        """The facts every span of this proxy carries (``rpc.system``, ``rpc.service``,
+        the server's address); computed once, again after a property changes."""
+        return tracing.Target(type(self).__name__, "")
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.service_url} connections={self.connections}>"

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal
 
 from ...errors import ProtocolError
-from .. import failures, faults
+from .. import failures, faults, tracing
 from .._values import as_int
 from ..http_client import HTTPConnection
 from ..http_proxy import HTTPProxyFactory
@@ -41,6 +41,7 @@ class HessianProxyFactory(HTTPProxyFactory[int]):
 
     CONTENT_TYPE: ClassVar[str] = "x-application/hessian"
     USER_AGENT: ClassVar[str] = "springpython-hessian"
+    RPC_SYSTEM: ClassVar[str] = "hessian"
 
     timeout: float | None = DEFAULT_TIMEOUT
     hessian_version: Literal[1, 2] = 2
@@ -55,7 +56,7 @@ class HessianProxyFactory(HTTPProxyFactory[int]):
         if kwargs:
             raise TypeError(f"Hessian calls take positional arguments only; {name}() got {sorted(kwargs)}")
         endpoint, version = self._target()
-        response = conn.exchange(encode_call(name, args, version), name)
+        response = conn.exchange(encode_call(name, args, version), name, tracing.http_headers())
         url = endpoint.url
         ok = response.status == 200
         if not ok and not _may_carry_fault(response):

@@ -19,7 +19,7 @@ import re
 from typing import Any, Callable, ClassVar
 
 from ...errors import ProtocolError
-from .. import faults
+from .. import faults, tracing
 from ..exposure import describe
 from ..http import Request, Response
 from ..http_exporter import HTTPServiceExporter, HTTPSettings
@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 DEFAULT_PORT = 8080
 DEFAULT_PATH = "/"
 CONTENT_TYPE = "x-application/hessian"
+RPC_SYSTEM = "hessian"
 _MANGLED = re.compile(r"^(.+)__(\d{1,3})$")  # Caucho's overload mangling: name__argcount
 
 
@@ -121,8 +122,10 @@ class HessianEndpoint:
                 None,
                 call.reply_version,
             )
+        spans = tracing.request_spans(RPC_SYSTEM, request.path, request.headers, request.client_address)
         try:
-            result = method(*call.args)
+            with spans(method_name) if spans is not None else tracing.NO_SPAN:
+                result = method(*call.args)
         except BaseException as exc:  # whatever the service raised goes back as a fault
             faults.log_service_exception(log, self.name, method_name, exc)
             return self._fault(*faults.hessian_fault(faults.describe(exc)), call.reply_version)

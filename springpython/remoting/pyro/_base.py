@@ -40,7 +40,7 @@ from ...errors import (
     ExportError,
 )
 from ...context.properties import state
-from .. import failures, faults
+from .. import failures, faults, tracing
 from .. import tls as _tls
 from .._values import Names, as_bool, as_float, as_optional_port
 from ..exporter import ServiceExporter
@@ -73,11 +73,14 @@ class ExposedService:
     public method (never this class's name), which the proxy factories report as
     :class:`~springpython.errors.NoSuchMethodError`."""
 
-    def __init__(self, service: Any, interface: ServiceInterface, internals: Internals) -> None:
+    def __init__(self, service: Any, interface: ServiceInterface, internals: Internals,
+                 target: tracing.Target | None = None) -> None:
         self._sp_service = service
         cls_name = type(service).__qualname__
         for method_name, method in interface.methods.items():
-            self.__dict__[method_name] = internals.mark_exposed(_exposed(method, f"{cls_name}.{method_name}"))
+            qualname = f"{cls_name}.{method_name}"
+            exposed = _exposed(method, qualname) if target is None else _traced(method, qualname, target, internals)
+            self.__dict__[method_name] = internals.mark_exposed(exposed)
         self._sp_metadata = {
             "methods": set(interface.methods),
             "oneway": set(),
@@ -96,6 +99,25 @@ def _exposed(method: Callable[..., Any], qualname: str) -> Callable[..., Any]:
     call = functools.partial(method)
     call.__qualname__ = qualname  # type: ignore[attr-defined]
     return call
+
+
+def _traced(method: Callable[..., Any], qualname: str, target: tracing.Target,
+            internals: Internals) -> Callable[..., Any]:
+    """``method`` as the facade holds it when served calls are traced: a ``SERVER``
+    span (:mod:`..tracing`) around it, child of the trace context in the call's
+    annotation, while tracing is on (one frame of ours in a failing call's traceback)."""
+    call_context = internals.call_context
+    name = qualname.rpartition(".")[2]
+
+    def served(*args: Any, **kwargs: Any) -> Any:
+        if not tracing.active():
+            return method(*args, **kwargs)
+        carrier = tracing.carrier_from_annotation(call_context.annotations.get(tracing.ANNOTATION))
+        with tracing.server_span(target, name, carrier, getattr(call_context, "client_sock_addr", None)):
+            return method(*args, **kwargs)
+
+    served.__qualname__ = qualname
+    return served
 
 
 @functools.lru_cache(maxsize=None)
@@ -118,16 +140,17 @@ def _facade_class(readable: frozenset[str], writable: frozenset[str], internals:
     return type("ExposedServiceWithProperties", (ExposedService,), namespace)
 
 
-def expose(service: Any, internals: Internals) -> ExposedService:
-    """The facade a daemon serves for ``service``."""
+def expose(service: Any, internals: Internals, target: tracing.Target | None = None) -> ExposedService:
+    """The facade a daemon serves for ``service``; with ``target``, its methods'
+    calls are traced."""
     interface = describe(service)
     props = interface.properties
     if not props:
-        return ExposedService(service, interface, internals)
+        return ExposedService(service, interface, internals, target)
     writable = frozenset(
         p for p in props if getattr(getattr(type(service), p, None), "fset", None) is not None
     )
-    return _facade_class(frozenset(props), writable, internals)(service, interface, internals)
+    return _facade_class(frozenset(props), writable, internals)(service, interface, internals, target)
 
 
 class BasePyroServiceExporter(ServiceExporter):
@@ -201,7 +224,8 @@ class BasePyroServiceExporter(ServiceExporter):
     def _register(self, server: _daemons.ServerThread, name: str) -> str:
         internals = self._internals()
         try:
-            return str(server.daemon.register(expose(self.service, internals), name))
+            target = tracing.Target(internals.name.lower(), name, str(self.service_host), server.port)
+            return str(server.daemon.register(expose(self.service, internals, target), name))
         except internals.errors.DaemonError as exc:
             raise ExportError(
                 f"{type(self).__name__}: service name {name!r} is already exported at {server.location}"
@@ -315,6 +339,17 @@ class Connection:
         self.invoke = internals.invoker(proxy)
         self.closed_by_peer = failures.closed_by_peer(internals.socket_of(proxy))
 
+    def invoke_annotated(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], context: bytes) -> Any:
+        """:attr:`invoke` with the trace ``context`` in the call's annotations (Pyro's
+        per-thread ``current_context.annotations``, restored afterwards)."""
+        call_context = self.internals.call_context
+        saved = call_context.annotations
+        call_context.annotations = {**saved, tracing.ANNOTATION: context}
+        try:
+            return self.invoke(name, args, kwargs)
+        finally:
+            call_context.annotations = saved
+
     def usable(self) -> bool:
         """Connected, and not closed or reset by the server."""
         return self.internals.connected(self.proxy) and not self.closed_by_peer()
@@ -411,6 +446,10 @@ class BasePyroProxyFactory(RemoteProxy):
             raise ConfigurationError(str(exc)) from None
 
     # -- RemoteProxy hooks ------------------------------------------------------------
+    def _span_target(self) -> tracing.Target:
+        target = self._target()
+        return tracing.Target(self._internals().name.lower(), target.name, target.host, target.port)
+
     def _open(self) -> Connection:
         internals = self._internals()
         uri = self._uri_text(self._target())
@@ -436,7 +475,10 @@ class BasePyroProxyFactory(RemoteProxy):
         if conn.closed_by_peer():  # closed by either side: conn.usable(), inlined
             raise failures.closed_before_send(str(self.service_url), name)
         try:
-            return conn.invoke(name, args, kwargs)
+            context = tracing.annotation()
+            if context is None:
+                return conn.invoke(name, args, kwargs)
+            return conn.invoke_annotated(name, args, kwargs, context)
         except PyroFault as fault:
             raise self._fault(pyro_fault(fault.info, name, conn.internals), name) from None
         except Exception as exc:

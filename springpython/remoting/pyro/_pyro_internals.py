@@ -215,6 +215,9 @@ class Internals:
     Proxy: Any
     version: str
     locate_ns: Callable[..., Any]
+    #: Pyro's (public) per-thread call context: ``annotations`` sent with a call, and
+    #: those of the call being served.
+    call_context: Any
     _errors_prefix: str
 
     # -- serializers ----------------------------------------------------------------
@@ -326,6 +329,7 @@ class Pyro5Internals(Internals):
     _errors_prefix = "Pyro5.errors."
     _lookup_frame = "in _get_attribute"
     locate_ns = staticmethod(Pyro5.core.locate_ns)
+    call_context = Pyro5.callcontext.current_context
 
     def _table(self) -> dict[str, Any]:
         table: dict[str, Any] = Pyro5.serializers.serializers
@@ -398,6 +402,7 @@ class Pyro4Internals(Internals):
         self.Proxy = Pyro4.core.Proxy
         self.core = Pyro4.core
         self.locate_ns = Pyro4.naming.locateNS
+        self.call_context = Pyro4.core.current_context
         self.DaemonHooks: type[DaemonHooks] = type(
             "Pyro4DaemonHooks", (DaemonHooks,), {"call_context": Pyro4.core.current_context}
         )

@@ -10,14 +10,14 @@ from xmlrpc.server import SimpleXMLRPCDispatcher
 
 from ...errors import ConfigurationError
 from ...errors import ProtocolError as WireProtocolError
-from .. import faults
+from .. import faults, tracing
 from .._values import as_bool
 from ..exposure import describe
 from ..http_client import HTTPConnection
 from ..http_exporter import HTTPServiceExporter, HTTPSettings
 from ..http_proxy import HTTPProxyFactory
 from ._client import CONTENT_TYPE, USER_AGENT, reply_values
-from ._server import XMLRPCEndpoint
+from ._server import RPC_SYSTEM, XMLRPCEndpoint
 
 __all__ = ["XMLRPCServiceExporter", "XMLRPCProxyFactory"]
 
@@ -80,6 +80,7 @@ class XMLRPCProxyFactory(HTTPProxyFactory[bool]):
 
     CONTENT_TYPE: ClassVar[str] = CONTENT_TYPE
     USER_AGENT: ClassVar[str] = USER_AGENT
+    RPC_SYSTEM: ClassVar[str] = RPC_SYSTEM
 
     allow_none: bool = True
 
@@ -91,7 +92,7 @@ class XMLRPCProxyFactory(HTTPProxyFactory[bool]):
             raise TypeError(f"XML-RPC calls take positional arguments only; {name}() got {sorted(kwargs)}")
         endpoint, allow_none = self._target()
         request = xmlrpc.client.dumps(args, name, encoding="utf-8", allow_none=allow_none).encode("utf-8")
-        response = conn.exchange(request, name)
+        response = conn.exchange(request, name, tracing.http_headers())
         try:
             result = reply_values(response, endpoint.url, name, max_size=endpoint.max_reply)
         except xmlrpc.client.Fault as fault:

@@ -7,12 +7,12 @@ import logging
 import ssl
 import threading
 import xmlrpc.client
-from typing import Any, Callable
+from typing import Any, Callable, ContextManager
 from xml.parsers.expat import ExpatError
 from xmlrpc.server import SimpleXMLRPCDispatcher
 
 from ...errors import ConfigurationError
-from .. import faults, tls
+from .. import faults, tls, tracing
 from ..http import DEFAULT_MAX_BODY_SIZE, HTTPServer, Request, Response
 from ._parser import UnsafeXMLError, loads_call
 
@@ -25,6 +25,7 @@ PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
 METHOD_NOT_FOUND = faults.XMLRPC_METHOD_NOT_FOUND
 APPLICATION_ERROR = faults.XMLRPC_APPLICATION_ERROR  # what the standard library's servers send for a failed call
+RPC_SYSTEM = "xmlrpc"
 
 
 class XMLRPCEndpoint:
@@ -65,11 +66,15 @@ class XMLRPCEndpoint:
                 return Response(400, f"cannot decode the gzip request body: {exc}\n".encode())
         elif encoding != "identity":
             return Response(415, f"unsupported Content-Encoding {encoding!r}\n".encode())
-        return Response(200, dispatch(self.dispatcher, body, request.path, self.log), "text/xml")
+        spans = tracing.request_spans(RPC_SYSTEM, request.path, request.headers, request.client_address)
+        return Response(200, dispatch(self.dispatcher, body, request.path, self.log, spans), "text/xml")
 
 
-def dispatch(dispatcher: SimpleXMLRPCDispatcher, data: bytes, path: str | None, logger: logging.Logger) -> bytes:
-    """Parse one ``<methodCall>``, run it, and marshal the result or the fault.
+def dispatch(dispatcher: SimpleXMLRPCDispatcher, data: bytes, path: str | None, logger: logging.Logger,
+             spans: Callable[[str], ContextManager[Any]] | None = None) -> bytes:
+    """Parse one ``<methodCall>``, run it, and marshal the result or the fault;
+    ``spans`` (:func:`springpython.remoting.tracing.request_spans`) makes the span the
+    method runs in.
 
     Faults follow :mod:`springpython.remoting.faults`: a method that is not registered
     is ``-32601``; anything the method raises (``SystemExit`` and ``KeyboardInterrupt``
@@ -88,7 +93,8 @@ def dispatch(dispatcher: SimpleXMLRPCDispatcher, data: bytes, path: str | None, 
         if method not in dispatcher.funcs and dispatcher.instance is None:
             raise xmlrpc.client.Fault(METHOD_NOT_FOUND, f"the service has no method named {method!r}")
         try:
-            result = dispatcher._dispatch(method, params)
+            with spans(method) if spans is not None else tracing.NO_SPAN:
+                result = dispatcher._dispatch(method, params)
         except xmlrpc.client.Fault:
             raise
         except BaseException as exc:  # the caller gets the failure as a fault, like the stdlib server

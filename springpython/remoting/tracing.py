@@ -1,0 +1,221 @@
+"""OpenTelemetry tracing of remote calls, written once for every transport.
+
+Every proxy call is a ``CLIENT`` span (:meth:`RemoteProxy._call
+<springpython.remoting.proxy.RemoteProxy._call>`), every served call a ``SERVER``
+span (the Hessian and XML-RPC endpoints, the Pyro facade), named and attributed
+after OpenTelemetry's RPC semantic conventions: the name is
+``{rpc.service}/{rpc.method}``; attributes ``rpc.system`` (``pyro5``, ``pyro4``,
+``hessian``, ``xmlrpc``: the conventions list none of them), ``rpc.service`` (the
+Pyro object name, or the HTTP path without its slashes), ``rpc.method``,
+``server.address`` and ``server.port``; a call that raised has status ``ERROR``,
+``error.type`` (the remote exception's dotted type name when the service raised it)
+and the exception recorded as an event.
+
+The W3C trace context (``traceparent``/``tracestate``, through
+:mod:`opentelemetry.propagate`, so the application's propagators apply) travels in
+HTTP headers for Hessian and XML-RPC and in one Pyro message annotation
+(:data:`ANNOTATION`) for Pyro5 and Pyro4. A served call's span is current while the
+service runs, so a call it makes is its child. A peer sending no context (Caucho's
+Java client, ``xmlrpc.client``) starts a new trace.
+
+Rules of this file: only ``opentelemetry-api`` is needed. Until the application
+installs a tracer provider (the SDK's, normally) :func:`active` is false and the
+transports skip all of this: no span objects, no headers, no annotation; the cost
+is one check per call (about 0.7 µs, 1-2% of a short call)."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Callable, ContextManager, Mapping
+
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.trace import NoOpTracerProvider, ProxyTracerProvider, SpanKind, Status, StatusCode
+
+from .. import __version__
+
+__all__ = [
+    "ANNOTATION",
+    "Target",
+    "active",
+    "client_span",
+    "server_span",
+    "request_spans",
+    "NO_SPAN",
+    "http_headers",
+    "annotation",
+    "carrier_from_annotation",
+    "host_and_port",
+]
+
+log = logging.getLogger(__name__)
+
+#: The Pyro message annotation (Pyro wants 4 characters) carrying the trace context
+#: as ``name: value`` lines, one per propagated field.
+ANNOTATION = "OTEL"
+
+#: What a dispatcher enters instead of a span when tracing is off.
+NO_SPAN: ContextManager[Any] = contextlib.nullcontext()
+
+_TRACER = trace.get_tracer("springpython", __version__)
+_NO_PROVIDER = (ProxyTracerProvider, NoOpTracerProvider)
+
+
+def active() -> bool:
+    """Whether a tracer provider is installed (otherwise every span would be a no-op)."""
+    return not isinstance(trace.get_tracer_provider(), _NO_PROVIDER)
+
+
+@dataclass(frozen=True)
+class Target:
+    """The semantic-convention facts of one service as one side sees it, computed
+    once: ``system`` (``rpc.system``), ``service`` (``rpc.service``), the server's
+    ``address`` and ``port`` when known."""
+
+    system: str
+    service: str
+    address: str | None = None
+    port: int | None = None
+    attributes: dict[str, Any] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        attributes: dict[str, Any] = {"rpc.system": self.system}
+        if self.service:
+            attributes["rpc.service"] = self.service
+        if self.address:
+            attributes["server.address"] = self.address
+        if self.port is not None:
+            attributes["server.port"] = self.port
+        object.__setattr__(self, "attributes", attributes)
+
+    def span_name(self, method: str) -> str:
+        return f"{self.service}/{method}" if self.service else method
+
+
+class _Span:
+    """A started span made current until ``__exit__``, which records an escaping
+    exception (status ``ERROR``, ``error.type``) and ends it."""
+
+    __slots__ = ("span", "token")
+
+    def __init__(self, span: trace.Span) -> None:
+        self.span = span
+        self.token = otel_context.attach(trace.set_span_in_context(span))
+
+    def __enter__(self) -> trace.Span:
+        return self.span
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        span = self.span
+        try:
+            if exc is not None:
+                record_error(span, exc)
+        finally:
+            otel_context.detach(self.token)
+            span.end()
+
+
+def record_error(span: trace.Span, exc: BaseException) -> None:
+    """Mark ``span`` failed by ``exc``: status ``ERROR``, ``error.type``, the exception event."""
+    if not span.is_recording():
+        return
+    remote = getattr(exc, "remote_type", None)
+    cls = type(exc)
+    span.set_attribute("error.type", remote if isinstance(remote, str) and remote
+                       else f"{cls.__module__}.{cls.__qualname__}")
+    span.record_exception(exc)
+    span.set_status(Status(StatusCode.ERROR, f"{cls.__name__}: {exc}"))
+
+
+def client_span(target: Target, method: str) -> _Span:
+    """A ``CLIENT`` span for a call of ``method``, current until the ``with`` block ends."""
+    attributes = dict(target.attributes)
+    attributes["rpc.method"] = method
+    return _Span(_TRACER.start_span(target.span_name(method), kind=SpanKind.CLIENT, attributes=attributes))
+
+
+def server_span(target: Target, method: str, carrier: Mapping[str, str] | None,
+                client: tuple[Any, ...] | None = None) -> _Span:
+    """A ``SERVER`` span for a served call of ``method``, the child of the context
+    extracted from ``carrier`` (request headers, or :func:`carrier_from_annotation`),
+    current while the service runs."""
+    parent = propagate.extract(carrier) if carrier else None
+    attributes = dict(target.attributes)
+    attributes["rpc.method"] = method
+    if client and len(client) >= 2:
+        attributes["client.address"] = str(client[0])
+        attributes["client.port"] = client[1]
+    return _Span(_TRACER.start_span(target.span_name(method), context=parent, kind=SpanKind.SERVER,
+                                    attributes=attributes))
+
+
+def request_spans(system: str, path: str, headers: Mapping[str, str],
+                  client: tuple[Any, ...] | None) -> Callable[[str], _Span] | None:
+    """For an HTTP request: a function making the ``SERVER`` span of the call of a
+    method (the service is the ``path``, the server's address is from the ``Host``
+    header, the parent from the trace headers), or ``None`` when tracing is off."""
+    if not active():
+        return None
+    address, port = host_and_port(headers.get("host"))
+    return functools.partial(server_span, Target(system, path.strip("/"), address, port), carrier=headers,
+                             client=client)
+
+
+def _carrier() -> dict[str, str]:
+    if not trace.get_current_span().get_span_context().is_valid:
+        return {}
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier
+
+
+def http_headers() -> bytes:
+    """The current trace context as HTTP header lines (each ending in CRLF), or
+    ``b""`` outside a span."""
+    carrier = _carrier()
+    if not carrier:
+        return b""
+    return "".join(f"{name}: {value}\r\n" for name, value in carrier.items()
+                   if "\r" not in value and "\n" not in value).encode("latin-1", "replace")
+
+
+def annotation() -> bytes | None:
+    """The current trace context as the value of the Pyro annotation :data:`ANNOTATION`,
+    or ``None`` outside a span."""
+    carrier = _carrier()
+    if not carrier:
+        return None
+    return "".join(f"{name}: {value}\n" for name, value in carrier.items() if "\n" not in value).encode("utf-8")
+
+
+def carrier_from_annotation(value: Any) -> dict[str, str] | None:
+    """The propagation fields of a Pyro annotation made by :func:`annotation`
+    (``None`` when absent or unreadable: the call is then traced as a new trace)."""
+    if not value:
+        return None
+    try:
+        text = bytes(value).decode("utf-8")
+    except (TypeError, ValueError):
+        log.debug("ignoring an unreadable %s annotation", ANNOTATION)
+        return None
+    carrier: dict[str, str] = {}
+    for line in text.split("\n"):
+        name, sep, field_value = line.partition(": ")
+        if sep:
+            carrier[name] = field_value
+    return carrier
+
+
+def host_and_port(host_header: str | None) -> tuple[str | None, int | None]:
+    """The host and port of an HTTP ``Host`` header (``[v6]:port`` included)."""
+    if not host_header:
+        return None, None
+    host, sep, port = host_header.rpartition(":")
+    if not sep or "]" in port:
+        return host_header.strip("[]"), None
+    return host.strip("[]"), int(port) if port.isdigit() else None
