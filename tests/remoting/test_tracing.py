@@ -1,0 +1,247 @@
+"""OpenTelemetry tracing across processes: each transport's client span is the parent
+of the server span it causes, a chain of three servers shares one trace, and peers
+without trace context or without an SDK still work."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+import xmlrpc.client
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+from support import free_port
+
+from springpython.remoting import tracing
+
+HERE = Path(__file__).resolve().parent
+CHILD = HERE / "tracing_child.py"
+
+
+@dataclass(frozen=True)
+class Transport:
+    system: str
+    exporter: str
+    proxy: str
+    url: Callable[[int], str]
+    service: str  # rpc.service as both sides name it
+
+
+TRANSPORTS = {
+    "pyro5": Transport("pyro5", "springpython.remoting.pyro.Pyro5ServiceExporter",
+                       "springpython.remoting.pyro.Pyro5ProxyFactory", lambda port: f"PYRO:hop@127.0.0.1:{port}", "hop"),
+    "pyro4": Transport("pyro4", "springpython.remoting.pyro.Pyro4ServiceExporter",
+                       "springpython.remoting.pyro.Pyro4ProxyFactory", lambda port: f"PYRO:hop@127.0.0.1:{port}", "hop"),
+    "hessian": Transport("hessian", "springpython.remoting.hessian.HessianServiceExporter",
+                         "springpython.remoting.hessian.HessianProxyFactory",
+                         lambda port: f"http://127.0.0.1:{port}/rpc/hop", "rpc/hop"),
+    "xmlrpc": Transport("xmlrpc", "springpython.remoting.xmlrpc.XMLRPCServiceExporter",
+                        "springpython.remoting.xmlrpc.XMLRPCProxyFactory",
+                        lambda port: f"http://127.0.0.1:{port}/rpc/hop", "rpc/hop"),
+}
+
+
+def server_xml(path: Path, transport: Transport, port: int, name: str, next_hop: tuple[Transport, int] | None) -> Path:
+    """A context exporting a :class:`tracing_child.Hop` named ``name``, whose next hop
+    is a proxy factory when ``next_hop`` is given."""
+    where = (f'<property name="service_name" value="hop"/>' if transport.system.startswith("pyro")
+             else '<property name="path" value="/rpc/hop"/>')
+    hop_ref = '<property name="next_hop" ref="next"/>' if next_hop else ""
+    proxy = ""
+    if next_hop:
+        proxy = (f'<object id="next" class="{next_hop[0].proxy}">'
+                 f'<property name="service_url" value="{next_hop[0].url(next_hop[1])}"/></object>')
+    path.write_text(textwrap.dedent(f"""\
+        <?xml version="1.0"?>
+        <objects xmlns="http://www.springframework.org/springpython/schema/objects/1.1">
+            {proxy}
+            <object id="service" class="tracing_child.Hop">
+                <property name="name" value="{name}"/>
+                {hop_ref}
+            </object>
+            <object id="exporter" class="{transport.exporter}">
+                <property name="service" ref="service"/>
+                <property name="service_host" value="127.0.0.1"/>
+                <property name="service_port" value="{port}"/>
+                {where}
+            </object>
+        </objects>
+        """))
+    return path
+
+
+class Servers:
+    """Server children started by a test; each stops (flushing its spans) when its stdin closes."""
+
+    def __init__(self, spawn: Callable[..., Any], tmp_path: Path) -> None:
+        self.spawn = spawn
+        self.tmp_path = tmp_path
+        self.procs: list[Any] = []
+
+    def start(self, name: str, transport: Transport, *, sdk: bool = True,
+              next_hop: tuple[Transport, int] | None = None) -> tuple[int, Path]:
+        """Start a server for ``transport``; its port and its spans file."""
+        port = free_port()
+        xml = server_xml(self.tmp_path / f"{name}.xml", transport, port, name, next_hop)
+        spans = self.tmp_path / f"{name}.spans"
+        proc = self.spawn([CHILD, spans if sdk else "-", "serve", xml], cwd=HERE, stdin=-1)
+        self.procs.append(proc)
+        line = proc.stdout.readline()
+        if line.strip() != "READY":
+            proc.kill()
+            raise AssertionError(f"server {name} did not start: {line!r} {proc.communicate()[1]}")
+        return port, spans
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            _, err = proc.communicate(timeout=30)
+            assert proc.returncode == 0, err
+
+
+@pytest.fixture
+def servers(spawn, tmp_path) -> Iterator[Servers]:
+    """Starts server children; those a test did not stop are killed by ``spawn`` after it."""
+    started = Servers(spawn, tmp_path)
+    yield started
+
+
+def call(spawn: Callable[..., Any], spans: Path | None, transport: Transport, port: int, method: str,
+         arg: str) -> dict[str, Any]:
+    """One call from a client child (with the SDK recording into ``spans``, or with
+    only the API when ``spans`` is ``None``); its outcome."""
+    proc = spawn([CHILD, spans or "-", "call", transport.proxy, transport.url(port), method, arg], cwd=HERE)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    return json.loads(out)  # type: ignore[no-any-return]
+
+
+def read_spans(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def only(spans: list[dict[str, Any]], **facts: Any) -> dict[str, Any]:
+    found = [s for s in spans if all(s[k] == v for k, v in facts.items())]
+    assert len(found) == 1, (facts, spans)
+    return found[0]
+
+
+@pytest.mark.parametrize("name", sorted(TRANSPORTS))
+def test_client_span_is_the_parent_of_the_server_span(name, servers, spawn, tmp_path):
+    """A call's CLIENT span and the SERVER span it causes share the trace; names, kinds and attributes follow semconv."""
+    transport = TRANSPORTS[name]
+    port, server_spans = servers.start("server", transport)
+    client_spans = tmp_path / "client.spans"
+    assert call(spawn, client_spans, transport, port, "relay", "client") == {"result": "client>server"}
+    servers.stop()
+    clients, served = read_spans(client_spans), read_spans(server_spans)
+    expected_name = f"{transport.service}/relay"
+    client = only(clients, name=expected_name)
+    server = only(served, name=expected_name)
+    assert (client["kind"], server["kind"]) == ("CLIENT", "SERVER")
+    assert server["trace_id"] == client["trace_id"]
+    assert server["parent_span_id"] == client["span_id"]
+    assert client["parent_span_id"] is None
+    common = {"rpc.system": transport.system, "rpc.service": transport.service, "rpc.method": "relay",
+              "server.address": "127.0.0.1", "server.port": port}
+    assert client["attributes"] == common
+    assert {k: server["attributes"][k] for k in common} == common
+    assert server["attributes"]["client.address"] == "127.0.0.1"
+    assert client["status"] == server["status"] == "UNSET"
+
+
+@pytest.mark.parametrize("name", sorted(TRANSPORTS))
+def test_a_failed_call_records_the_exception_type_on_both_sides(name, servers, spawn, tmp_path):
+    """A call whose service raises is an ERROR span with error.type and an exception event, client and server."""
+    transport = TRANSPORTS[name]
+    port, server_spans = servers.start("server", transport)
+    client_spans = tmp_path / "client.spans"
+    assert call(spawn, client_spans, transport, port, "fail", "missing")["remote_type"] == "builtins.KeyError"
+    servers.stop()
+    client = only(read_spans(client_spans), name=f"{transport.service}/fail")
+    server = only(read_spans(server_spans), name=f"{transport.service}/fail")
+    assert server["parent_span_id"] == client["span_id"]
+    for span in (client, server):
+        assert span["status"] == "ERROR"
+        assert span["attributes"]["error.type"] == "builtins.KeyError"
+        assert [e["name"] for e in span["events"]] == ["exception"]
+    assert server["events"][0]["attributes"]["exception.type"] == "KeyError"
+
+
+def test_one_trace_follows_a_call_through_pyro_hessian_and_xmlrpc(servers, spawn, tmp_path):
+    """client -> Pyro5 -> Hessian -> XML-RPC in separate processes: one trace, each span the child of the one before."""
+    last_port, last_spans = servers.start("xmlrpc", TRANSPORTS["xmlrpc"])
+    middle_port, middle_spans = servers.start("hessian", TRANSPORTS["hessian"],
+                                              next_hop=(TRANSPORTS["xmlrpc"], last_port))
+    first_port, first_spans = servers.start("pyro", TRANSPORTS["pyro5"], next_hop=(TRANSPORTS["hessian"], middle_port))
+    client_spans = tmp_path / "client.spans"
+    outcome = call(spawn, client_spans, TRANSPORTS["pyro5"], first_port, "relay", "client")
+    assert outcome == {"result": "client>pyro>hessian>xmlrpc"}
+    servers.stop()
+    chain = [
+        only(read_spans(client_spans), kind="CLIENT", name="hop/relay"),
+        only(read_spans(first_spans), kind="SERVER", name="hop/relay"),
+        only(read_spans(first_spans), kind="CLIENT", name="rpc/hop/relay"),
+        only(read_spans(middle_spans), kind="SERVER", name="rpc/hop/relay"),
+        only(read_spans(middle_spans), kind="CLIENT", name="rpc/hop/relay"),
+        only(read_spans(last_spans), kind="SERVER", name="rpc/hop/relay"),
+    ]
+    assert [s["attributes"]["rpc.system"] for s in chain] == ["pyro5", "pyro5", "hessian", "hessian", "xmlrpc",
+                                                                "xmlrpc"]
+    assert len({s["trace_id"] for s in chain}) == 1
+    assert chain[0]["parent_span_id"] is None
+    for parent, child in zip(chain, chain[1:]):
+        assert child["parent_span_id"] == parent["span_id"], (parent, child)
+
+
+@pytest.mark.parametrize("name", sorted(TRANSPORTS))
+def test_calls_work_with_only_the_api_on_either_side(name, servers, spawn, tmp_path):
+    """A client without an SDK starts no trace (the server's span is a root); a server without one still answers."""
+    transport = TRANSPORTS[name]
+    port, server_spans = servers.start("server", transport)
+    untraced_port, _ = servers.start("untraced", transport, sdk=False)
+    assert call(spawn, None, transport, port, "relay", "plain") == {"result": "plain>server"}
+    client_spans = tmp_path / "client.spans"
+    assert call(spawn, client_spans, transport, untraced_port, "relay", "traced") == {"result": "traced>untraced"}
+    servers.stop()
+    assert only(read_spans(server_spans), name=f"{transport.service}/relay")["parent_span_id"] is None
+    assert only(read_spans(client_spans), kind="CLIENT")["attributes"]["server.port"] == untraced_port
+
+
+def test_a_stdlib_xmlrpc_client_without_trace_context_is_served_in_a_new_trace(servers):
+    """xmlrpc.client sends no traceparent: the call works and the server's span starts a trace."""
+    port, server_spans = servers.start("server", TRANSPORTS["xmlrpc"])
+    with xmlrpc.client.ServerProxy(f"http://127.0.0.1:{port}/rpc/hop") as proxy:
+        assert proxy.relay("stdlib") == "stdlib>server"
+    servers.stop()
+    span = only(read_spans(server_spans), name="rpc/hop/relay")
+    assert (span["kind"], span["parent_span_id"]) == ("SERVER", None)
+
+
+def test_without_a_tracer_provider_nothing_is_propagated():
+    """This process installs no SDK: tracing is off and no trace header or annotation is made."""
+    assert not tracing.active()
+    assert tracing.http_headers() == b""
+    assert tracing.annotation() is None
+
+
+def test_trace_context_annotation_round_trips():
+    """The Pyro annotation carries the propagation fields as name: value lines; junk reads as no context."""
+    carrier = {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "tracestate": "a=1"}
+    value = "".join(f"{k}: {v}\n" for k, v in carrier.items()).encode()
+    assert tracing.carrier_from_annotation(value) == carrier
+    assert tracing.carrier_from_annotation(b"\xff\xfe") is None
+    assert tracing.carrier_from_annotation(None) is None
+
+
+@pytest.mark.parametrize("header, expected", [
+    ("127.0.0.1:8080", ("127.0.0.1", 8080)),
+    ("[::1]:443", ("::1", 443)),
+    ("[::1]", ("::1", None)),
+    ("example.org", ("example.org", None)),
+    (None, (None, None)),
+])
+def test_host_header_gives_the_server_address(header, expected):
+    """server.address and server.port of a served HTTP call come from its Host header."""
+    assert tracing.host_and_port(header) == expected

@@ -1,0 +1,115 @@
+"""The child processes of the tracing tests, the service they export, and the span
+exporter that writes each finished span as one JSON line.
+
+``python tracing_child.py SPANS serve CONTEXT.xml`` starts the XML context, prints
+``READY`` and serves until stdin closes; ``python tracing_child.py SPANS call CLASS URL
+METHOD [ARG]`` makes one call through proxy factory ``CLASS`` and prints the outcome
+as JSON. With SPANS ``-`` no tracer provider is installed (only the API is used);
+otherwise the SDK records every span into the file SPANS."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+import threading
+from typing import Any, Sequence
+
+
+class Hop:
+    """Answers ``relay`` by calling the next hop (a proxy set from XML) when it has one."""
+
+    def __init__(self, name: str = "hop", next_hop: Any = None) -> None:
+        self.name = name
+        self.next_hop = next_hop
+
+    def relay(self, text: str) -> str:
+        text = f"{text}>{self.name}"
+        return self.next_hop.relay(text) if self.next_hop is not None else text
+
+    def fail(self, key: str) -> str:
+        return {}[key]
+
+
+class JSONLinesSpanExporter:
+    """An OpenTelemetry span exporter appending one JSON object per span to a file."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.lock = threading.Lock()
+
+    def export(self, spans: Sequence[Any]) -> Any:
+        from opentelemetry.sdk.trace.export import SpanExportResult
+
+        with self.lock, open(self.path, "a", encoding="utf-8") as out:
+            for span in spans:
+                out.write(json.dumps(span_record(span)) + "\n")
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        pass
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
+
+def span_record(span: Any) -> dict[str, Any]:
+    """The facts the tests check of one finished SDK span."""
+    parent = span.parent
+    return {
+        "name": span.name,
+        "kind": span.kind.name,
+        "trace_id": f"{span.context.trace_id:032x}",
+        "span_id": f"{span.context.span_id:016x}",
+        "parent_span_id": f"{parent.span_id:016x}" if parent is not None else None,
+        "attributes": dict(span.attributes),
+        "status": span.status.status_code.name,
+        "events": [{"name": e.name, "attributes": dict(e.attributes)} for e in span.events],
+    }
+
+
+def install_sdk(path: str) -> None:
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(JSONLinesSpanExporter(path)))  # type: ignore[arg-type]
+    trace.set_tracer_provider(provider)
+
+
+def serve(context_xml: str) -> None:
+    from springpython.config import XMLConfig
+    from springpython.context import ApplicationContext
+
+    context = ApplicationContext(XMLConfig(context_xml))
+    try:
+        print("READY", flush=True)
+        sys.stdin.read()
+    finally:
+        context.shutdown()
+
+
+def call(class_path: str, url: str, method: str, args: list[str]) -> None:
+    module, _, name = class_path.rpartition(".")
+    factory = getattr(importlib.import_module(module), name)
+    with factory(service_url=url) as proxy:
+        try:
+            outcome = {"result": getattr(proxy, method)(*args)}
+        except Exception as exc:
+            outcome = {"error": type(exc).__name__, "remote_type": getattr(exc, "remote_type", None)}
+    print(json.dumps(outcome), flush=True)
+
+
+def main(argv: list[str]) -> None:
+    spans, command, *rest = argv
+    if spans != "-":
+        install_sdk(spans)
+    if command == "serve":
+        serve(rest[0])
+    else:
+        call(rest[0], rest[1], rest[2], rest[3:])
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
