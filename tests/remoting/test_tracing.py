@@ -245,3 +245,12 @@ def test_trace_context_annotation_round_trips():
 def test_host_header_gives_the_server_address(header, expected):
     """server.address and server.port of a served HTTP call come from its Host header."""
     assert tracing.host_and_port(header) == expected
+
+
+def test_the_provider_check_reads_the_api_global():
+    """tracing.active reads opentelemetry.trace._TRACER_PROVIDER (the fast check); a changed API shows here."""
+    from opentelemetry import trace
+
+    assert hasattr(trace, "_TRACER_PROVIDER")
+    assert tracing.active is tracing._active_by_global
+    assert tracing._active_by_global() == tracing._active_by_api() is False
