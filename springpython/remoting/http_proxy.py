@@ -102,7 +102,7 @@ class HTTPProxyFactory(ClientTLSProperties, RemoteProxy, Generic[S]):
 
     def _span_target(self) -> Target:
         url = parse_url(self.service_url)
-        return Target(self.RPC_SYSTEM, url.path.partition("?")[0].strip("/"), url.host, url.effective_port)
+        return Target.for_http(self.RPC_SYSTEM, url.host, url.effective_port, url.path)
 
     # -- connections ------------------------------------------------------------------
     def _open(self) -> HTTPConnection:

@@ -111,6 +111,11 @@ class Target:
             attributes["server.port"] = self.port
         object.__setattr__(self, "attributes", attributes)
 
+    @classmethod
+    def for_http(cls, system: str, host: str | None, port: int | None, path: str) -> "Target":
+        """The target of an HTTP service at ``path`` (its query left out, its slashes stripped)."""
+        return cls(system, path.partition("?")[0].strip("/"), host, port)
+
     def span_name(self, method: str) -> str:
         return f"{self.service}/{method}" if self.service else method
 
@@ -186,7 +191,7 @@ def request_spans(system: str, path: str, headers: Mapping[str, str],
 
 @functools.lru_cache(maxsize=256)
 def _http_target(system: str, path: str, host_header: str | None) -> Target:
-    return Target(system, path.strip("/"), *host_and_port(host_header))
+    return Target.for_http(system, *host_and_port(host_header), path)
 
 
 def _carrier() -> dict[str, str]:

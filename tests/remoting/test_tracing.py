@@ -43,7 +43,8 @@ TRANSPORTS = {
 }
 
 
-def server_xml(path: Path, transport: Transport, port: int, name: str, next_hop: tuple[Transport, int] | None) -> Path:
+def server_xml(path: Path, transport: Transport, port: int, name: str, next_hop: tuple[Transport, int] | None,
+               extra: str = "") -> Path:
     """A context exporting a :class:`tracing_child.Hop` named ``name``, whose next hop
     is a proxy factory when ``next_hop`` is given."""
     where = (f'<property name="service_name" value="hop"/>' if transport.system.startswith("pyro")
@@ -66,6 +67,7 @@ def server_xml(path: Path, transport: Transport, port: int, name: str, next_hop:
                 <property name="service_host" value="127.0.0.1"/>
                 <property name="service_port" value="{port}"/>
                 {where}
+                {extra}
             </object>
         </objects>
         """))
@@ -81,10 +83,11 @@ class Servers:
         self.procs: list[Any] = []
 
     def start(self, name: str, transport: Transport, *, sdk: bool = True,
-              next_hop: tuple[Transport, int] | None = None) -> tuple[int, Path]:
-        """Start a server for ``transport``; its port and its spans file."""
+              next_hop: tuple[Transport, int] | None = None, extra: str = "") -> tuple[int, Path]:
+        """Start a server for ``transport`` (``extra``: more exporter properties, as
+        XML); its port and its spans file."""
         port = free_port()
-        xml = server_xml(self.tmp_path / f"{name}.xml", transport, port, name, next_hop)
+        xml = server_xml(self.tmp_path / f"{name}.xml", transport, port, name, next_hop, extra)
         spans = self.tmp_path / f"{name}.spans"
         proc = self.spawn([CHILD, spans if sdk else "-", "serve", xml], cwd=HERE, stdin=-1)
         self.procs.append(proc)
@@ -217,6 +220,24 @@ def test_a_stdlib_xmlrpc_client_without_trace_context_is_served_in_a_new_trace(s
     servers.stop()
     span = only(read_spans(server_spans), name="rpc/hop/relay")
     assert (span["kind"], span["parent_span_id"]) == ("SERVER", None)
+
+
+def test_the_chapters_sslclient_is_traced_like_a_proxy_factory(servers, spawn, tmp_path, pki):
+    """SSLClient calls are CLIENT spans whose context reaches the TLS XML-RPC exporter's SERVER span."""
+    tls = (f'<property name="certfile" value="{pki.server_cert}"/>'
+           f'<property name="keyfile" value="{pki.server_key}"/>')
+    port, server_spans = servers.start("server", TRANSPORTS["xmlrpc"], extra=tls)
+    client_spans = tmp_path / "client.spans"
+    proc = spawn([CHILD, client_spans, "sslclient", f"https://127.0.0.1:{port}/rpc/hop", pki.ca_chain, "relay", "ssl"],
+                 cwd=HERE)
+    out, err = proc.communicate(timeout=60)
+    assert json.loads(out) == {"result": "ssl>server"}, err
+    servers.stop()
+    client = only(read_spans(client_spans), name="rpc/hop/relay")
+    server = only(read_spans(server_spans), name="rpc/hop/relay")
+    assert (client["kind"], client["attributes"]["rpc.system"], client["attributes"]["server.port"]) == (
+        "CLIENT", "xmlrpc", port)
+    assert (server["trace_id"], server["parent_span_id"]) == (client["trace_id"], client["span_id"])
 
 
 def test_without_a_tracer_provider_nothing_is_propagated():

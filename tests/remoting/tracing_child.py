@@ -4,7 +4,7 @@ exporter that writes each finished span as one JSON line.
 ``python tracing_child.py SPANS serve CONTEXT.xml`` starts the XML context, prints
 ``READY`` and serves until stdin closes; ``python tracing_child.py SPANS call CLASS URL
 METHOD [ARG]`` makes one call through proxy factory ``CLASS`` and prints the outcome
-as JSON. With SPANS ``-`` no tracer provider is installed (only the API is used);
+as JSON (``sslclient URL CA_CERTS METHOD [ARG]``: through ``SSLClient``). With SPANS ``-`` no tracer provider is installed (only the API is used);
 otherwise the SDK records every span into the file SPANS."""
 
 from __future__ import annotations
@@ -101,12 +101,22 @@ def call(class_path: str, url: str, method: str, args: list[str]) -> None:
     print(json.dumps(outcome), flush=True)
 
 
+def call_ssl(url: str, ca_certs: str, method: str, args: list[str]) -> None:
+    """One call through the chapter's SSLClient (an ``xmlrpc.client.ServerProxy``)."""
+    from springpython.remoting.xmlrpc import SSLClient
+
+    with SSLClient(url, ca_certs) as client:
+        print(json.dumps({"result": getattr(client, method)(*args)}), flush=True)
+
+
 def main(argv: list[str]) -> None:
     spans, command, *rest = argv
     if spans != "-":
         install_sdk(spans)
     if command == "serve":
         serve(rest[0])
+    elif command == "sslclient":
+        call_ssl(rest[0], rest[1], rest[2], rest[3:])
     else:
         call(rest[0], rest[1], rest[2], rest[3:])
 

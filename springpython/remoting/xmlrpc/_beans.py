@@ -16,8 +16,8 @@ from ..exposure import describe
 from ..http_client import HTTPConnection
 from ..http_exporter import HTTPServiceExporter, HTTPSettings
 from ..http_proxy import HTTPProxyFactory
-from ._client import CONTENT_TYPE, USER_AGENT, reply_values
-from ._server import RPC_SYSTEM, XMLRPCEndpoint
+from ._client import CONTENT_TYPE, RPC_SYSTEM, USER_AGENT, reply_values
+from ._server import XMLRPCEndpoint
 
 __all__ = ["XMLRPCServiceExporter", "XMLRPCProxyFactory"]
 

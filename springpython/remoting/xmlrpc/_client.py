@@ -15,7 +15,7 @@ from typing import Any, Iterable, Mapping
 from xml.parsers.expat import ExpatError
 
 from ...errors import ConfigurationError, ConnectFailedError, ProtocolError, RemoteFault
-from .. import failures, faults, tls
+from .. import failures, faults, tls, tracing
 from ..http_client import HTTPConnection, HTTPEndpoint, parse_url
 from ..http_wire import Response
 from ._parser import UnsafeXMLError, getparser
@@ -23,6 +23,7 @@ from ._parser import UnsafeXMLError, getparser
 __all__ = ["SSLClient", "SSLClientTransport", "reply_values", "CONTENT_TYPE"]
 
 CONTENT_TYPE = "text/xml"
+RPC_SYSTEM = "xmlrpc"  # rpc.system of the spans (springpython.remoting.tracing)
 USER_AGENT = "springpython-xmlrpc"
 
 # What a malformed answer raises inside the standard library's unmarshaller.
@@ -128,6 +129,7 @@ class SSLClientTransport(xmlrpc.client.Transport):
         # those of threads that ended are closed when a new one is made.
         self._opened: dict[threading.Thread, HTTPConnection] = {}
         self._lock = threading.Lock()
+        self._span_target: tracing.Target | None = None
 
     def connection(self) -> HTTPConnection:
         """The calling thread's connection (made on first use; it connects lazily)."""
@@ -143,18 +145,29 @@ class SSLClientTransport(xmlrpc.client.Transport):
         return conn
 
     def request(self, host: Any, handler: Any, request_body: Any, verbose: bool = False) -> tuple[Any, ...]:
-        conn = self.connection()
         method = _method_name(request_body)
+        if not tracing.active():
+            return self._request(method, request_body, verbose)
+        target = self._span_target
+        if target is None:
+            url = parse_url(self.endpoint.url)
+            target = self._span_target = tracing.Target.for_http(RPC_SYSTEM, url.host, url.effective_port, url.path)
+        with tracing.client_span(target, method or "unknown"):
+            return self._request(method, request_body, verbose)
+
+    def _request(self, method: str | None, request_body: Any, verbose: bool) -> tuple[Any, ...]:
+        conn = self.connection()
         url = self.endpoint.url
+        headers = tracing.http_headers()
         if verbose:
             _trace_request(conn.request_bytes(request_body))
         reused = conn.connected
         try:
-            response = conn.exchange(request_body, method)
+            response = conn.exchange(request_body, method, headers)
         except ConnectFailedError:
             if not reused:
                 raise
-            response = conn.exchange(request_body, method)  # not delivered: once more, on a new connection
+            response = conn.exchange(request_body, method, headers)  # not delivered: once more, on a new connection
         if verbose:
             _trace_response(response)
         if response.status != 200:

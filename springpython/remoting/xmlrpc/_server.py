@@ -14,6 +14,7 @@ from xmlrpc.server import SimpleXMLRPCDispatcher
 from ...errors import ConfigurationError
 from .. import faults, tls, tracing
 from ..http import DEFAULT_MAX_BODY_SIZE, HTTPServer, Request, Response
+from ._client import RPC_SYSTEM
 from ._parser import UnsafeXMLError, loads_call
 
 __all__ = ["SSLServer", "XMLRPCEndpoint", "PARSE_ERROR", "INVALID_REQUEST"]
@@ -25,7 +26,6 @@ PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
 METHOD_NOT_FOUND = faults.XMLRPC_METHOD_NOT_FOUND
 APPLICATION_ERROR = faults.XMLRPC_APPLICATION_ERROR  # what the standard library's servers send for a failed call
-RPC_SYSTEM = "xmlrpc"
 
 
 class XMLRPCEndpoint:
