@@ -1,5 +1,5 @@
-"""Tracing: short calls per transport with OpenTelemetry tracing on, against the same
-calls with it off, client and server in separate processes.
+"""Tracing and call metrics: short calls per transport with OpenTelemetry on,
+against the same calls with it off, client and server in separate processes.
 
 Three modes, each a server process and a client process running the same mode:
 
@@ -8,8 +8,8 @@ Three modes, each a server process and a client process running the same mode:
 - ``api``: what ships, with only ``opentelemetry-api`` in use (no tracer provider):
   target >= 0.97 of the baseline;
 - ``sdk``: the OpenTelemetry SDK with a ``BatchSpanProcessor`` and an exporter that
-  drops the spans, so both sides make, record and queue a span per call: target
-  >= 0.85.
+  drops the spans, and a meter provider, so both sides make, record and queue a
+  span and record a duration per call: target >= 0.85.
 
 The three clients measure in short alternating bursts (best of each), so a noisy
 moment on a shared machine hits every mode alike.
@@ -74,9 +74,14 @@ def _set_mode(mode: str) -> None:
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
+        from opentelemetry import metrics
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
         provider = TracerProvider()
         provider.add_span_processor(BatchSpanProcessor(_DropSpans()))  # type: ignore[arg-type]
         trace.set_tracer_provider(provider)
+        metrics.set_meter_provider(MeterProvider(metric_readers=[InMemoryMetricReader()]))
 
 
 def _classes(transport: str) -> tuple[type, type, dict[str, Any]]:

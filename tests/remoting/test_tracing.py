@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterator
 import pytest
 from support import free_port
 
-from springpython.remoting import tracing
+from springpython.remoting import call_metrics, tracing
 
 HERE = Path(__file__).resolve().parent
 CHILD = HERE / "tracing_child.py"
@@ -268,10 +268,49 @@ def test_host_header_gives_the_server_address(header, expected):
     assert tracing.host_and_port(header) == expected
 
 
-def test_the_provider_check_reads_the_api_global():
-    """tracing.active reads opentelemetry.trace._TRACER_PROVIDER (the fast check); a changed API shows here."""
+def test_the_provider_checks_read_the_api_globals():
+    """The tracer and meter provider checks read the API's globals (the fast checks); a changed API shows here."""
     from opentelemetry import trace
+    from opentelemetry.metrics import _internal
 
-    assert hasattr(trace, "_TRACER_PROVIDER")
-    assert tracing.active is tracing._active_by_global
+    assert hasattr(trace, "_TRACER_PROVIDER") and hasattr(_internal, "_METER_PROVIDER")
+    assert tracing.tracing_on is tracing._active_by_global
+    assert call_metrics.active is call_metrics._active_by_global
     assert tracing._active_by_global() == tracing._active_by_api() is False
+    assert call_metrics._active_by_global() == call_metrics._active_by_api() is False
+    assert not tracing.active()
+
+
+def read_points(path: Path) -> dict[tuple[str, str, str | None], int]:
+    """Histogram counts by (metric name, rpc.method, error.type)."""
+    points: dict[tuple[str, str, str | None], int] = {}
+    for line in path.read_text().splitlines():
+        point = json.loads(line)
+        attributes = point["attributes"]
+        assert point["unit"] == "ms"
+        key = (point["name"], attributes["rpc.method"], attributes.get("error.type"))
+        points[key] = points.get(key, 0) + point["count"]
+    return points
+
+
+@pytest.mark.parametrize("name", sorted(TRANSPORTS))
+def test_call_durations_count_calls_and_errors_per_method_on_both_sides(name, servers, spawn, tmp_path):
+    """rpc.client.duration and rpc.server.duration count each method's calls, failed ones by error.type."""
+    transport = TRANSPORTS[name]
+    port, server_spans = servers.start("server", transport)
+    for n, (method, arg) in enumerate([("relay", "a"), ("fail", "missing"), ("fail", "gone")]):
+        call(spawn, tmp_path / f"client{n}.spans", transport, port, method, arg)
+    servers.stop()
+    assert read_points(Path(f"{server_spans}.metrics")) == {
+        ("rpc.server.duration", "relay", None): 1,
+        ("rpc.server.duration", "fail", "builtins.KeyError"): 2,
+    }
+    clients: dict[tuple[str, str, str | None], int] = {}
+    for n in range(3):
+        for key, count in read_points(tmp_path / f"client{n}.spans.metrics").items():
+            clients[key] = clients.get(key, 0) + count
+    assert clients == {("rpc.client.duration", "relay", None): 1,
+                       ("rpc.client.duration", "fail", "builtins.KeyError"): 2}
+    point = json.loads((tmp_path / "client0.spans.metrics").read_text().splitlines()[0])
+    assert point["attributes"] == {"rpc.system": transport.system, "rpc.service": transport.service,
+                                   "rpc.method": "relay"}

@@ -4,8 +4,9 @@ exporter that writes each finished span as one JSON line.
 ``python tracing_child.py SPANS serve CONTEXT.xml`` starts the XML context, prints
 ``READY`` and serves until stdin closes; ``python tracing_child.py SPANS call CLASS URL
 METHOD [ARG]`` makes one call through proxy factory ``CLASS`` and prints the outcome
-as JSON (``sslclient URL CA_CERTS METHOD [ARG]``: through ``SSLClient``). With SPANS ``-`` no tracer provider is installed (only the API is used);
-otherwise the SDK records every span into the file SPANS."""
+as JSON (``sslclient URL CA_CERTS METHOD [ARG]``: through ``SSLClient``). With SPANS
+``-`` no provider is installed (only the API is used); otherwise the SDK records
+every span into the file SPANS and, at exit, the call metrics into SPANS.metrics."""
 
 from __future__ import annotations
 
@@ -68,14 +69,33 @@ def span_record(span: Any) -> dict[str, Any]:
     }
 
 
-def install_sdk(path: str) -> None:
-    from opentelemetry import trace
+def install_sdk(path: str) -> Any:
+    """Install the SDK's tracer provider (spans into ``path``) and meter provider; the
+    metric reader, for :func:`write_metrics`."""
+    from opentelemetry import metrics, trace
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(JSONLinesSpanExporter(path)))  # type: ignore[arg-type]
     trace.set_tracer_provider(provider)
+    reader = InMemoryMetricReader()
+    metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+    return reader
+
+
+def write_metrics(reader: Any, path: str) -> None:
+    """Append each histogram point as a JSON line: metric name, attributes, count."""
+    data = reader.get_metrics_data()
+    with open(path, "a", encoding="utf-8") as out:
+        for resource in data.resource_metrics if data else ():
+            for scope in resource.scope_metrics:
+                for metric in scope.metrics:
+                    for point in metric.data.data_points:
+                        out.write(json.dumps({"name": metric.name, "unit": metric.unit,
+                                              "attributes": dict(point.attributes), "count": point.count}) + "\n")
 
 
 def serve(context_xml: str) -> None:
@@ -111,14 +131,15 @@ def call_ssl(url: str, ca_certs: str, method: str, args: list[str]) -> None:
 
 def main(argv: list[str]) -> None:
     spans, command, *rest = argv
-    if spans != "-":
-        install_sdk(spans)
+    reader = install_sdk(spans) if spans != "-" else None
     if command == "serve":
         serve(rest[0])
     elif command == "sslclient":
         call_ssl(rest[0], rest[1], rest[2], rest[3:])
     else:
         call(rest[0], rest[1], rest[2], rest[3:])
+    if reader is not None:
+        write_metrics(reader, spans + ".metrics")
 
 
 if __name__ == "__main__":
