@@ -159,6 +159,8 @@ class ConnectionTracking:
                 ok = bool(self.sp_protocol_handshake(message, denied_reason))
             finally:
                 message.release()
+            if ok:
+                client.idle_since = time.monotonic()  # waiting for its first request
             return ok
         finally:
             if not ok:
