@@ -96,12 +96,12 @@ class DecodeLimits(NamedTuple):
     max_depth: int = MAX_DEPTH
     #: Lists, maps and objects any message may create ...
     base_containers: int = 65536
-    #: ... plus one per this many bytes of the message.
+    #: ... plus one per this many bytes of the message (at least 1).
     bytes_per_container: int = 16
 
     def containers(self, size: int) -> int:
         """How many lists, maps and objects a message of ``size`` bytes may create."""
-        return self.base_containers + size // max(self.bytes_per_container, 1)
+        return self.base_containers + size // self.bytes_per_container
 
 
 #: The budget every decoder uses unless given another.
@@ -709,17 +709,21 @@ class _Decoder:
     """Reads values of one message from ``data``; holds its reference tables and
     what is left of its budget."""
 
-    __slots__ = ("data", "pos", "refs", "depth", "types", "classes", "max_depth", "containers", "allowed")
+    __slots__ = ("data", "pos", "refs", "depth", "types", "classes", "limits", "containers", "allowed")
 
     def __init__(self, data: bytes, pos: int = 0, limits: DecodeLimits = DEFAULT_LIMITS) -> None:
         self.data = data
         self.pos = pos
         self.refs: list[Any] = []
-        self.depth = 0
         self.types: list[str] = []
         self.classes: list[tuple[str, list[str]]] = []
-        self.max_depth = limits.max_depth
-        self.containers = self.allowed = limits.containers(len(data))
+        self.limits = limits
+        self.allowed: int  # set by the first container
+        # Both count up to 0, at the deepest nesting and the last container allowed
+        # (one comparison each per container). The budget is added by the first
+        # container (see _over_budget): a message without any costs nothing for it.
+        self.depth = 0
+        self.containers = 0
 
     # -- primitives --------------------------------------------------------------
     def fail(self, what: str) -> ProtocolError:
@@ -805,16 +809,24 @@ class _Decoder:
         """One more list, map or object, inside the one being read."""
         self.depth += 1
         self.containers -= 1
-        if self.depth > self.max_depth or self.containers < 0:
+        if self.depth > 0 or self.containers < 0:
             self._over_budget()
 
-    def _over_budget(self) -> NoReturn:
-        if self.depth > self.max_depth:
-            raise self.fail(f"containers nested deeper than {self.max_depth} levels")
-        raise ProtocolError(
-            f"Hessian message of {len(self.data)} bytes creates more than {self.allowed} lists, maps "
-            f"and objects (its decode budget; at byte {self.pos})"
-        )
+    def _over_budget(self) -> None:
+        limits = self.limits
+        try:
+            allowed: int = self.allowed
+        except AttributeError:  # the message's first container: set the budget
+            self.allowed = allowed = limits.containers(len(self.data))
+            self.depth -= limits.max_depth
+            self.containers += allowed
+        if self.depth > 0:
+            raise self.fail(f"containers nested deeper than {limits.max_depth} levels")
+        if self.containers < 0:
+            raise ProtocolError(
+                f"Hessian message of {len(self.data)} bytes creates more than {allowed} "
+                f"lists, maps and objects (its decode budget; at byte {self.pos})"
+            )
 
     def ref(self, index: Any) -> Any:
         if type(index) is not int or not 0 <= index < len(self.refs):
