@@ -35,6 +35,7 @@ from __future__ import annotations
 import logging
 import socket
 import ssl
+import struct
 import threading
 import time
 import zlib
@@ -70,12 +71,14 @@ _RECV_SIZE = 65536
 
 
 class _Client:
-    """One open connection: its worker thread, its peer's host, and since when it
-    has been waiting for a request (``None`` while handshaking or busy)."""
+    """One open connection: its worker thread, its peer's host, since when it has
+    been waiting for a request (``None`` while handshaking or busy), and bytes
+    received past the last message."""
 
-    __slots__ = ("conn", "thread", "host", "idle_since", "evicted")
+    __slots__ = ("conn", "thread", "host", "idle_since", "evicted", "pending")
 
     def __init__(self, conn: Any, host: str) -> None:
+        self.pending = bytearray()
         self.conn = conn
         self.thread = threading.current_thread()
         self.host = host
@@ -152,7 +155,7 @@ class ConnectionTracking:
                 if not self._sp_tls_handshake(conn):
                     return False
                 denied_reason = denied_reason or self._sp_check_subject(conn)
-            message = self._sp_read(conn, deadline - time.monotonic(), deadline, handshake=True)
+            message = self._sp_read(conn, client, deadline, handshake=True)
             if message is None:
                 return False
             try:
@@ -160,6 +163,7 @@ class ConnectionTracking:
             finally:
                 message.release()
             if ok:
+                _wait_in_kernel(conn.sock, self.sp_limits.idle_timeout)
                 client.idle_since = time.monotonic()  # waiting for its first request
             return ok
         finally:
@@ -193,10 +197,9 @@ class ConnectionTracking:
         return reason
 
     def handleRequest(self, conn: Any) -> None:  # Pyro's name
-        client = self.sp_open.get(conn)
-        if client is not None:
-            client.idle_since = time.monotonic()
-        message = self._sp_read(conn, self.sp_limits.idle_timeout, None, client=client)
+        client = self.sp_open.get(conn) or _Client(conn, "")
+        client.idle_since = time.monotonic()
+        message = self._sp_read(conn, client, None)
         if message is None:
             raise self.sp_internals.errors.ConnectionClosedError("connection closed")
         try:
@@ -204,75 +207,88 @@ class ConnectionTracking:
         finally:
             message.release()
 
-    def _sp_read(self, conn: Any, wait: float, deadline: float | None, *, handshake: bool = False,
-                 client: _Client | None = None) -> ReadMessage | None:
+    def _sp_read(self, conn: Any, client: _Client, deadline: float | None, *,
+                 handshake: bool = False) -> ReadMessage | None:
         """The next message on ``conn``, checked; ``None`` when the connection is to
-        end (closed, idle for ``wait`` seconds, too slow, or refused and answered).
-        ``deadline`` bounds the whole message (default: ``request_timeout`` from
-        its first byte)."""
+        end (closed, idle, too slow, or refused and answered). ``deadline`` bounds
+        the whole message (by default ``request_timeout`` from its first byte).
+
+        A message that arrives with its first ``recv`` (the usual case) costs that
+        one system call: the wait for it is bounded by the socket's own receive
+        timeout (:func:`_wait_in_kernel`), and bytes read past its end are kept
+        in ``client.pending`` for the next one."""
         internals, limits = self.sp_internals, self.sp_limits
         sock = conn.sock
-        peer = None
-        head = bytearray()
+        buf = client.pending
         try:
-            sock.settimeout(max(wait, 0.001))
-            try:
-                first = sock.recv(internals.header_size)
-            except (socket.timeout, ssl.SSLError, OSError) as exc:
-                if isinstance(exc, socket.timeout):
-                    log.debug("closing the connection from %s: %s", _peer(sock),
-                              "handshake not done in time" if handshake else f"idle for {wait:g}s")
-                return None
-            if not first:
-                return None
-            if client is not None:
-                client.idle_since = None
-            if deadline is None:
-                deadline = time.monotonic() + limits.request_timeout
-            head += first
-            _read_into(sock, head, internals.header_size, deadline)
-            header = internals.parse_header(bytes(head))
+            if not buf:
+                try:
+                    chunk = sock.recv(_RECV_SIZE)
+                except OSError as exc:  # the receive timeout (EAGAIN), or the peer is gone
+                    if isinstance(exc, (socket.timeout, BlockingIOError, ssl.SSLWantReadError)):
+                        log.debug("closing the connection from %s: %s", _peer(sock),
+                                  "handshake not done in time" if handshake else
+                                  f"idle for {limits.idle_timeout:g}s")
+                    return None
+                if not chunk:
+                    return None
+                buf += chunk
+            client.idle_since = None
+            size = internals.header_size
+            if len(buf) < size:
+                deadline = deadline or time.monotonic() + limits.request_timeout
+                _read_into(sock, buf, size, deadline, handshake)
+            header = internals.parse_header(buf)
             if header is None:
                 log.warning("closing the connection from %s: not a %s message", _peer(sock), internals.name)
                 return None
-            if header.body_size > limits.max_message_size:
-                self._sp_refuse(conn, header, handshake, internals.too_large(
-                    f"message of {header.body_size} bytes is larger than this server's limit of "
+            body_size = header.body_size
+            if body_size > limits.max_message_size:
+                self._sp_refuse(conn, header, handshake, len(buf) - size, internals.too_large(
+                    f"message of {body_size} bytes is larger than this server's limit of "
                     f"{limits.max_message_size} bytes (max_message_size)"))
             if header.is_call and header.serializer_id not in self.sp_accepted_ids:
                 name = internals.serializer_name(header.serializer_id)
-                self._sp_refuse(conn, header, handshake, internals.refused(
+                self._sp_refuse(conn, header, handshake, len(buf) - size, internals.refused(
                     f"serializer {name!r} is not accepted by this service; use one of {', '.join(self.sp_accepted)}"))
-            body = bytearray()
-            _read_into(sock, body, header.body_size, deadline)
+            if len(buf) < size + body_size:
+                deadline = deadline or time.monotonic() + limits.request_timeout
+                _read_into(sock, buf, size + body_size, deadline, handshake)
+            head = bytes(buf[:size])
+            del buf[:size]  # cheap: a bytearray drops its front without moving the rest
+            if len(buf) == body_size:
+                body, client.pending = buf, bytearray()
+            else:  # the next message began already
+                body = buf[:body_size]
+                del buf[:body_size]
             if header.compressed_from is not None:
-                size = _inflated_size(body, header.compressed_from, limits.max_message_size)
-                if size is None or size > limits.max_message_size:
-                    what = "is not valid zlib data" if size is None else (
+                inflated = _inflated_size(body, header.compressed_from, limits.max_message_size)
+                if inflated is None or inflated > limits.max_message_size:
+                    what = "is not valid zlib data" if inflated is None else (
                         f"inflates to more than this server's limit of {limits.max_message_size} bytes "
                         f"(max_message_size)")
-                    self._sp_refuse(conn, header, handshake, internals.too_large(f"compressed message {what}"))
-            sock.settimeout(limits.request_timeout)  # for sending the reply
-            return ReadMessage(conn, header, bytes(head), body)
+                    self._sp_refuse(conn, header, handshake, body_size, internals.too_large(f"compressed message {what}"))
+            return ReadMessage(conn, header, head, body)
         except socket.timeout:
-            peer = _peer(sock)
-            log.warning("closing the connection from %s: a message did not arrive within %s", peer,
+            log.warning("closing the connection from %s: a message did not arrive within %s", _peer(sock),
                         "the handshake timeout" if handshake else f"request_timeout={limits.request_timeout:g}s")
             return None
         except (_Refused, ConnectionError, ssl.SSLError, OSError):
             return None
 
-    def _sp_refuse(self, conn: Any, header: WireHeader, handshake: bool, exc: BaseException) -> None:
+    def _sp_refuse(self, conn: Any, header: WireHeader, handshake: bool, received: int,
+                   exc: BaseException) -> None:
         """Log ``exc``, answer the message with it (not during the handshake, where
         the client waits for another kind of answer), drop what the client still
-        sends for a moment so it can read the answer, and end the connection."""
+        sends of it (``received`` of its body bytes are in already) for a moment so
+        that it reads the answer, and end the connection."""
         log.warning("refused a message from %s: %s", _peer(conn.sock), exc)
         if not handshake:
             try:
                 self.sp_internals.send_refusal(self, conn, header, exc)
             except Exception:  # the client is gone, or its serializer failed
                 log.debug("could not answer the refused message", exc_info=True)
-        _drain(conn.sock, header.body_size)
+        _drain(conn.sock, max(header.body_size - received, 0))
         raise _Refused(str(exc))
 
     def _sp_tls_handshake(self, conn: Any) -> bool:
@@ -340,18 +356,34 @@ def _shutdown(sock: socket.socket) -> None:
         pass  # already closed by the peer
 
 
-def _read_into(sock: socket.socket, buffer: bytearray, size: int, deadline: float) -> None:
+def _read_into(sock: socket.socket, buffer: bytearray, size: int, deadline: float, keep: bool) -> None:
     """Read until ``buffer`` holds ``size`` bytes, all by ``deadline`` (``socket.timeout``
-    otherwise); a connection closed early is ``ConnectionError``."""
-    while len(buffer) < size:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise socket.timeout("deadline passed")
-        sock.settimeout(left)
-        chunk = sock.recv(min(size - len(buffer), _RECV_SIZE))
-        if not chunk:
-            raise ConnectionError("closed inside a message")
-        buffer += chunk
+    otherwise); a connection closed early is ``ConnectionError``. The socket is left
+    blocking again (its receive timeout in the kernel applies) unless ``keep``."""
+    try:
+        while len(buffer) < size:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise socket.timeout("deadline passed")
+            sock.settimeout(left)
+            chunk = sock.recv(min(size - len(buffer), _RECV_SIZE))
+            if not chunk:
+                raise ConnectionError("closed inside a message")
+            buffer += chunk
+    finally:
+        if not keep:
+            sock.settimeout(None)
+
+
+def _wait_in_kernel(sock: socket.socket, idle_timeout: float) -> None:
+    """Make ``sock`` blocking with a receive timeout of ``idle_timeout`` seconds kept
+    by the kernel (``SO_RCVTIMEO``): waiting for a request then costs no system call
+    besides the ``recv`` itself, where a Python socket timeout adds a ``poll`` and
+    two mode switches to each."""
+    sock.settimeout(None)
+    seconds = int(idle_timeout)
+    micros = int((idle_timeout - seconds) * 1_000_000)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", seconds, micros))
 
 
 def _inflated_size(body: bytearray, start: int, limit: int) -> int | None:

@@ -304,9 +304,9 @@ class Internals:
     #: Bytes in a message header.
     header_size: int
 
-    def parse_header(self, data: bytes) -> WireHeader | None:
-        """The facts of a message header of :attr:`header_size` bytes; ``None`` when
-        it is not a header of this engine's protocol version."""
+    def parse_header(self, data: bytes | bytearray) -> WireHeader | None:
+        """The facts of the message header at the start of ``data``; ``None`` when it
+        is not a header of this engine's protocol version."""
         raise NotImplementedError
 
     def _serializers_by_id(self) -> dict[int, Any]:
@@ -365,9 +365,9 @@ class Pyro5Internals(Internals):
         by_id: dict[int, Any] = Pyro5.serializers.serializers_by_id
         return by_id
 
-    def parse_header(self, data: bytes) -> WireHeader | None:
+    def parse_header(self, data: bytes | bytearray) -> WireHeader | None:
         tag, version, msg_type, serializer_id, flags, seq, data_size, annotations_size, _, _, magic = (
-            _PYRO5_HEADER.unpack(data)
+            _PYRO5_HEADER.unpack_from(data)
         )
         protocol = Pyro5.protocol
         if tag != b"PYRO" or version != protocol.PROTOCOL_VERSION or magic != _PYRO5_MAGIC:
@@ -461,8 +461,10 @@ class Pyro4Internals(Internals):
         by_id: dict[int, Any] = self._util._serializers_by_id
         return by_id
 
-    def parse_header(self, data: bytes) -> WireHeader | None:
-        tag, version, msg_type, flags, seq, data_size, serializer_id, annotations_size, _, _ = self._header.unpack(data)
+    def parse_header(self, data: bytes | bytearray) -> WireHeader | None:
+        tag, version, msg_type, flags, seq, data_size, serializer_id, annotations_size, _, _ = (
+            self._header.unpack_from(data)
+        )
         if tag != b"PYRO" or version != self._protocol_version or data_size < 0:
             return None
         message = self._message
