@@ -58,9 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_run)
 
     validate = commands.add_parser("validate", help="check contexts without creating anything",
-                                   description="Validate against the schema and check every class, reference "
-                                               "and cycle; list every problem found.")
+                                   description="Validate against the schema and check every class, reference, "
+                                               "cycle and property name; list every problem found. Warnings "
+                                               "(an id defined in two files, a property a plain class may not "
+                                               "have) fail the check only in strict mode.")
     validate.add_argument("contexts", nargs="+", metavar="FILE.xml")
+    validate.add_argument("--strict", action="store_true",
+                          help="count warnings as problems (refuses an id defined twice, as "
+                               "ApplicationContext(..., allow_overriding=False) does)")
     validate.set_defaults(handler=_validate)
 
     certs = commands.add_parser("certs", help="write a sample PKI (for trying TLS out, never for production)",
@@ -182,9 +187,10 @@ def _run(args: argparse.Namespace) -> int:
 
 # -- validate -----------------------------------------------------------------------
 def _validate(args: argparse.Namespace) -> int:
-    from .context.container import check_configs
+    from .context.container import validate_configs
 
     problems: list[str] = []
+    warnings: list[str] = []
     configs = []
     for path in args.contexts:
         try:
@@ -194,13 +200,21 @@ def _validate(args: argparse.Namespace) -> int:
         except (ConfigurationError, CommandError) as exc:
             problems.extend(_problem_lines(exc))
     if configs:
-        problems.extend(_one_line(p) for p in check_configs(configs))
+        report = validate_configs(configs)
+        problems.extend(_one_line(p) for p in report.errors)
+        warnings.extend(_one_line(w) for w in report.warnings)
+    if args.strict:
+        problems.extend(warnings)
+        warnings = []
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
         print(f"{len(problems)} problem(s) found", file=sys.stderr)
         return EXIT_FAILURE
-    print(f"{', '.join(args.contexts)}: OK")
+    note = f" ({len(warnings)} warning(s))" if warnings else ""
+    print(f"{', '.join(args.contexts)}: OK{note}")
     return EXIT_OK
 
 

@@ -13,6 +13,8 @@ __all__ = [
     "ObjectCreationError",
     "CircularDependencyError",
     "NoSuchObjectError",
+    "AbstractObjectError",
+    "AbstractObjectException",
     "MissingDependencyError",
     "RemotingError",
     "ExportError",
@@ -113,6 +115,15 @@ class NoSuchObjectError(ConfigurationError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0])
+
+
+class AbstractObjectError(NoSuchObjectError):
+    """The object asked for is abstract: a template for other definitions, made only
+    with ``get_object(name, ignore_abstract=True)``."""
+
+
+#: Spring Python 1.2's name for :class:`AbstractObjectError`.
+AbstractObjectException = AbstractObjectError
 
 
 class MissingDependencyError(SpringPythonError, ImportError):

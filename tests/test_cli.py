@@ -303,3 +303,42 @@ def test_run_with_python_config(tmp_path):
             proc.kill()
             proc.communicate()
     assert proc.returncode == 0, err
+
+
+def test_validate_reports_misspelt_property_of_declaring_class(tmp_path, capsys):
+    """validate fails on a property a DeclaredProperties class does not declare, with a suggestion."""
+    (tmp_path / "cli_beans.py").write_text(
+        "from springpython.context import DeclaredProperties\n\n\n"
+        "class Bean(DeclaredProperties):\n    service_port: int = 7000\n"
+    )
+    path = write(tmp_path / "app.xml", '<object id="bean" class="cli_beans.Bean">\n'
+                                       '  <property name="serivce_port" value="7101"/></object>')
+    assert main(["validate", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert f"{path}:4: object 'bean': Bean has no property 'serivce_port'; did you mean 'service_port'?" in err
+
+
+def test_validate_warns_about_overriding_and_strict_refuses_it(tmp_path, capsys):
+    """An id defined in two files is a warning naming both places (exit 0); with --strict a problem (exit 1)."""
+    one = write(tmp_path / "one.xml", '<object id="d" class="collections.OrderedDict"/>')
+    two = write(tmp_path / "two.xml", '<object id="d" class="collections.OrderedDict"/>')
+    assert main(["validate", str(one), str(two)]) == 0
+    out, err = capsys.readouterr()
+    assert f"warning: {two}:3: object 'd': defined again: this definition replaces the one at {one}:3" in err
+    assert out.strip().endswith("OK (1 warning(s))")
+    assert main(["validate", "--strict", str(one), str(two)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"{two}:3: object 'd': defined again: this definition replaces the one at {one}:3",
+                   "1 problem(s) found"]
+
+
+def test_validate_warns_about_property_a_plain_class_never_has(tmp_path, capsys):
+    """validate warns about a plain class's property that no method of the class assigns."""
+    path = write(tmp_path / "app.xml", '<object id="s" class="http.client.HTTPConnection">\n'
+                                       '  <constructor-arg value="localhost"/>\n'
+                                       '  <property name="timout" value="3"/>\n'
+                                       '  <property name="timeout" value="3"/></object>')
+    assert main(["validate", str(path)]) == 0
+    err = capsys.readouterr().err
+    assert err == (f"warning: {path}:5: object 's': property 'timout' is not an attribute of HTTPConnection "
+                   "(set anyway; misspelt?)\n")

@@ -38,9 +38,8 @@ def test_package_passes_mypy_strict(mypy):
     assert f"Success: no issues found in {checked} source files" in result.stdout, result.stdout
 
 
-@pytest.mark.xfail(strict=True, reason="bean constructors not typed yet")
 def test_mypy_flags_misused_bean_constructors(mypy):
-    """A misspelt or wrongly typed bean keyword is a mypy error with the expected code."""
+    """A misspelt or wrongly typed bean keyword is a mypy error with the expected code; a correct use is not."""
     snippet = SNIPPETS / "bean_misuse.py"
     expected = {
         n: match.group(1)
@@ -56,3 +55,5 @@ def test_mypy_flags_misused_bean_constructors(mypy):
     }
     missing = {(n, code) for n, code in expected.items() if (n, code) not in found}
     assert not missing, f"mypy did not report {sorted(missing)} (line, code); it said:\n{result.stdout}"
+    unexpected = {(n, code) for n, code in found if n not in expected}
+    assert not unexpected, f"mypy flagged correct uses {sorted(unexpected)} (line, code):\n{result.stdout}"

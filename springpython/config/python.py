@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable, TypeVar, overload
@@ -28,6 +29,8 @@ class _ObjectSpec:
     scope: Scope
     lazy_init: bool
     destroy_method: str | None
+    abstract: bool = False
+    parent: str | None = None
 
 
 _SPEC = "__springpython_object__"
@@ -37,7 +40,12 @@ _SPEC = "__springpython_object__"
 def Object(func: F, /) -> F: ...
 @overload
 def Object(
-    scope: Scope | str = ..., lazy_init: bool = ..., *, destroy_method: str | None = ...
+    scope: Scope | str = ...,
+    lazy_init: bool = ...,
+    *,
+    destroy_method: str | None = ...,
+    abstract: bool = ...,
+    parent: str | None = ...,
 ) -> Callable[[F], F]: ...
 
 
@@ -46,13 +54,19 @@ def Object(  # noqa: N802 - the name users know from Spring Python
     lazy_init: bool = False,
     *,
     destroy_method: str | None = None,
+    abstract: bool = False,
+    parent: str | None = None,
 ) -> Any:
     """Mark a ``PythonConfig`` method as an object definition.
 
-    Usable bare (``@Object``) or with arguments (``@Object(scope.PROTOTYPE, lazy_init=True)``)."""
+    Usable bare (``@Object``) or with arguments (``@Object(scope.PROTOTYPE, lazy_init=True)``).
+    ``abstract=True`` makes a template that is not an object of its own;
+    ``parent="base"`` hands the method a new object of ``base`` (made with
+    ``get_object("base", ignore_abstract=True)``) as its argument, to finish, as in
+    Spring Python 1.2."""
     if callable(scope) and not isinstance(scope, (Scope, str)):
         return _mark(scope, _ObjectSpec(Scope.SINGLETON, False, None))
-    spec = _ObjectSpec(convert(scope), bool(lazy_init), destroy_method)
+    spec = _ObjectSpec(convert(scope), bool(lazy_init), destroy_method, bool(abstract), parent)
     return lambda func: _mark(func, spec)
 
 
@@ -60,7 +74,9 @@ def _mark(func: Callable[..., Any], spec: _ObjectSpec) -> Callable[..., Any]:
     name = func.__name__
 
     @functools.wraps(func)
-    def wrapper(self: "PythonConfig") -> Any:
+    def wrapper(self: "PythonConfig", *args: Any) -> Any:
+        if args:  # a parent's method called by hand with the object to finish (1.2's idiom)
+            return func(self, *args)
         return self._object(name)
 
     setattr(wrapper, _SPEC, spec)
@@ -71,6 +87,8 @@ class PythonConfig(Config, ApplicationContextAware):
     """Subclass it and mark methods with ``@Object``; hand an instance to ``ApplicationContext``."""
 
     def __init__(self) -> None:
+        #: A logger named after the configuration class, for use in ``@Object`` methods (as in 1.2).
+        self.logger = logging.getLogger(f"{type(self).__module__}.{type(self).__qualname__}")
         self.app_context = None
         self._standalone: dict[str, Any] = {}
         self._standalone_lock = threading.RLock()
@@ -82,12 +100,22 @@ class PythonConfig(Config, ApplicationContextAware):
         if context is not None:
             return context.get_object(name)
         spec, func = self._specs()[name]
-        if spec.scope is Scope.PROTOTYPE:
-            return func(self)
+        if spec.scope is Scope.PROTOTYPE or spec.abstract:
+            return self._call(spec, func)
         with self._standalone_lock:
             if name not in self._standalone:
-                self._standalone[name] = func(self)
+                self._standalone[name] = self._call(spec, func)
             return self._standalone[name]
+
+    def _call(self, spec: _ObjectSpec, func: Callable[..., Any]) -> Any:
+        """Run a marked method, handing it a new object of its parent if it has one."""
+        if spec.parent is None:
+            return func(self)
+        context = self.app_context
+        if context is not None:
+            return func(self, context.get_object(spec.parent, ignore_abstract=True))
+        parent_spec, parent_func = self._specs()[spec.parent]
+        return func(self, self._call(parent_spec, parent_func))
 
     def _specs(self) -> dict[str, tuple[_ObjectSpec, Callable[..., Any]]]:
         found = {}
@@ -109,13 +137,18 @@ class PythonConfig(Config, ApplicationContextAware):
                 inspect.getsourcefile(func) if code else type(self).__qualname__,
                 code.co_firstlineno if code else None,
             )
+            factory = functools.partial(func, self)
+            if spec.parent is not None:
+                factory = functools.partial(self._call, spec, func)
             definitions.append(
                 ObjectDefinition(
                     id=name,
                     source=source,
-                    factory=functools.partial(func, self),
+                    factory=factory,
                     scope=spec.scope,
                     lazy_init=spec.lazy_init,
+                    abstract=spec.abstract,
+                    parent=spec.parent,
                     destroy_method=spec.destroy_method,
                 )
             )

@@ -21,7 +21,7 @@ import types
 from typing import TYPE_CHECKING, Any, Callable, Sequence, Union
 
 from .._scope import Scope
-from ..config.definitions import Collection, Mapping, ObjectDefinition, Ref, Value
+from ..config.definitions import Collection, Mapping, ObjectDefinition, PropertyDef, Ref, Value
 
 if TYPE_CHECKING:
     from .container import ObjectContainer
@@ -31,8 +31,11 @@ __all__ = ["Recipe", "Fresh", "Node", "Constant", "Build", "make", "value", "gen
 # The shape of a definition, all a generated builder's source depends on: per
 # positional argument its producer kind ("c" constant, "p" producer); per keyword
 # argument and per property its name (None when not an identifier) and kind; and
-# when the lifecycle hooks run ("always" or "if processors").
-Shape = tuple[tuple[str, ...], tuple[tuple["str | None", str], ...], tuple[tuple["str | None", str], ...], str]
+# when the lifecycle hooks run ("always" or "if processors"); whether the first object
+# is checked for properties it never had.
+Shape = tuple[
+    tuple[str, ...], tuple[tuple["str | None", str], ...], tuple[tuple["str | None", str], ...], str, bool
+]
 
 # Compiled builder bodies by shape: definitions of the same shape (say, one constant
 # constructor argument and two properties named alike) share one code object, each
@@ -53,7 +56,7 @@ class Recipe:
 
     __slots__ = (
         "id", "definition", "cls", "factory", "singleton", "lazy", "args", "kwargs",
-        "props", "destroy_method", "aware", "initializing", "disposable", "build",
+        "props", "destroy_method", "aware", "initializing", "disposable", "build", "unchecked",
     )
 
     def __init__(self, definition: ObjectDefinition) -> None:
@@ -72,6 +75,8 @@ class Recipe:
         self.initializing: bool | None = None
         self.disposable: bool | None = None
         self.build: Producer | None = None  # the generated builder, once made
+        # properties of a plain class not found on the class: checked on the first object
+        self.unchecked: tuple[PropertyDef, ...] = ()
 
     def __repr__(self) -> str:
         what = self.factory if self.factory is not None else getattr(self.cls, "__qualname__", self.cls)
@@ -112,6 +117,8 @@ def make(container: "ObjectContainer", recipe: Recipe, track: bool) -> Any:
             obj = recipe.cls(*args)
     except Exception as exc:
         container._fail(recipe, exc, "creating it failed")
+    if recipe.unchecked:
+        container._check_unknown(recipe, obj)
     for name, node in recipe.props:
         try:
             setattr(obj, name, node.value if type(node) is Value else value(container, node, track))
@@ -231,6 +238,7 @@ def generate(recipe: Recipe, container: "ObjectContainer") -> Producer:
         "fail": container._fail,
         "initialize": container._initialize,
         "processors": container._post_processors,
+        "check": container._check_unknown if recipe.unchecked else None,
     }
     nodes = [*recipe.args, *(node for _, node in recipe.kwargs), *(node for _, node in recipe.props)]
     producers = [_producer(node, container) for node in nodes]
@@ -256,6 +264,7 @@ def generate(recipe: Recipe, container: "ObjectContainer") -> Producer:
         tuple((_plain(name), kind) for (name, _), kind in zip(recipe.kwargs, kinds[positional:named])),
         tuple((_plain(name), kind) for (name, _), kind in zip(recipe.props, kinds[named:])),
         lifecycle,
+        bool(recipe.unchecked),
     )
     code = _CODE.get(shape)
     if code is None:
@@ -270,6 +279,7 @@ def _source(
     kwargs: tuple[tuple[str | None, str], ...],
     props: tuple[tuple[str | None, str], ...],
     lifecycle: str,
+    check: bool,
 ) -> str:
     """The builder's source for one shape of definition. Values are evaluated inside
     the ``try`` of what they are for, so a value that cannot be made (a set of lists)
@@ -296,6 +306,8 @@ def _source(
         "    except Exception as exc:",
         "        fail(recipe, exc, 'creating it failed')",
     ]
+    if check:  # ``check`` is the container's one-shot check until it has run
+        body += ["    if recipe.unchecked:", "        check(recipe, obj)"]
     for name, kind in props:
         evaluations.clear()
         expr = value(kind, n)

@@ -9,18 +9,31 @@ list them; the container raises the first."""
 
 from __future__ import annotations
 
+import ast
 import builtins
 import dataclasses
 import functools
 import importlib
 import inspect
 import sys
-from typing import Iterable, Iterator
+import textwrap
+from typing import Any, Iterable, Iterator
 
-from ..config.definitions import Argument, ObjectDefinition, Ref
+from ..config.definitions import Argument, ObjectDefinition, PropertyDef, Ref
 from ..errors import CircularDependencyError, ConfigurationError
+from .properties import declared_properties, unknown_property_message
 
-__all__ = ["resolve_class", "merge_parents", "find_cycles", "check_signature"]
+__all__ = [
+    "resolve_class",
+    "merge_parents",
+    "find_cycles",
+    "check_signature",
+    "check_properties",
+    "self_assigned",
+    "known_on_class",
+]
+
+_MISSING = object()
 
 
 def resolve_class(definition: ObjectDefinition) -> type:
@@ -127,16 +140,36 @@ def _inherit(child: ObjectDefinition, parent: ObjectDefinition) -> ObjectDefinit
 
 
 def _inherit_args(child: list[Argument], parent: list[Argument]) -> list[Argument]:
-    """Child arguments replace the parent's with the same index or name; child
-    positional arguments replace the parent's positional ones as a whole."""
-    if any(a.index is None and a.name is None for a in child):
-        kept = [a for a in parent if a.index is not None or a.name is not None]
-    else:
-        kept = list(parent)
-    overridden_idx = {a.index for a in child if a.index is not None}
-    overridden_names = {a.name for a in child if a.name is not None}
-    kept = [a for a in kept if a.index not in overridden_idx and a.name not in overridden_names]
-    return kept + list(child)
+    """The constructor arguments of a child: the parent's, with each of the child's
+    replacing the parent's at the same position or name (as Spring Python 1.2 and
+    Spring merge them).
+
+    An argument's position is its ``index``, or for one written without ``index`` or
+    ``name``, the lowest position no indexed argument of the same definition takes,
+    in order (how the container places them in the call). So a child with one
+    positional argument under a parent with three replaces the first only."""
+    if not child:
+        return list(parent)
+    if not parent:
+        return list(child)
+    merged = {**_by_position(parent), **_by_position(child)}
+    return list(merged.values())
+
+
+def _by_position(args: list[Argument]) -> dict[object, Argument]:
+    """``args`` keyed by position (every positional one given its ``index``) or name."""
+    taken = {a.index for a in args if a.index is not None}
+    keyed: dict[object, Argument] = {}
+    free = (i for i in range(len(args) + len(taken) + 1) if i not in taken)
+    for arg in args:
+        if arg.name is not None and arg.index is None:
+            keyed[arg.name] = arg
+        elif arg.index is not None:  # a repeated index is kept, to be reported when compiled
+            keyed[arg.index if arg.index not in keyed else (arg.index, len(keyed))] = arg
+        else:
+            position = next(free)
+            keyed[position] = dataclasses.replace(arg, index=position)
+    return keyed
 
 
 def find_cycles(definitions: dict[str, ObjectDefinition], refs: dict[str, list[Ref]]) -> list[CircularDependencyError]:
@@ -197,3 +230,64 @@ def check_signature(cls: type, positional: int, names: Iterable[str], definition
             source=definition.source,
             object_id=definition.id,
         )
+
+
+def check_properties(
+    cls: Any, definition: ObjectDefinition, properties: Iterable[PropertyDef]
+) -> tuple[PropertyDef, ...]:
+    """Check the property names of a definition against its class.
+
+    A class that declares its properties (:class:`~.properties.DeclaredProperties`)
+    refuses any other name: :class:`ConfigurationError` with a "did you mean". For a
+    plain class the names that are not found on the class itself (an attribute,
+    property, slot or annotation) are returned: whether the created object has them
+    is known only once it exists."""
+    if not isinstance(cls, type):
+        return ()
+    declared = declared_properties(cls)
+    if declared is not None:
+        for prop in properties:
+            if prop.name not in declared:
+                raise ConfigurationError(
+                    unknown_property_message(cls, prop.name),
+                    source=prop.source or definition.source,
+                    object_id=definition.id,
+                )
+        return ()
+    return tuple(p for p in properties if not known_on_class(cls, p.name))
+
+
+@functools.lru_cache(maxsize=8192)
+def known_on_class(cls: type, name: str) -> bool:
+    """Whether ``name`` is an attribute, property, slot or annotation of ``cls`` (or a base)."""
+    if inspect.getattr_static(cls, name, _MISSING) is not _MISSING:
+        return True
+    return any(name in vars(klass).get("__annotations__", {}) for klass in cls.__mro__)
+
+
+@functools.lru_cache(maxsize=1024)
+def self_assigned(cls: type) -> frozenset[str] | None:
+    """The names the methods of ``cls`` and its bases assign as ``self.<name>``, read
+    from their source; ``None`` when some source cannot be read (then nothing can be
+    said without creating an object)."""
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        if klass is object:
+            continue
+        try:
+            tree = ast.parse(textwrap.dedent(inspect.getsource(klass)))
+        except (OSError, TypeError, SyntaxError):
+            return None
+        for func in ast.walk(tree):
+            if not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)) or not func.args.args:
+                continue
+            me = func.args.args[0].arg
+            for node in ast.walk(func):
+                if (
+                    isinstance(node, ast.Attribute)
+                    and isinstance(node.ctx, ast.Store)
+                    and isinstance(node.value, ast.Name)
+                    and node.value.id == me
+                ):
+                    names.add(node.attr)
+    return frozenset(names)

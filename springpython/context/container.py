@@ -12,9 +12,11 @@ of the order they must be destroyed in."""
 
 from __future__ import annotations
 
+import dataclasses
 import decimal
 import difflib
 import functools
+import inspect
 import logging
 import typing
 import threading
@@ -27,11 +29,13 @@ from ..config.definitions import (
     Inner,
     Mapping,
     ObjectDefinition,
+    PropertyDef,
     Ref,
     Value,
     ValueNode,
 )
 from ..errors import (
+    AbstractObjectError,
     CircularDependencyError,
     ConfigurationError,
     NoSuchObjectError,
@@ -46,8 +50,9 @@ from .lifecycle import (
     InitializingObject,
     ObjectPostProcessor,
 )
+from .properties import declared_properties, unknown_property_message
 
-__all__ = ["ObjectContainer", "check_configs"]
+__all__ = ["ObjectContainer", "check_configs", "Report", "validate_configs"]
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +74,13 @@ def _normalize(configs: Config | Sequence[Config] | None) -> list[Config]:
 
 
 class ObjectContainer:
-    """Holds the definitions of one or more configurations and creates objects from them."""
+    """Holds the definitions of one or more configurations and creates objects from them.
 
-    def __init__(self, config: Config | Sequence[Config] | None = None) -> None:
+    An id defined again in a later configuration replaces the earlier definition
+    with a WARNING naming both places; with ``allow_overriding=False`` it is a
+    :class:`ConfigurationError` instead."""
+
+    def __init__(self, config: Config | Sequence[Config] | None = None, *, allow_overriding: bool = True) -> None:
         self.configs = _normalize(config)
         self._lock = threading.RLock()
         self._singletons: dict[str, Any] = {}
@@ -80,7 +89,8 @@ class ObjectContainer:
         self._creating = threading.local()
         self._closed = False
         self._generated: list[Recipe] = []  # recipes with a generated builder (see _builders.generate)
-        definitions = self._read(self.configs)
+        self._abstract: dict[str, Recipe] = {}  # abstract definitions compiled on demand
+        definitions = self._read(self.configs, allow_overriding=allow_overriding)
         self.object_defs, compiled = _compile_all(definitions)
         self._recipes: dict[str, Recipe] = compiled.recipes
         if compiled.errors:
@@ -91,7 +101,14 @@ class ObjectContainer:
 
     # -- reading ------------------------------------------------------------
     @staticmethod
-    def _read(configs: Iterable[Config]) -> dict[str, ObjectDefinition]:
+    def _read(
+        configs: Iterable[Config],
+        *,
+        allow_overriding: bool = True,
+        overrides: list[ConfigurationError] | None = None,
+    ) -> dict[str, ObjectDefinition]:
+        """The definitions of ``configs`` by id; a later one replaces an earlier one
+        (added to ``overrides`` if given, else logged at WARNING), or is refused."""
         definitions: dict[str, ObjectDefinition] = {}
         for config in configs:
             log.debug("=== Scanning configuration %r for object definitions ===", config)
@@ -100,25 +117,41 @@ class ObjectContainer:
                 if previous is None:
                     log.debug("%s object definition does not exist. Adding to list of definitions.", definition.id)
                 else:
-                    log.info(
-                        "object '%s' defined at %s overrides the definition at %s",
-                        definition.id, definition.source, previous.source,
+                    problem = ConfigurationError(
+                        f"defined again: this definition replaces the one at {previous.source}",
+                        source=definition.source,
+                        object_id=definition.id,
                     )
+                    if not allow_overriding:
+                        raise ConfigurationError(
+                            f"defined again: the one at {previous.source} may not be replaced "
+                            "(overriding is not allowed)",
+                            source=definition.source,
+                            object_id=definition.id,
+                        )
+                    if overrides is None:
+                        log.warning("%s", problem)
+                    else:
+                        overrides.append(problem)
                     del definitions[definition.id]
                 definitions[definition.id] = definition
         log.debug("=== Done reading object definitions. ===")
         return definitions
 
     # -- public API ----------------------------------------------------------
-    def get_object(self, name: str) -> Any:
-        """The object called ``name``: the shared one for a singleton, a new one for a prototype."""
+    def get_object(self, name: str, ignore_abstract: bool = False) -> Any:
+        """The object called ``name``: the shared one for a singleton, a new one for a prototype.
+
+        An abstract definition is a template for others: asking for it raises
+        :class:`~springpython.errors.AbstractObjectError`, unless ``ignore_abstract`` is
+        true (Spring Python 1.2's switch): then a new object is made from it each time."""
         obj = self._singletons.get(name, _MISSING)
         if obj is not _MISSING:
             return obj
         build = self._prototypes.get(name)
         if build is not None:
             return build(False)
-        return self._get_slow(name)
+        return self._get_slow(name, ignore_abstract)
 
     def __contains__(self, name: object) -> bool:
         return name in self._recipes
@@ -142,13 +175,43 @@ class ObjectContainer:
         return result
 
     # -- creation -----------------------------------------------------------
-    def _get_slow(self, name: str) -> Any:
+    def _get_slow(self, name: str, ignore_abstract: bool = False) -> Any:
         recipe = self._recipes.get(name)
+        if recipe is None and not self._closed:
+            definition = self.object_defs.get(name)
+            if definition is not None and definition.abstract:
+                if not ignore_abstract:
+                    raise AbstractObjectError(
+                        f"object {name!r} is abstract: a template for other definitions "
+                        "(get_object(name, ignore_abstract=True) makes one from it)",
+                        source=definition.source, object_id=name,
+                    )
+                return _builders.make(self, self._abstract_recipe(definition), True)
         if recipe is None or self._closed:
             raise self._no_such_object(name)
         if not recipe.singleton:
             return _builders.make(self, recipe, False)
         return self._singleton(recipe)
+
+    def _abstract_recipe(self, definition: ObjectDefinition) -> Recipe:
+        """The recipe of an abstract definition, compiled the first time it is asked for."""
+        with self._lock:
+            recipe = self._abstract.get(definition.id)
+            if recipe is not None:
+                return recipe
+            compiled = _Compiled()
+            compiler = _Compiler(compiled)
+            refs = compiler.compile(definition)
+            for ref in refs:
+                if ref.object_id not in self._recipes:
+                    raise ConfigurationError(
+                        f"reference to unknown or abstract object {ref.object_id!r}",
+                        source=ref.source or definition.source, object_id=definition.id,
+                    )
+            if compiler.errors:
+                raise compiler.errors[0]
+            recipe = self._abstract[definition.id] = compiled.recipes[definition.id]
+            return recipe
 
     def _no_such_object(self, name: str) -> NoSuchObjectError:
         if self._closed:
@@ -170,6 +233,34 @@ class ObjectContainer:
             log.debug("Stored object '%s' in container's singleton storage", recipe.id)
             return obj
 
+    @staticmethod
+    def _check_unknown(recipe: Recipe, obj: Any) -> None:
+        """Log, once per definition, the properties of a plain class that the new
+        object (before its properties are set) does not have: probably misspelt."""
+        unchecked, recipe.unchecked = recipe.unchecked, ()
+        try:  # never through __getattr__: a remote proxy would answer any name
+            own = object.__getattribute__(obj, "__dict__")
+        except AttributeError:
+            own = {}
+        for prop in unchecked:
+            if prop.name not in own and inspect.getattr_static(obj, prop.name, _MISSING) is _MISSING:
+                log.warning("%s", _never_had(recipe.definition, prop, type(obj)))
+
+    @staticmethod
+    def _check_declared(recipe: Recipe, obj: Any) -> None:
+        """Refuse an object from a factory that was given an attribute its class does
+        not declare (``exporter.serivce_port = 7101`` in a ``PythonConfig`` method)."""
+        cls: type = type(obj)
+        declared = declared_properties(cls)
+        if declared is None:
+            return
+        for name in getattr(obj, "__dict__", {}):
+            if name.startswith("_") or name in declared or _resolve.known_on_class(cls, name):
+                continue
+            raise ConfigurationError(
+                unknown_property_message(cls, name), source=recipe.definition.source, object_id=recipe.id
+            )
+
     def _from_factory(self, recipe: Recipe) -> Any:
         stack = self._creating.__dict__.setdefault("stack", [])
         if recipe.id in stack:
@@ -177,13 +268,15 @@ class ObjectContainer:
             raise CircularDependencyError(cycle, source=recipe.definition.source)
         stack.append(recipe.id)
         try:
-            return recipe.factory()  # type: ignore[misc]  # only recipes with a factory get here
+            obj = recipe.factory()  # type: ignore[misc]  # only recipes with a factory get here
         except ConfigurationError:
             raise
         except Exception as exc:
             self._fail(recipe, exc, "its factory failed")
         finally:
             stack.pop()
+        self._check_declared(recipe, obj)
+        return obj
 
     def _initialize(self, recipe: Recipe, obj: Any, track: bool) -> Any:
         name = recipe.id
@@ -246,7 +339,8 @@ class ObjectContainer:
     def _dispose(self, name: str, obj: Any, method: str | None) -> None:
         calls = []
         if isinstance(obj, DisposableObject):
-            calls.append("destroy")
+            # Spring Python 1.2: a ``destroy_method`` attribute names the method to call instead
+            calls.append(obj.destroy_method or "destroy")
         if method and method not in calls:
             calls.append(method)
         for call in calls:
@@ -262,21 +356,35 @@ class ObjectContainer:
         return self._closed
 
 
+def _never_had(definition: ObjectDefinition, prop: PropertyDef, cls: type) -> ConfigurationError:
+    return ConfigurationError(
+        f"property {prop.name!r} is not an attribute of {cls.__qualname__} "
+        "(set anyway; misspelt?)",
+        source=prop.source or definition.source,
+        object_id=definition.id,
+    )
+
+
 class _Compiled:
     def __init__(self) -> None:
         self.recipes: dict[str, Recipe] = {}
         self.errors: list[ConfigurationError] = []
+        self.warnings: list[ConfigurationError] = []
 
 
-def _compile_all(definitions: dict[str, ObjectDefinition]) -> tuple[dict[str, ObjectDefinition], _Compiled]:
+def _compile_all(
+    definitions: dict[str, ObjectDefinition], *, static: bool = False
+) -> tuple[dict[str, ObjectDefinition], _Compiled]:
     """Merge parents, compile every concrete definition and run the static checks.
 
     Every problem is collected; they are listed in the order: parents, references,
-    cycles, then classes and arguments."""
+    cycles, then classes and arguments. With ``static``, the properties of plain
+    classes that no method of the class assigns are collected as warnings (what
+    ``springpython validate`` reports without creating anything)."""
     compiled = _Compiled()
     merged, parent_problems = _resolve.merge_parents(definitions)
     concrete = {i: d for i, d in merged.items() if not d.abstract}
-    compiler = _Compiler(compiled)
+    compiler = _Compiler(compiled, static=static)
     refs = {i: compiler.compile(d) for i, d in concrete.items()}
     reference_problems = []
     for defn_id, found in refs.items():
@@ -303,8 +411,9 @@ class _Compiler:
     """Turns definitions into recipes: resolves classes, puts constructor arguments
     in call order, checks literals and compiles inner objects in place."""
 
-    def __init__(self, out: _Compiled) -> None:
+    def __init__(self, out: _Compiled, *, static: bool = False) -> None:
         self.out = out
+        self.static = static
         self.errors: list[ConfigurationError] = []
         self.classes: dict[str, Any] = {}  # class name -> class, for this compilation
 
@@ -330,6 +439,13 @@ class _Compiler:
             if properties:
                 nodes = self.nodes([p.value for p in properties], defn, refs)
                 recipe.props = tuple(zip([p.name for p in properties], nodes))
+                recipe.unchecked = _resolve.check_properties(cls, defn, properties)
+                if self.static and recipe.unchecked:
+                    assigned = _resolve.self_assigned(cls)
+                    self.out.warnings.extend(
+                        _never_had(defn, p, cls) for p in recipe.unchecked
+                        if assigned is not None and p.name not in assigned
+                    )
         except ConfigurationError as exc:
             self.errors.append(exc)
             return recipe
@@ -447,10 +563,27 @@ def _lifecycle_flags(cls: type) -> tuple[bool, bool, bool]:
 
 
 def check_configs(configs: Config | Sequence[Config]) -> list[ConfigurationError]:
-    """Every static problem in ``configs`` (classes, references, cycles, arguments),
-    without creating anything; what ``springpython validate`` reports."""
-    definitions = ObjectContainer._read(_normalize(configs))
-    return _compile_all(definitions)[1].errors
+    """Every static problem in ``configs`` (classes, references, cycles, arguments,
+    unknown properties of declaring classes), without creating anything."""
+    return validate_configs(configs).errors
+
+
+@dataclasses.dataclass
+class Report:
+    """What :func:`validate_configs` found: ``errors`` stop a context from starting;
+    ``warnings`` (an id defined again, a property a plain class may not have) do not."""
+
+    errors: list[ConfigurationError]
+    warnings: list[ConfigurationError]
+
+
+def validate_configs(configs: Config | Sequence[Config]) -> Report:
+    """Check ``configs`` as a context would, without creating anything: what
+    ``springpython validate`` reports."""
+    overrides: list[ConfigurationError] = []
+    definitions = ObjectContainer._read(_normalize(configs), overrides=overrides)
+    compiled = _compile_all(definitions, static=True)[1]
+    return Report(compiled.errors, overrides + compiled.warnings)
 
 
 def factory_returns(definition: ObjectDefinition, kind: type) -> bool:

@@ -27,7 +27,10 @@ class InitializingObject:
 
 
 class DisposableObject:
-    """An object the container calls back when the context shuts down."""
+    """An object the container calls back when the context shuts down: ``destroy()``,
+    or the method named by its ``destroy_method`` attribute (Spring Python 1.2's form)."""
+
+    destroy_method: "str | None" = None
 
     def destroy(self) -> None:
         """Release what the object holds (sockets, threads, files)."""

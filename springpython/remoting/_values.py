@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import AbstractSet, Any, Sequence, TypeAlias
 
-__all__ = ["as_bool", "as_int", "as_float", "as_port"]
+__all__ = ["as_bool", "as_int", "as_float", "as_port", "as_optional_port", "Names"]
+
+#: A property that lists names: a list, tuple or set of them, or comma-separated text.
+Names: TypeAlias = "str | Sequence[str] | AbstractSet[str]"
 
 _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0"})
@@ -54,3 +57,10 @@ def as_port(name: str, value: Any) -> int:
     if not 0 <= port <= 65535:
         raise ValueError(f"{name} must be between 0 and 65535, got {value!r}")
     return port
+
+
+def as_optional_port(name: str, value: object) -> int | None:
+    """A TCP port, or ``None`` when unset (``None`` or empty text, as from XML)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return as_port(name, value)

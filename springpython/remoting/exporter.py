@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+from typing import ClassVar
 
 from ..context.lifecycle import ApplicationContextAware, DisposableObject, InitializingObject
+from ..context.properties import DeclaredProperties, state
 from ..errors import ConfigurationError
 from . import registry
 from ._values import as_port
@@ -20,41 +21,34 @@ log = logging.getLogger(__name__)
 DEFAULT_HOST = "localhost"
 
 
-class ServiceExporter(InitializingObject, DisposableObject, ApplicationContextAware):
+class ServiceExporter(DeclaredProperties, InitializingObject, DisposableObject, ApplicationContextAware):
     """Puts ``service`` on the network under ``service_name`` at host:port.
 
     Subclasses implement :meth:`_export` (return only once listening) and
-    :meth:`_unexport`, and may declare more properties as class attributes; any
-    property can also be given to the constructor by name. An exporter started by
+    :meth:`_unexport`, and declare more properties as annotated class attributes
+    (:class:`~springpython.context.properties.DeclaredProperties`): each is a typed
+    constructor keyword; the chapter's four may also be given by position. A subclass
+    with another default port redeclares ``service_port``. An exporter started by
     an application context keeps the process serving after its main code ends,
     until it is destroyed or the user presses Ctrl-C
     (:func:`~springpython.remoting.registry.keep_serving_at_exit`)."""
 
-    DEFAULT_PORT: int = 0
+    DEFAULT_PORT: ClassVar[int] = 0
 
-    service: Any = None
+    service: object = None
     service_name: str | None = None
     service_host: str = DEFAULT_HOST
-    service_port: int | str
+    service_port: int = DEFAULT_PORT
 
-    def __init__(
-        self,
-        service: Any = None,
-        service_name: str | None = None,
-        service_host: str | None = None,
-        service_port: int | str | None = None,
-        **properties: Any,
-    ) -> None:
-        self.service = service
-        self.service_name = service_name
-        self.service_host = DEFAULT_HOST if service_host is None else service_host
-        self.service_port = self.DEFAULT_PORT if service_port is None else service_port
-        for name, value in properties.items():
-            if name.startswith("_") or not hasattr(type(self), name):
-                raise TypeError(f"{type(self).__name__} has no property {name!r}")
-            setattr(self, name, value)
-        self._state_lock = threading.Lock()
-        self._exported = False
+    _exported: bool = state(False)
+
+    @property
+    def _state_lock(self) -> threading.Lock:
+        """Guards export and unexport; made on first use (the constructor only assigns)."""
+        lock: threading.Lock | None = self.__dict__.get("_sp_state_lock")
+        if lock is None:
+            lock = self.__dict__.setdefault("_sp_state_lock", threading.Lock())  # atomic: one lock wins
+        return lock
 
     def after_properties_set(self) -> None:
         """Check the properties and export the service; returns once it is reachable."""

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import ClassVar
 
+from ..context.properties import state
 from ..errors import ConfigurationError
 from ._values import as_int
 from .exporter import ServiceExporter
 from .http import DEFAULT_MAX_BODY_SIZE, Handler, HTTPServer
 from .registry import SharedServers
 from .tls import ServerTLS
+from .tls_properties import ServerTLSProperties
 
 __all__ = ["HTTPServiceExporter", "HTTPSettings"]
 
@@ -58,28 +60,24 @@ def _stop(shared: _Shared) -> None:
     shared.http.close()
 
 
-class HTTPServiceExporter(ServiceExporter):
+class HTTPServiceExporter(ServerTLSProperties, ServiceExporter):
     """Serves ``service`` at ``http(s)://service_host:service_port/path``.
 
     With ``certfile`` (and ``keyfile``) it serves HTTPS; ``ca_certs`` requires
     clients to present a certificate signed by those CAs (unless ``cert_reqs``
     says otherwise), and ``verify_fields`` (a dict of RFC 3280 long names,
     ``<dict>`` in XML) checks its subject: the policy of :mod:`.tls`, checked and
-    loaded by ``after_properties_set``, every mistake a :class:`ConfigurationError`.
+    loaded by ``after_properties_set``, every mistake a :class:`ConfigurationError`
+    (:class:`~springpython.remoting.tls_properties.ServerTLSProperties`).
     A request body over ``max_body_size`` bytes gets HTTP 413.
     Subclasses build the request handler in :meth:`_endpoint`."""
 
-    DEFAULT_PATH = "/"
+    DEFAULT_PATH: ClassVar[str] = "/"
 
     path: str = DEFAULT_PATH
-    certfile: str | None = None
-    keyfile: str | None = None
-    ca_certs: str | None = None
-    cert_reqs: Any = None
-    verify_fields: Mapping[str, str] | None = None
-    max_body_size: Any = DEFAULT_MAX_BODY_SIZE
+    max_body_size: int = DEFAULT_MAX_BODY_SIZE
 
-    _shared: _Shared | None = None
+    _shared: _Shared | None = state(None)
 
     def _endpoint(self, settings: HTTPSettings) -> Handler:
         """The handler that answers requests on :attr:`path`."""
@@ -96,11 +94,7 @@ class HTTPServiceExporter(ServiceExporter):
             raise ConfigurationError(f"{name}: max_body_size must not be negative, got {self.max_body_size!r}")
         if not isinstance(self.path, str) or not self.path.startswith("/"):
             raise ConfigurationError(f"{name}: path must start with '/', got {self.path!r}")
-        tls = ServerTLS.from_properties(
-            certfile=self.certfile, keyfile=self.keyfile, ca_certs=self.ca_certs,
-            cert_reqs=self.cert_reqs, verify_fields=self.verify_fields, owner=name,
-        )
-        return HTTPSettings(tls, max_body)
+        return HTTPSettings(self._server_tls(), max_body)
 
     def _export(self) -> None:
         settings = self._settings()

@@ -4,27 +4,26 @@ where and how to connect, checked once at start, and a
 
 from __future__ import annotations
 
-from typing import Any, Generic, Mapping, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from ..errors import ConfigurationError
 from ._values import as_float, as_int
 from .http_client import DEFAULT_MAX_REPLY_SIZE, HTTPConnection, HTTPEndpoint, parse_url
 from .proxy import RemoteProxy
-from .tls import ClientTLS
+from .tls_properties import CLIENT_TLS_PROPERTIES, ClientTLSProperties
 
 __all__ = ["HTTPProxyFactory"]
 
 S = TypeVar("S")
-_TLS_PROPERTIES = ("ca_certs", "certfile", "keyfile", "cert_reqs", "check_hostname", "verify_fields")
 
 
-class HTTPProxyFactory(RemoteProxy, Generic[S]):
+class HTTPProxyFactory(ClientTLSProperties, RemoteProxy, Generic[S]):
     """Base of the proxy factories that POST calls over HTTP(S).
 
     Properties: ``service_url`` (``http://`` or ``https://``); ``timeout`` (seconds to
     wait for each part of a reply; ``None``: no limit) and ``connect_timeout`` (for TCP
     and the TLS handshake; default ``timeout``); over HTTPS the TLS properties of
-    :class:`springpython.remoting.tls.ClientTLS` (``ca_certs``, ``certfile``,
+    :class:`~springpython.remoting.tls_properties.ClientTLSProperties` (``ca_certs``, ``certfile``,
     ``keyfile``, ``cert_reqs``, ``check_hostname``, ``verify_fields``: the server's
     certificate and host name are checked unless told otherwise);
     ``username``/``password`` for HTTP basic authentication (credentials in the URL
@@ -34,20 +33,14 @@ class HTTPProxyFactory(RemoteProxy, Generic[S]):
     Subclasses set :attr:`CONTENT_TYPE` and :attr:`USER_AGENT` and check their own
     properties in :meth:`_settings`, whose result :meth:`_target` hands back."""
 
-    CONTENT_TYPE = "application/octet-stream"
-    USER_AGENT = "springpython"
+    CONTENT_TYPE: ClassVar[str] = "application/octet-stream"
+    USER_AGENT: ClassVar[str] = "springpython"
 
-    timeout: Any = None
-    connect_timeout: Any = None
-    ca_certs: str | None = None
-    certfile: str | None = None
-    keyfile: str | None = None
-    cert_reqs: Any = None
-    check_hostname: Any = None
-    verify_fields: Mapping[str, str] | None = None
+    timeout: float | None = None
+    connect_timeout: float | None = None
     username: str | None = None
     password: str | None = None
-    max_reply_size: Any = DEFAULT_MAX_REPLY_SIZE
+    max_reply_size: int = DEFAULT_MAX_REPLY_SIZE
 
     # -- settings ---------------------------------------------------------------------
     def _check(self) -> None:
@@ -86,12 +79,9 @@ class HTTPProxyFactory(RemoteProxy, Generic[S]):
             raise ConfigurationError(f"{owner}: {exc}") from None
         tls = None
         if url.tls:
-            tls = ClientTLS.from_properties(
-                certfile=self.certfile, keyfile=self.keyfile, ca_certs=self.ca_certs, cert_reqs=self.cert_reqs,
-                check_hostname=self.check_hostname, verify_fields=self.verify_fields, owner=owner, required=True,
-            )
+            tls = self._client_tls(required=True)
         else:
-            given = [name for name in _TLS_PROPERTIES if getattr(self, name) not in (None, "")]
+            given = [name for name in CLIENT_TLS_PROPERTIES if getattr(self, name) not in (None, "")]
             if given:
                 raise ConfigurationError(f"{owner}: {', '.join(given)} set, but service_url {url.url!r} "
                                          "is not https://")

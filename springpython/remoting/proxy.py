@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
-from typing import Any
+from typing import Any, Sequence
 
 from ..context.lifecycle import DisposableObject, InitializingObject
+from ..context.properties import DeclaredProperties
 from ..errors import ConnectFailedError, RemoteFault
 from . import faults
 from ._values import as_bool
@@ -43,7 +44,7 @@ class RemoteMethod:
         return f"<remote method {self._name} of {self._proxy!r}>"
 
 
-class RemoteProxy(InitializingObject, DisposableObject):
+class RemoteProxy(DeclaredProperties, InitializingObject, DisposableObject):
     """Looks like the service at ``service_url``; connects lazily, per thread.
 
     Subclasses implement :meth:`_open` (a new connection), :meth:`_invoke` (one call
@@ -53,8 +54,12 @@ class RemoteProxy(InitializingObject, DisposableObject):
     earlier call is retried once on a new connection, so a restarted server is picked
     up without the client noticing.
 
-    ``exception_classes`` lists, by dotted name, the application exception classes
-    re-created on this side when the service raises them (see
+    Properties are annotated class attributes
+    (:class:`~springpython.context.properties.DeclaredProperties`), each a typed
+    constructor keyword; ``service_url`` may also be given by position.
+    ``exception_classes`` lists, by dotted name (a list, or comma-separated text),
+    the application exception classes re-created on this side when the service
+    raises them (see
     :mod:`springpython.remoting.faults`); every other remote exception arrives as a
     :class:`~springpython.errors.RemoteFault`. Subclasses check their settings in
     :meth:`_check`, which :meth:`after_properties_set` runs, so a bad URL fails the
@@ -62,15 +67,7 @@ class RemoteProxy(InitializingObject, DisposableObject):
 
     service_url: str | None = None
     reconnect: bool = True
-    exception_classes: Any = None
-
-    def __init__(self, service_url: str | None = None, **properties: Any) -> None:
-        if service_url is not None:
-            self.service_url = service_url
-        for name, value in properties.items():
-            if name.startswith("_") or not hasattr(type(self), name):
-                raise TypeError(f"{type(self).__name__} has no property {name!r}")
-            setattr(self, name, value)
+    exception_classes: Sequence[str] | str | None = None
 
     # -- settings ---------------------------------------------------------------
     def after_properties_set(self) -> None:

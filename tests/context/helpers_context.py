@@ -11,6 +11,7 @@ from springpython.context import (
     InitializingObject,
     ObjectPostProcessor,
 )
+from springpython.context.properties import DeclaredProperties
 from springpython.errors import Source
 
 
@@ -127,3 +128,47 @@ class Wrapping(ObjectPostProcessor):
 
 class Slotted:
     __slots__ = ("a",)
+
+
+class Bean(DeclaredProperties):
+    """A class that declares its properties, like springpython's own beans."""
+
+    service_name: str | None = None
+    service_port: int = 7000
+    _started: bool = False
+
+
+class Endpointish:
+    """A plain class: attributes set in __init__, one class attribute, one property."""
+
+    timeout = 5.0
+
+    def __init__(self):
+        self.host = "localhost"
+
+    @property
+    def url(self):
+        return f"http://{self.host}/"
+
+    @url.setter
+    def url(self, value):
+        self.host = value
+
+
+class Three:
+    def __init__(self, a, b, c, d=None):
+        self.values = (a, b, c, d)
+
+
+class Closing(DisposableObject):
+    """Names the method to call at shutdown with Spring Python 1.2's attribute."""
+
+    def __init__(self):
+        self.destroy_method = "close"
+        self.calls = []
+
+    def destroy(self):
+        self.calls.append("destroy")
+
+    def close(self):
+        self.calls.append("close")

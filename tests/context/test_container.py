@@ -131,14 +131,16 @@ def test_parent_across_configs_and_scope_inherited():
         assert ctx.get_object("child") is not ctx.get_object("child")
 
 
-def test_later_definition_overrides_with_log(caplog):
-    """The same id in a later configuration replaces the earlier one and says so."""
+def test_later_definition_overrides_with_warning(caplog):
+    """The same id in a later configuration replaces the earlier one with a WARNING naming both places."""
     caplog.set_level(logging.INFO, logger="springpython")
     first = Defs(define("a", properties=[PropertyDef("v", Value(1))], file="one.xml"))
     second = Defs(define("a", properties=[PropertyDef("v", Value(2))], file="two.xml", line=7))
     with ApplicationContext([first, second]) as ctx:
         assert ctx.get_object("a").v == 2
-    assert "object 'a' defined at two.xml:7 overrides the definition at one.xml:1" in caplog.text
+    [record] = [r for r in caplog.records if "defined again" in r.getMessage()]
+    assert record.levelno == logging.WARNING
+    assert record.getMessage() == "two.xml:7: object 'a': defined again: this definition replaces the one at one.xml:1"
 
 
 def test_get_objects_by_type():

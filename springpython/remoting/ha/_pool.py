@@ -24,7 +24,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Final, Iterable, Literal, Sequence
 
 from ...context.lifecycle import InitializingObject
 from ...errors import (
@@ -33,7 +33,7 @@ from ...errors import (
     ConnectFailedError,
     ConnectionLostError,
 )
-from .._values import as_bool, as_float, as_port
+from .._values import Names, as_bool, as_float, as_optional_port
 from ..proxy import RemoteProxy
 from ._discovery import NameServerDiscovery
 
@@ -50,8 +50,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-ROUND_ROBIN = "round_robin"
-FAILOVER = "failover"
+ROUND_ROBIN: Final = "round_robin"
+FAILOVER: Final = "failover"
 STRATEGIES = (ROUND_ROBIN, FAILOVER)
 
 #: Seconds before a down endpoint is first tried again; doubled after each failed probe.
@@ -71,6 +71,10 @@ _SETTINGS = frozenset(
         "nameserver_host", "nameserver_port", "endpoint_properties",
     }
 )
+
+
+#: Properties of every proxy factory that only the members use (a pool forwards no call itself).
+_MEMBER_SETTINGS = ("service_url", "exception_classes")
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +178,9 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
       ``endpoint_properties`` (a dict) is given to each discovered
       ``PyroProxyFactory`` (``timeout``, ``serializer``, TLS files).
 
+    ``service_url`` and ``exception_classes``, which every proxy factory has, are
+    the members' settings: set on the pool they fail at start.
+
     When no endpoint can take a call it raises
     :class:`~springpython.errors.AllEndpointsDownError` (a ``ConnectFailedError``),
     which lists every endpoint with its last error. An exception raised by the
@@ -182,25 +189,26 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
     time, :meth:`endpoint_states` shows its health, ``destroy()`` destroys every
     member proxy."""
 
-    service_pool: Any = None
-    strategy: Any = ROUND_ROBIN
-    retry_interval: Any = DEFAULT_RETRY_INTERVAL
-    max_retry_interval: Any = DEFAULT_MAX_RETRY_INTERVAL
-    idempotent: Any = False
-    idempotent_methods: Any = None
-    discovery_url: Any = None
-    refresh_interval: Any = DEFAULT_REFRESH_INTERVAL
-    discovery_timeout: Any = DEFAULT_DISCOVERY_TIMEOUT
-    nameserver_host: Any = None
-    nameserver_port: Any = None
-    endpoint_properties: Any = None
+    service_pool: Sequence[object] | None = None
+    strategy: Literal["round_robin", "failover"] = ROUND_ROBIN
+    retry_interval: float = DEFAULT_RETRY_INTERVAL
+    max_retry_interval: float = DEFAULT_MAX_RETRY_INTERVAL
+    idempotent: bool = False
+    idempotent_methods: Names | None = None
+    discovery_url: str | None = None
+    refresh_interval: float = DEFAULT_REFRESH_INTERVAL
+    discovery_timeout: float = DEFAULT_DISCOVERY_TIMEOUT
+    nameserver_host: str | None = None
+    nameserver_port: int | None = None
+    endpoint_properties: dict[str, Any] | None = None
 
-    def __init__(self, service_pool: Any = None, **properties: Any) -> None:
-        object.__setattr__(self, "_lock", threading.Lock())
-        object.__setattr__(self, "_configured", None)
-        if service_pool is not None:
-            self.service_pool = service_pool
-        super().__init__(**properties)
+    @property
+    def _lock(self) -> threading.Lock:
+        """Guards the endpoints' state; made on first use (the constructor only assigns)."""
+        lock: threading.Lock | None = self.__dict__.get("_sp_lock")
+        if lock is None:
+            lock = self.__dict__.setdefault("_sp_lock", threading.Lock())  # atomic: one lock wins
+        return lock
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in _SETTINGS and self.__dict__.get("_configured") is not None:
@@ -216,11 +224,11 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
         self._settings()
 
     def _settings(self) -> _Settings:
-        settings: _Settings | None = self.__dict__["_configured"]
+        settings: _Settings | None = self.__dict__.get("_configured")
         if settings is not None:
             return settings
         with self._lock:
-            settings = self.__dict__["_configured"]
+            settings = self.__dict__.get("_configured")
             if settings is None:
                 settings = self._configure()
         return settings
@@ -242,13 +250,20 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
             timeout = _seconds("discovery_timeout", self.discovery_timeout)
             idempotent = as_bool("idempotent", self.idempotent)
             methods = _method_names(self.idempotent_methods)
-            ns_port = None if self.nameserver_port in (None, "") else as_port("nameserver_port", self.nameserver_port)
+            ns_port = as_optional_port("nameserver_port", self.nameserver_port)
             extra = self.endpoint_properties
             if extra is None:
                 extra = {}
             if not isinstance(extra, dict) or not all(isinstance(k, str) for k in extra):
                 raise ValueError(f"endpoint_properties must be a dict of property names, got {extra!r}")
             members = _members(self.service_pool)
+            misplaced = [n for n in _MEMBER_SETTINGS if getattr(self, n) not in (None, "")]
+            if misplaced:
+                raise ValueError(
+                    f"{' and '.join(misplaced)} {'belongs' if len(misplaced) == 1 else 'belong'} to the proxy "
+                    "factories in service_pool, not to the pool; "
+                    "set them there (or in endpoint_properties for discovered endpoints)"
+                )
             discovery = None
             if self.discovery_url not in (None, ""):
                 if not isinstance(self.discovery_url, str):
@@ -264,7 +279,7 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
                 from ..pyro import PyroProxyFactory
 
                 for key in extra:
-                    if key.startswith("_") or key == "service_url" or not hasattr(PyroProxyFactory, key):
+                    if key == "service_url" or key not in PyroProxyFactory.__sp_properties__:
                         raise ConfigurationError(
                             f"{name}: endpoint_properties names {key!r}, which is not a property of PyroProxyFactory"
                         )
@@ -293,7 +308,7 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
 
     # -- calls ------------------------------------------------------------------
     def _call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        settings = self.__dict__["_configured"] or self._settings()
+        settings = self.__dict__.get("_configured") or self._settings()
         discovery = self.__dict__["_discovery"]
         if discovery is not None and time.monotonic() >= self.__dict__["_next_refresh"]:
             self._refresh(wait=False)

@@ -4,7 +4,7 @@ service at ``service_url``, over the shared HTTP client
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 from ...errors import ProtocolError
 from .. import failures, faults
@@ -39,11 +39,11 @@ class HessianProxyFactory(HTTPProxyFactory[int]):
     ``ConnectionLostError`` (it may have run, so it is never sent again),
     ``CallTimeoutError``, ``ProtocolError``."""
 
-    CONTENT_TYPE = "x-application/hessian"
-    USER_AGENT = "springpython-hessian"
+    CONTENT_TYPE: ClassVar[str] = "x-application/hessian"
+    USER_AGENT: ClassVar[str] = "springpython-hessian"
 
-    timeout: Any = DEFAULT_TIMEOUT
-    hessian_version: Any = 2
+    timeout: float | None = DEFAULT_TIMEOUT
+    hessian_version: Literal[1, 2] = 2
 
     def _settings(self) -> int:
         version = as_int("hessian_version", self.hessian_version)

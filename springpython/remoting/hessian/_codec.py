@@ -967,6 +967,7 @@ class _Decoder2(_Decoder):
     """Hessian 2.0 serialization, including Caucho's compact forms."""
 
     __slots__ = ()
+    END = 0x5A  # 'Z' ends a variable-length list or map
 
     r_null = _Decoder1.r_null
     r_true = _Decoder1.r_true
@@ -1104,7 +1105,7 @@ class _Decoder2(_Decoder):
             while True:
                 if self.pos >= len(data):
                     raise self.truncated(1)
-                if data[self.pos] == 0x5A:  # 'Z'
+                if data[self.pos] == self.END:
                     self.pos += 1
                     break
                 append(read())
@@ -1145,7 +1146,7 @@ class _Decoder2(_Decoder):
         while True:
             if self.pos >= len(data):
                 raise self.truncated(1)
-            if data[self.pos] == 0x5A:  # 'Z'
+            if data[self.pos] == self.END:
                 self.pos += 1
                 break
             key = self.key(read())
@@ -1277,6 +1278,14 @@ _INT_TAGS = frozenset([*range(0x80, 0xD8), 0x49])
 _STRING_TAGS = frozenset([*range(0x00, 0x20), *range(0x30, 0x34), 0x52, 0x53])
 
 
+class _Decoder2Draft(_Decoder2):
+    """The Hessian 2.0 draft that Caucho Hessian 3.1.x servers reply in (``r 2 0``):
+    the 2.0 forms, with lists and maps ended by ``z`` as in Hessian 1."""
+
+    __slots__ = ()
+    END = 0x7A  # 'z'
+
+
 def _guard(decode: Callable[[], T]) -> T:
     """Run a decoder step, turning interpreter limits into a ProtocolError."""
     try:
@@ -1383,8 +1392,33 @@ def _fault(fields: Any, dec: _Decoder) -> Fault:
     )
 
 
+def _read_r_reply(dec: _Decoder1 | _Decoder2Draft) -> Reply:
+    """The rest of an ``r`` reply after its version: a value, or ``f`` and the fault's
+    pairs; then ``z`` (Caucho ends a fault with a second ``z``). Hessian 1 (``r 1 0``,
+    which may carry headers first) and the 2.0 draft of Caucho 3.1.x (``r 2 0``)
+    differ only in how values are encoded: the decoder."""
+    data = dec.data
+    if isinstance(dec, _Decoder1):
+        _v1_headers(dec)
+    if dec.pos < len(data) and data[dec.pos] == 0x66:  # 'f'
+        dec.pos += 1
+        fields: dict[Any, Any] = {}
+        dec._pairs(fields)
+        if dec.pos < len(data) and data[dec.pos] == 0x7A:  # Caucho ends the reply too
+            dec.pos += 1
+        _end(dec, "fault")
+        return Reply(None, _fault(fields, dec))
+    value = dec.read()
+    if dec.byte() != 0x7A:
+        dec.pos -= 1
+        raise dec.fail("expected the end of the reply ('z')")
+    _end(dec, "reply")
+    return Reply(value, None)
+
+
 def decode_reply(data: bytes, limits: DecodeLimits = DEFAULT_LIMITS) -> Reply:
-    """A reply in Hessian 1 (``r 1 0``) or 2 (``H 2 0 R``/``F``, or bare ``R``/``F``)."""
+    """A reply in Hessian 1 (``r 1 0``), the Hessian 2.0 draft of Caucho 3.1.x
+    (``r 2 0``), or Hessian 2 (``H 2 0 R``/``F``, or bare ``R``/``F``)."""
     data = bytes(data)
     if len(data) < 1:
         raise ProtocolError("empty Hessian reply")
@@ -1393,27 +1427,10 @@ def decode_reply(data: bytes, limits: DecodeLimits = DEFAULT_LIMITS) -> Reply:
         dec1 = _Decoder1(data, 1, limits)
         major = dec1.byte()
         dec1.byte()
-        if major != 1:
-            raise dec1.fail(f"unsupported Hessian reply version {major}")
-
-        def read_v1() -> Reply:
-            _v1_headers(dec1)
-            if dec1.pos < len(data) and data[dec1.pos] == 0x66:  # 'f'
-                dec1.pos += 1
-                fields: dict[Any, Any] = {}
-                dec1._pairs(fields)
-                if dec1.pos < len(data) and data[dec1.pos] == 0x7A:  # Caucho ends the reply too
-                    dec1.pos += 1
-                _end(dec1, "fault")
-                return Reply(None, _fault(fields, dec1))
-            value = dec1.read()
-            if dec1.byte() != 0x7A:
-                dec1.pos -= 1
-                raise dec1.fail("expected the end of the reply ('z')")
-            _end(dec1, "reply")
-            return Reply(value, None)
-
-        return _guard(read_v1)
+        if major not in (1, 2):
+            raise dec1.fail(f"unsupported Hessian reply version {major} (expected 1, or 2 for the 2.0 draft)")
+        dec: _Decoder1 | _Decoder2Draft = dec1 if major == 1 else _Decoder2Draft(data, dec1.pos, limits)
+        return _guard(lambda: _read_r_reply(dec))
     dec2 = _Decoder2(data, 0, limits)
     if tag == 0x48:  # 'H' 2 0
         dec2.pos = 1

@@ -16,7 +16,7 @@ from __future__ import annotations
 import inspect
 import logging
 import re
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 from ...errors import ProtocolError
 from .. import faults
@@ -162,9 +162,10 @@ class HessianServiceExporter(HTTPServiceExporter):
     settings agree. Names starting with ``_`` are never callable; a Java object
     arrives as a :class:`~springpython.remoting.hessian.HessianObject` (a dict)."""
 
-    DEFAULT_PORT = DEFAULT_PORT
-    DEFAULT_PATH = DEFAULT_PATH
+    DEFAULT_PORT: ClassVar[int] = DEFAULT_PORT
+    DEFAULT_PATH: ClassVar[str] = DEFAULT_PATH
 
+    service_port: int = DEFAULT_PORT
     path: str = DEFAULT_PATH
 
     def _endpoint(self, settings: HTTPSettings) -> "HessianEndpoint":

@@ -32,16 +32,17 @@ import functools
 import logging
 import re
 import ssl
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 from ...errors import (
     ConfigurationError,
     ConnectFailedError,
     ExportError,
 )
+from ...context.properties import state
 from .. import failures, faults
 from .. import tls as _tls
-from .._values import as_bool, as_float, as_int, as_port
+from .._values import Names, as_bool, as_float, as_int, as_optional_port
 from ..exporter import ServiceExporter
 from ..exposure import ServiceInterface, describe
 from ..proxy import RemoteProxy
@@ -141,7 +142,6 @@ class BasePyroServiceExporter(ServiceExporter):
       (found at ``nameserver_host``/``nameserver_port``, or by Pyro's own
       discovery when unset), with ``metadata`` tags for ``PYROMETA:`` look-ups;
       the entry is removed again by ``destroy()``.
-    - ``certfile``/``keyfile``/``ca_certs``/``cert_reqs``/``verify_fields``: TLS (Pyro5 only).
     - ``max_message_size``: bytes a message may have (default 8 MiB, the HTTP body
       limit); a bigger one is answered with an error before its body is read.
     - ``idle_timeout``: seconds a client connection may stay silent between
@@ -149,29 +149,26 @@ class BasePyroServiceExporter(ServiceExporter):
     - ``max_connections_per_peer``: connections one peer address may hold (default
       20); at the cap its longest-idle one is closed, or the new one refused.
 
+    TLS properties are the Pyro5 exporter's (:class:`~..tls_properties.ServerTLSProperties`).
     Exporters on the same host:port share one daemon; their TLS, serializer and
     limit settings must then be equal."""
 
-    DEFAULT_PORT = DEFAULT_PORT
-    ENGINE: str = ""
+    DEFAULT_PORT: ClassVar[int] = DEFAULT_PORT
+    ENGINE: ClassVar[str] = ""
 
-    serializer: Any = DEFAULT_SERIALIZER
-    register_with_nameserver: Any = False
+    service_port: int = DEFAULT_PORT
+    serializer: Names = DEFAULT_SERIALIZER
+    register_with_nameserver: bool = False
     nameserver_host: str | None = None
-    nameserver_port: Any = None
-    metadata: Any = None
-    certfile: Any = None
-    keyfile: Any = None
-    ca_certs: Any = None
-    cert_reqs: Any = None
-    verify_fields: Any = None
-    max_message_size: int | str = _settings.DEFAULT_MAX_MESSAGE_SIZE
-    idle_timeout: float | str = _settings.DEFAULT_IDLE_TIMEOUT
-    max_connections_per_peer: int | str = _settings.DEFAULT_MAX_CONNECTIONS_PER_PEER
+    nameserver_port: int | None = None
+    metadata: Names | None = None
+    max_message_size: int = _settings.DEFAULT_MAX_MESSAGE_SIZE
+    idle_timeout: float = _settings.DEFAULT_IDLE_TIMEOUT
+    max_connections_per_peer: int = _settings.DEFAULT_MAX_CONNECTIONS_PER_PEER
 
-    _server: _daemons.ServerThread | None = None
-    _uri: str | None = None
-    _ns_registered: bool = False
+    _server: _daemons.ServerThread | None = state(None)
+    _uri: str | None = state(None)
+    _ns_registered: bool = state(False)
 
     # -- engine hooks -----------------------------------------------------------------
     def _internals(self) -> Internals:
@@ -302,7 +299,7 @@ class BasePyroServiceExporter(ServiceExporter):
 
     # -- name server ------------------------------------------------------------------
     def _ns_location(self) -> tuple[str | None, int | None]:
-        port = None if self.nameserver_port in (None, "") else as_port("nameserver_port", self.nameserver_port)
+        port = as_optional_port("nameserver_port", self.nameserver_port)
         return (self.nameserver_host or None), port
 
     def _locate_ns(self) -> Any:
@@ -381,20 +378,17 @@ class BasePyroProxyFactory(RemoteProxy):
     Properties: ``timeout`` (seconds per call, none by default), ``reconnect``
     (default true), ``serializer`` (one name, default ``serpent``; the exporter must
     accept it), ``nameserver_host``/``nameserver_port`` (where ``PYRONAME:`` and
-    ``PYROMETA:`` URLs without a location are looked up), ``exception_classes``, and
-    for TLS (Pyro5 only) ``ca_certs``, ``certfile``/``keyfile`` and ``check_hostname``.
-    Every setting is checked by ``after_properties_set()``."""
+    ``PYROMETA:`` URLs without a location are looked up) and ``exception_classes``;
+    TLS properties are the Pyro5 proxy factory's
+    (:class:`~..tls_properties.ClientTLSProperties`). Every setting is checked by
+    ``after_properties_set()``."""
 
-    ENGINE: str = ""
+    ENGINE: ClassVar[str] = ""
 
-    timeout: Any = None
-    serializer: Any = DEFAULT_SERIALIZER
+    timeout: float | None = None
+    serializer: str = DEFAULT_SERIALIZER
     nameserver_host: str | None = None
-    nameserver_port: Any = None
-    certfile: Any = None
-    keyfile: Any = None
-    ca_certs: Any = None
-    check_hostname: Any = True  # unset (None or "") means true, as in the TLS policy
+    nameserver_port: int | None = None
 
     # -- engine hooks -----------------------------------------------------------------
     def _internals(self) -> Internals:
@@ -415,7 +409,6 @@ class BasePyroProxyFactory(RemoteProxy):
         self._timeout()
         try:
             as_bool("reconnect", self.reconnect)
-            as_bool("check_hostname", self.check_hostname)
         except ValueError as exc:
             raise ConfigurationError(str(exc)) from None
         self._tls_context()
@@ -424,7 +417,10 @@ class BasePyroProxyFactory(RemoteProxy):
         return parse_service_url(self.service_url)
 
     def _uri_text(self, target: PyroURL) -> str:
-        port = None if self.nameserver_port in (None, "") else _config_port("nameserver_port", self.nameserver_port)
+        try:
+            port = as_optional_port("nameserver_port", self.nameserver_port)
+        except ValueError as exc:
+            raise ConfigurationError(str(exc)) from None
         return target.uri(self.nameserver_host or None, port)
 
     def _serializer_name(self) -> str:
@@ -440,24 +436,6 @@ class BasePyroProxyFactory(RemoteProxy):
             return as_float("timeout", self.timeout)
         except ValueError as exc:
             raise ConfigurationError(str(exc)) from None
-
-    def _client_tls_context(self) -> ssl.SSLContext | None:
-        """The TLS context the TLS properties describe, by the one TLS policy
-        (:class:`springpython.remoting.tls.ClientTLS`); TLS is on when ``certfile``,
-        ``keyfile`` or ``ca_certs`` is set. Cached while the properties stay the same."""
-        key_ = (self.certfile, self.keyfile, self.ca_certs, self.check_hostname)
-        cached = self.__dict__.get("_sp_tls")
-        if cached is not None and cached[0] == key_:
-            return cached[1]  # type: ignore[no-any-return]
-        settings = None
-        if any(v not in (None, "") for v in key_[:3]):
-            settings = _tls.ClientTLS.from_properties(
-                certfile=self.certfile, keyfile=self.keyfile, ca_certs=self.ca_certs,
-                check_hostname=self.check_hostname, owner=type(self).__name__,
-            )
-        context = settings.context() if settings is not None else None
-        self.__dict__["_sp_tls"] = (key_, context)
-        return context
 
     # -- RemoteProxy hooks ------------------------------------------------------------
     def _open(self) -> Connection:
@@ -528,11 +506,3 @@ class BasePyroProxyFactory(RemoteProxy):
 
     def _close(self, conn: Connection) -> None:
         conn.close()
-
-
-def _config_port(prop: str, value: Any) -> int:
-    try:
-        return as_port(prop, value)
-    except ValueError as exc:
-        raise ConfigurationError(str(exc)) from None
-

@@ -9,16 +9,23 @@ Pyro4 daemons check every message's serializer against a set they take from
 ``Pyro4.config.SERIALIZERS_ACCEPTED`` when created. Rather than change that
 global, the daemon here replaces its own copy of the set with the exporter's
 ``serializer`` list, so ``pickle`` or ``dill`` reach a daemon only when that
-exporter names them. Pyro4 has no TLS here: the TLS properties are refused."""
+exporter names them.
+
+Pyro4 has no TLS here. Its beans declare the TLS property names with the type
+``None`` only, so a type checker flags ``Pyro4ProxyFactory(ca_certs="ca.pem")``, and
+a value given anyway (from XML, say) is a :class:`ConfigurationError` at start
+saying to use the Pyro5 beans."""
 
 from __future__ import annotations
 
 import functools
 import logging
 import ssl
-from typing import Any
+from typing import Any, ClassVar
 
+from ...context.properties import DeclaredProperties
 from ...errors import ConfigurationError
+from ..tls_properties import CLIENT_TLS_PROPERTIES, SERVER_TLS_PROPERTIES
 from ..registry import SharedServers
 from . import _daemons, _settings
 from ._base import BasePyroProxyFactory, BasePyroServiceExporter, ExposedService, quiet_error_handler
@@ -63,23 +70,40 @@ def _daemon_class() -> type:
     return Daemon
 
 
-def _no_tls(owner: str, what: str, *values: Any) -> None:
-    if any(v not in (None, "") for v in values):
-        raise ConfigurationError(f"{owner}: TLS properties are supported by the Pyro5 {what} only")
+def _no_tls(bean: DeclaredProperties, names: tuple[str, ...]) -> None:
+    given = [name for name in names if getattr(bean, name) not in (None, "")]
+    if given:
+        raise ConfigurationError(
+            f"{type(bean).__name__}: {', '.join(given)} set, but Pyro4 has no TLS; use the Pyro5 beans "
+            f"(Pyro5ServiceExporter/Pyro5ProxyFactory) for TLS"
+        )
 
 
-class Pyro4ServiceExporter(BasePyroServiceExporter):
+class _NeedsPyro4:
+    """Reports a missing Pyro4 when a Pyro4 bean is created (not when it first runs).
+    Done in ``__new__`` so that the typed constructor of the properties stays the one
+    type checkers see."""
+
+    def __new__(cls, *args: Any, **properties: Any) -> Any:
+        pyro4()
+        return super().__new__(cls)
+
+
+class Pyro4ServiceExporter(_NeedsPyro4, BasePyroServiceExporter):
     """Puts ``service`` on a Pyro4 daemon; the properties of
-    :class:`~springpython.remoting.pyro.Pyro5ServiceExporter` except TLS.
+    :class:`~springpython.remoting.pyro.Pyro5ServiceExporter` except TLS: the TLS
+    names are declared only to be refused (see the module docstring).
 
     ``serializer`` may name ``pickle`` (or ``dill`` when installed) here; only
     the serializers named are accepted, ``serpent`` alone by default."""
 
-    ENGINE = ENGINE
+    ENGINE: ClassVar[str] = ENGINE
 
-    def __init__(self, *args: Any, **properties: Any) -> None:
-        pyro4()
-        super().__init__(*args, **properties)
+    certfile: None = None
+    keyfile: None = None
+    ca_certs: None = None
+    cert_reqs: None = None
+    verify_fields: None = None
 
     def _internals(self) -> Internals:
         return pyro4()
@@ -88,28 +112,31 @@ class Pyro4ServiceExporter(BasePyroServiceExporter):
         return SERVERS
 
     def _server_tls(self) -> None:
-        _no_tls(type(self).__name__, "exporter", self.certfile, self.keyfile, self.ca_certs, self.cert_reqs,
-                self.verify_fields)
+        _no_tls(self, SERVER_TLS_PROPERTIES)
         return None
 
     def _new_daemon(self, host: str, port: int, settings: _settings.DaemonSettings) -> Any:
         return _daemon_class()(host, port, settings)
 
 
-class Pyro4ProxyFactory(BasePyroProxyFactory):
+class Pyro4ProxyFactory(_NeedsPyro4, BasePyroProxyFactory):
     """Looks like the Pyro4 service at ``service_url``; the properties of
-    :class:`~springpython.remoting.pyro.Pyro5ProxyFactory` except TLS.
+    :class:`~springpython.remoting.pyro.Pyro5ProxyFactory` except TLS (the TLS names
+    are declared only to be refused, see the module docstring).
     ``serializer`` may be ``pickle`` (or ``dill``) when the exporter accepts it."""
 
-    ENGINE = ENGINE
+    ENGINE: ClassVar[str] = ENGINE
 
-    def __init__(self, service_url: str | None = None, **properties: Any) -> None:
-        pyro4()
-        super().__init__(service_url, **properties)
+    certfile: None = None
+    keyfile: None = None
+    ca_certs: None = None
+    cert_reqs: None = None
+    check_hostname: None = None
+    verify_fields: None = None
 
     def _internals(self) -> Pyro4Internals:
         return pyro4()
 
     def _tls_context(self) -> ssl.SSLContext | None:
-        _no_tls(type(self).__name__, "proxy", self.certfile, self.keyfile, self.ca_certs)
+        _no_tls(self, CLIENT_TLS_PROPERTIES)
         return None

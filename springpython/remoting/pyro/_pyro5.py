@@ -18,11 +18,14 @@ from __future__ import annotations
 import logging
 import ssl
 import threading
-from typing import Any
+from typing import Any, ClassVar
 
 import Pyro5.server as _server
 
+from ...errors import VerificationException
+from .. import failures
 from .. import tls as _tls
+from ..tls_properties import CLIENT_TLS_PROPERTIES, ClientTLSProperties, ServerTLSProperties
 from ..registry import SharedServers
 from . import _daemons, _settings
 from ._base import BasePyroProxyFactory, BasePyroServiceExporter, ExposedService, quiet_error_handler
@@ -75,7 +78,7 @@ class _Daemon(_daemons.ConnectionTracking, Pyro5DaemonHooks, _server.Daemon):  #
             self.sp_handshake.serializer_id = None
 
 
-class Pyro5ServiceExporter(BasePyroServiceExporter):
+class Pyro5ServiceExporter(ServerTLSProperties, BasePyroServiceExporter):
     """Puts ``service`` on a Pyro5 daemon as ``service_name`` at ``service_host:service_port``.
 
     Properties beyond the chapter's four (see :class:`~._base.BasePyroServiceExporter`):
@@ -87,9 +90,11 @@ class Pyro5ServiceExporter(BasePyroServiceExporter):
     ``CERT_REQUIRED`` (the default when ``ca_certs`` is given: mutual
     authentication), ``CERT_OPTIONAL`` or ``CERT_NONE``; ``verify_fields``: subject
     fields every client certificate must carry (a client whose certificate does not
-    is refused before any call runs)."""
+    is refused before any call runs): the properties of
+    :class:`~springpython.remoting.tls_properties.ServerTLSProperties`, read by the
+    one TLS policy."""
 
-    ENGINE = ENGINE
+    ENGINE: ClassVar[str] = ENGINE
 
     def _internals(self) -> Internals:
         return PYRO5
@@ -97,32 +102,47 @@ class Pyro5ServiceExporter(BasePyroServiceExporter):
     def _servers(self) -> SharedServers[_daemons.ServerThread]:
         return SERVERS
 
-    def _server_tls(self) -> _tls.ServerTLS | None:
-        return _tls.ServerTLS.from_properties(
-            certfile=self.certfile, keyfile=self.keyfile, ca_certs=self.ca_certs, cert_reqs=self.cert_reqs,
-            verify_fields=self.verify_fields, owner=type(self).__name__,
-        )
-
     def _new_daemon(self, host: str, port: int, settings: _settings.DaemonSettings) -> Any:
         return _Daemon(host, port, settings)
 
 
-class Pyro5ProxyFactory(BasePyroProxyFactory):
+class Pyro5ProxyFactory(ClientTLSProperties, BasePyroProxyFactory):
     """Looks like the Pyro5 service at ``service_url`` (any form :mod:`._urls` accepts).
 
-    Properties: see :class:`~._base.BasePyroProxyFactory`; for TLS ``ca_certs`` (the
-    CA that signed the server's certificate), ``certfile``/``keyfile`` (this client's
-    certificate, for mutual authentication) and ``check_hostname`` (default true).
-    TLS is on when ``ca_certs`` or ``certfile`` is set."""
+    Properties: see :class:`~._base.BasePyroProxyFactory`; for TLS those of
+    :class:`~springpython.remoting.tls_properties.ClientTLSProperties`, as on the HTTP
+    proxy factories: ``ca_certs`` (the CAs the server's certificate must chain to; the
+    system's without it), ``certfile``/``keyfile`` (this client's certificate, for
+    mutual authentication), ``cert_reqs`` (default ``CERT_REQUIRED``),
+    ``check_hostname`` (default true) and ``verify_fields`` (subject fields the
+    server's certificate must carry; checked before anything is sent). TLS is on
+    when any of them is set."""
 
-    ENGINE = ENGINE
+    ENGINE: ClassVar[str] = ENGINE
 
     def _internals(self) -> Internals:
         return PYRO5
 
+    def _tls(self) -> _tls.ClientTLS | None:
+        """The TLS settings by the one policy, kept while the TLS properties stay the same."""
+        key = tuple(getattr(self, name) for name in CLIENT_TLS_PROPERTIES)
+        cached = self.__dict__.get("_sp_tls")
+        if cached is not None and cached[0] == key:
+            return cached[1]  # type: ignore[no-any-return]
+        settings = self._client_tls(required=False)
+        self.__dict__["_sp_tls"] = (key, settings)
+        return settings
+
     def _tls_context(self) -> ssl.SSLContext | None:
-        return self._client_tls_context()
+        settings = self._tls()
+        return settings.context() if settings is not None else None
 
     def _connect_tls(self, uri: str, serializer: str, timeout: float | None, context: ssl.SSLContext) -> Any:
-        return PYRO5.tls_proxy(uri, serializer, timeout, context)
+        settings = self._tls()
+        verify = settings.verify if settings is not None and settings.verify_fields else None
+        try:
+            return PYRO5.tls_proxy(uri, serializer, timeout, context, verify_peer=verify)
+        except VerificationException as exc:  # the server's certificate lacks a verify_fields value
+            raise failures.for_exception(exc, url=str(self.service_url), method=None,
+                                         stage=failures.Stage.CONNECT) from exc
 

@@ -388,10 +388,14 @@ class Pyro5Internals(Internals):
     def resolve(self, uri: str) -> Any:
         return Pyro5.core.resolve(uri)
 
-    def tls_proxy(self, uri: str, serializer_name: str, timeout: float | None, context: Any) -> Any:
+    def tls_proxy(
+        self, uri: str, serializer_name: str, timeout: float | None, context: Any,
+        verify_peer: Callable[[Any], None] | None = None,
+    ) -> Any:
         """A connected Pyro5 proxy on a TLS socket made with ``context``: the socket is
-        opened here and Pyro's connect handshake (MSG_CONNECT, answered by MSG_CONNECTOK
-        with the object's metadata) is done on it before the proxy takes it over."""
+        opened here, ``verify_peer`` (if any) checks the server's certificate, and Pyro's
+        connect handshake (MSG_CONNECT, answered by MSG_CONNECTOK with the object's
+        metadata) is done on it before the proxy takes it over."""
         resolved = self.resolve(uri)
         serializer = self._table()[serializer_name]
         sock = Pyro5.socketutil.create_socket(
@@ -400,6 +404,8 @@ class Pyro5Internals(Internals):
         conn = Pyro5.socketutil.SocketConnection(sock, resolved.object)
         protocol = Pyro5.protocol
         try:
+            if verify_peer is not None:
+                verify_peer(sock.getpeercert())  # refused before anything is sent
             data = serializer.dumps({"handshake": "hello", "object": resolved.object})
             msg = protocol.SendingMessage(protocol.MSG_CONNECT, 0, 0, serializer.serializer_id, data)
             conn.send(msg.data)

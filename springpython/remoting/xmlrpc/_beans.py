@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import xmlrpc.client
-from typing import Any
+from typing import Any, ClassVar
 from xmlrpc.server import SimpleXMLRPCDispatcher
 
 from ...errors import ConfigurationError
@@ -37,11 +37,12 @@ class XMLRPCServiceExporter(HTTPServiceExporter):
     same host and port share one server (each on its own ``path``) provided their TLS
     settings agree. Properties and ``_`` names are never reachable."""
 
-    DEFAULT_PORT = DEFAULT_PORT
-    DEFAULT_PATH = DEFAULT_PATH
+    DEFAULT_PORT: ClassVar[int] = DEFAULT_PORT
+    DEFAULT_PATH: ClassVar[str] = DEFAULT_PATH
 
+    service_port: int = DEFAULT_PORT
     path: str = DEFAULT_PATH
-    allow_none: Any = True
+    allow_none: bool = True
 
     def _endpoint(self, settings: HTTPSettings) -> XMLRPCEndpoint:
         try:
@@ -77,10 +78,10 @@ class XMLRPCProxyFactory(HTTPProxyFactory[bool]):
     ``CallTimeoutError``, ``ProtocolError`` (a malformed or DTD-carrying answer); an
     HTTP error status is a ``RemoteFault`` with the status as ``code``."""
 
-    CONTENT_TYPE = CONTENT_TYPE
-    USER_AGENT = USER_AGENT
+    CONTENT_TYPE: ClassVar[str] = CONTENT_TYPE
+    USER_AGENT: ClassVar[str] = USER_AGENT
 
-    allow_none: Any = True
+    allow_none: bool = True
 
     def _settings(self) -> bool:
         return as_bool("allow_none", self.allow_none)

@@ -216,7 +216,13 @@ class SSLServer(SimpleXMLRPCDispatcher):
         self.logRequests = bool(value)
 
     def register_functions(self) -> None:
-        """Override to expose functions with ``self.register_function``; the constructor calls it."""
+        """Override to expose functions with ``self.register_function``; the constructor
+        calls it, before the port is bound. Not overriding it is a mistake, reported
+        at construction with ``NotImplementedError`` (as Spring Python 1.2 documented)."""
+        raise NotImplementedError(
+            f"{type(self).__name__} must override register_functions() to expose its functions "
+            "with self.register_function (SSLServer serves nothing by itself)"
+        )
 
     def verify_peer(self, cert: dict[str, Any] | None, from_addr: tuple[Any, ...]) -> None:
         """Check a client's certificate after the TLS handshake; raise

@@ -413,6 +413,8 @@ def test_settings_given_as_text_are_coerced(servers, pools):
     ("properties", "expected"),
     [
         ({"strategy": "random"}, r"strategy must be one of round_robin, failover, got 'random'"),
+        ({"service_url": "PYRO:x@h:1"}, r"service_url belongs to the proxy factories in service_pool, not to the pool"),
+        ({"exception_classes": ["a.B"]}, r"exception_classes belongs to the proxy factories in service_pool"),
         ({"strategy": 3}, r"strategy must be one of .* got 3"),
         ({"retry_interval": "soon"}, r"retry_interval must be a number of seconds, got 'soon'"),
         ({"retry_interval": "-1"}, r"retry_interval must be positive, got '-1'"),
@@ -438,6 +440,8 @@ def test_settings_given_as_text_are_coerced(servers, pools):
         ({"discovery_url": "PYROMETA:"}, r"discovery_url 'PYROMETA:' is malformed: .+; expected PYROMETA:"),
         ({"discovery_url": "PYRONAME:a b@h:x"}, r"discovery_url 'PYRONAME:a b@h:x' is malformed: "),
         ({"discovery_url": 7}, r"discovery_url must be text, got 7"),
+        ({"discovery_url": "PYROMETA:t", "endpoint_properties": {"destroy": 1}},
+         r"endpoint_properties names 'destroy', which is not a property of PyroProxyFactory"),
         ({"discovery_url": "PYROMETA:t", "endpoint_properties": {"bogus": 1}},
          r"endpoint_properties names 'bogus', which is not a property of PyroProxyFactory"),
     ],

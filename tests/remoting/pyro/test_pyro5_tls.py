@@ -301,3 +301,48 @@ def test_bad_verify_fields_fail_at_start(pki, fields, message):
     with pytest.raises(ConfigurationError, match=message):
         exporter.after_properties_set()
     assert pyro_threads() == [] and SERVERS.addresses() == []
+
+
+class CountingService:
+    """Counts the calls that ran."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def echo(self, value):
+        self.calls += 1
+        return value
+
+
+def test_proxy_verify_fields_checks_the_server_certificate(pki, tls_proxies):
+    """A proxy's verify_fields refuses a server whose certificate subject differs
+    (ConnectFailedError, nothing sent, nothing run) and accepts one that matches."""
+    service = CountingService()
+    with PyroServiceExporter(service=service, service_name="Checked", service_host=HOST, service_port=0,
+                             certfile=str(pki.server_cert), keyfile=str(pki.server_key),
+                             ca_certs=str(pki.ca_chain)) as exporter:
+        wrong = tls_proxies(exporter.service_url, verify_fields={"organizationName": "Someone Else"})
+        with pytest.raises(ConnectFailedError, match="server's certificate was refused.*organizationName"):
+            wrong.echo(1)
+        assert service.calls == 0 and wrong.connections == 0
+        right = tls_proxies(exporter.service_url, verify_fields={"commonName": "localhost", "organizationName": "SAMPLE"})
+        assert right.echo(2) == 2 and service.calls == 1
+
+
+def test_proxy_cert_reqs(pki, tls_proxies):
+    """A proxy's cert_reqs: CERT_REQUIRED (the default) refuses a server its CAs do not
+    vouch for, CERT_NONE accepts it; CERT_NONE with verify_fields fails at start."""
+    with PyroServiceExporter(service=Service(), service_name="S", service_host=HOST, service_port=0,
+                             certfile=str(pki.server_cert), keyfile=str(pki.server_key),
+                             cert_reqs="CERT_NONE") as exporter:
+        untrusted = str(pki.client_cert)  # not a CA of the server's certificate
+        with pytest.raises(ConnectFailedError, match="(?i)certificate verify failed"):
+            tls_proxies(exporter.service_url, ca_certs=untrusted, certfile=None, keyfile=None,
+                        cert_reqs="CERT_REQUIRED").echo(1)
+        relaxed = tls_proxies(exporter.service_url, ca_certs=untrusted, certfile=None, keyfile=None,
+                              cert_reqs=ssl.CERT_NONE)
+        assert relaxed.echo(2) == 2
+        assert relaxed._tls_context().verify_mode == ssl.CERT_NONE
+    contradictory = tls_proxies(f"PYRO:S@{HOST}:7766", cert_reqs="CERT_NONE", verify_fields={"commonName": "localhost"})
+    with pytest.raises(ConfigurationError, match="verify_fields .* cert_reqs is CERT_NONE"):
+        contradictory.after_properties_set()

@@ -1,9 +1,9 @@
 """The reference chapter's Pyro examples (8.2.2 to 8.2.5 and 8.4) on Python 3.
 
-Ports: the one-process 8.2.2 example runs verbatim (localhost:7766) in a child
-process. Every other example that names a fixed port runs from a copy whose only
-change is that port, replaced by a free one chosen by the test; in-process tests
-use ports the test picks at run time."""
+Ports: no test uses a fixed port. Every example that names one (or, like 8.2.2,
+relies on the default 7766) runs from a copy whose only change is that port,
+replaced by a free one chosen by the test; in-process tests use ports the test
+picks at run time."""
 
 from __future__ import annotations
 
@@ -61,9 +61,18 @@ def test_pyro4_sample_differs_by_the_chapters_three_changes():
 # -- running them ------------------------------------------------------------------
 
 
-def test_8_2_2_exporter_and_proxy_in_one_context(spawn):
-    """The verbatim 8.2.2 context (PYROLOC://localhost:7766) calls the service through Pyro."""
-    proc = spawn(["one_process.py"], cwd=SAMPLES / "pyro")
+def test_8_2_2_exporter_and_proxy_in_one_context(spawn, tmp_path):
+    """The 8.2.2 context (PYROLOC://localhost:7766, on a free port instead) calls the service through Pyro."""
+    port = free_port()
+    xml = (SAMPLES / "pyro" / "applicationContext.xml").read_text()
+    assert xml.count("localhost:7766") == 1 and "service_port" not in xml
+    xml = xml.replace("localhost:7766", f"localhost:{port}").replace(
+        '<property name="service" ref="remoteService"/>',
+        f'<property name="service" ref="remoteService"/><property name="service_port" value="{port}"/>',
+    )
+    (tmp_path / "applicationContext.xml").write_text(xml)
+    shutil.copy(SAMPLES / "pyro" / "one_process.py", tmp_path)
+    proc = spawn(["one_process.py"], cwd=tmp_path)
     assert read_line(proc) == "You got remote data => Hello"
     interrupt(proc)
     assert proc.returncode is not None

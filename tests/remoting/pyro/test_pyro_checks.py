@@ -63,7 +63,7 @@ def test_bad_tls_setting_fails_at_start(props, message):
 
 def test_pyro4_tls_setting_fails_at_start():
     """TLS settings on a Pyro4 proxy factory fail at start (Pyro4 has no TLS here)."""
-    with pytest.raises(ConfigurationError, match="Pyro5 proxy only"):
+    with pytest.raises(ConfigurationError, match="ca_certs set, but Pyro4 has no TLS; use the Pyro5 beans"):
         Pyro4ProxyFactory(GOOD_URL, ca_certs="ca.pem").after_properties_set()
 
 
