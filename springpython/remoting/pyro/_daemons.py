@@ -75,10 +75,12 @@ class _Client:
     been waiting for a request (``None`` while handshaking or busy), and bytes
     received past the last message."""
 
-    __slots__ = ("conn", "thread", "host", "idle_since", "evicted", "pending")
+    __slots__ = ("conn", "thread", "host", "idle_since", "evicted", "pending", "rest_timeout")
 
     def __init__(self, conn: Any, host: str) -> None:
         self.pending = bytearray()
+        #: The socket timeout between messages (see :func:`_wait_in_kernel`).
+        self.rest_timeout: float | None = None
         self.conn = conn
         self.thread = threading.current_thread()
         self.host = host
@@ -163,7 +165,7 @@ class ConnectionTracking:
             finally:
                 message.release()
             if ok:
-                _wait_in_kernel(conn.sock, self.sp_limits.idle_timeout)
+                client.rest_timeout = _wait_in_kernel(conn.sock, self.sp_limits.idle_timeout)
                 client.idle_since = time.monotonic()  # waiting for its first request
             return ok
         finally:
@@ -237,7 +239,7 @@ class ConnectionTracking:
             size = internals.header_size
             if len(buf) < size:
                 deadline = deadline or time.monotonic() + limits.request_timeout
-                _read_into(sock, buf, size, deadline, handshake)
+                _read_into(sock, buf, size, deadline, None if handshake else client.rest_timeout)
             header = internals.parse_header(buf)
             if header is None:
                 log.warning("closing the connection from %s: not a %s message", _peer(sock), internals.name)
@@ -253,7 +255,7 @@ class ConnectionTracking:
                     f"serializer {name!r} is not accepted by this service; use one of {', '.join(self.sp_accepted)}"))
             if len(buf) < size + body_size:
                 deadline = deadline or time.monotonic() + limits.request_timeout
-                _read_into(sock, buf, size + body_size, deadline, handshake)
+                _read_into(sock, buf, size + body_size, deadline, None if handshake else client.rest_timeout)
             head = bytes(buf[:size])
             del buf[:size]  # cheap: a bytearray drops its front without moving the rest
             if len(buf) == body_size:
@@ -356,10 +358,12 @@ def _shutdown(sock: socket.socket) -> None:
         pass  # already closed by the peer
 
 
-def _read_into(sock: socket.socket, buffer: bytearray, size: int, deadline: float, keep: bool) -> None:
+def _read_into(sock: socket.socket, buffer: bytearray, size: int, deadline: float,
+               rest_timeout: float | None) -> None:
     """Read until ``buffer`` holds ``size`` bytes, all by ``deadline`` (``socket.timeout``
-    otherwise); a connection closed early is ``ConnectionError``. The socket is left
-    blocking again (its receive timeout in the kernel applies) unless ``keep``."""
+    otherwise); a connection closed early is ``ConnectionError``. The socket's
+    timeout is ``rest_timeout`` again afterwards (during the handshake, ``None``:
+    left as it is)."""
     try:
         while len(buffer) < size:
             left = deadline - time.monotonic()
@@ -371,19 +375,29 @@ def _read_into(sock: socket.socket, buffer: bytearray, size: int, deadline: floa
                 raise ConnectionError("closed inside a message")
             buffer += chunk
     finally:
-        if not keep:
-            sock.settimeout(None)
+        if rest_timeout is not None:
+            sock.settimeout(None if rest_timeout < 0 else rest_timeout)
 
 
-def _wait_in_kernel(sock: socket.socket, idle_timeout: float) -> None:
-    """Make ``sock`` blocking with a receive timeout of ``idle_timeout`` seconds kept
-    by the kernel (``SO_RCVTIMEO``): waiting for a request then costs no system call
-    besides the ``recv`` itself, where a Python socket timeout adds a ``poll`` and
-    two mode switches to each."""
+#: ``rest_timeout`` of a plain socket: blocking, its receive timeout in the kernel.
+_IN_KERNEL = -1.0
+
+
+def _wait_in_kernel(sock: socket.socket, idle_timeout: float) -> float:
+    """Bound the wait for the next message on ``sock`` by ``idle_timeout`` seconds;
+    returns its timeout between messages. A plain socket is made blocking with a
+    receive timeout kept by the kernel (``SO_RCVTIMEO``): waiting for a request
+    then costs no system call besides the ``recv`` itself, where a Python socket
+    timeout adds a ``poll`` and two mode switches to each. A TLS socket keeps a
+    Python timeout (Python's TLS layer retries a read the kernel timed out)."""
+    if isinstance(sock, ssl.SSLSocket):
+        sock.settimeout(idle_timeout)
+        return idle_timeout
     sock.settimeout(None)
     seconds = int(idle_timeout)
     micros = int((idle_timeout - seconds) * 1_000_000)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", seconds, micros))
+    return _IN_KERNEL
 
 
 def _inflated_size(body: bytearray, start: int, limit: int) -> int | None:

@@ -227,3 +227,26 @@ def test_limits_are_part_of_the_shared_daemon_settings(export):
     first = export()
     with pytest.raises(Exception, match="other settings"):
         export(name="Other", port=first.service_url.rsplit(":", 1)[1], idle_timeout=5)
+
+
+def test_tls_connections_expire_and_refuse_big_messages_alike(pki):
+    """Over TLS (Pyro5), a too large message is a fault and the proxy's next call is
+    answered, and an idle connection is closed after idle_timeout."""
+    exporter = Pyro5ServiceExporter(
+        service=Service(), service_name="Secure", service_host="127.0.0.1", service_port=0,
+        certfile=str(pki.server_cert), keyfile=str(pki.server_key), ca_certs=str(pki.ca_chain),
+        max_message_size=4096, idle_timeout=0.3,
+    )
+    exporter.after_properties_set()
+    proxy = Pyro5ProxyFactory(service_url=exporter.service_url, ca_certs=str(pki.ca_chain),
+                              certfile=str(pki.client_cert), keyfile=str(pki.client_key))
+    try:
+        with pytest.raises(RemoteFault, match="limit of 4096 bytes"):
+            proxy.echo("z" * 10000)
+        assert proxy.echo("small") == "small"
+        assert exporter.connections == 1
+        wait_until(lambda: exporter.connections == 0, what="idle TLS connection closed")
+        assert proxy.echo("again") == "again"  # the proxy reconnects by itself
+    finally:
+        proxy.destroy()
+        exporter.destroy()
