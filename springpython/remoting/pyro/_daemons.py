@@ -42,6 +42,7 @@ import zlib
 from typing import Any, Callable, Hashable
 
 from ...errors import ExportError, VerificationException
+from .. import tls as tls_policy
 from ..tls import CLIENT_CERTIFICATE_REFUSED
 from ..registry import SharedServers
 from ._pyro_internals import Internals, WireHeader
@@ -195,7 +196,7 @@ class ConnectionTracking:
             log.debug("closing the longest-idle connection from %s to make room for a new one", client.host)
             _shutdown(victim.conn.sock)
         elif reason is not None and not self.sp_closing:
-            log.warning("refused a connection from %s: %s", _peer(client.conn.sock), reason)
+            tls_policy.log_refusal(log, _peer(client.conn.sock), reason)
         return reason
 
     def handleRequest(self, conn: Any) -> None:  # Pyro's name
@@ -284,7 +285,7 @@ class ConnectionTracking:
         the client waits for another kind of answer), drop what the client still
         sends of it (``received`` of its body bytes are in already) for a moment so
         that it reads the answer, and end the connection."""
-        log.warning("refused a message from %s: %s", _peer(conn.sock), exc)
+        tls_policy.log_refusal(log, _peer(conn.sock), exc)
         if not handshake:
             try:
                 self.sp_internals.send_refusal(self, conn, header, exc)
@@ -318,7 +319,7 @@ class ConnectionTracking:
         try:
             self.sp_verify(conn.sock.getpeercert())
         except VerificationException as exc:
-            log.warning("refused the TLS connection from %s: client certificate refused: %s", _peer(conn.sock), exc)
+            tls_policy.log_refusal(log, _peer(conn.sock), exc)
             return CLIENT_CERTIFICATE_REFUSED
         return None
 
@@ -487,23 +488,16 @@ def _peer(sock: socket.socket) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def refusal_reason(exc: BaseException) -> str:
-    """Why a TLS handshake failed, in words (the certificate check's own message when
-    there is one)."""
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"client certificate refused: {exc.verify_message}"
-    reason = getattr(exc, "reason", None)
-    if reason == "PEER_DID_NOT_RETURN_A_CERTIFICATE":
-        return "client certificate refused: the client sent no certificate"
-    return str(exc) or type(exc).__name__
-
-
 def refuse(tls_sock: ssl.SSLSocket, peer: str, exc: BaseException) -> None:
     """Log a failed TLS handshake at WARNING with the peer and the reason, and end the
     connection so the client reads the TLS alert (a refused certificate) rather than a
     reset: close our side for writing, then read what the client still sends, for
     :data:`REFUSAL_DRAIN_TIMEOUT` seconds at most."""
-    log.warning("refused the TLS connection from %s: %s", peer, refusal_reason(exc))
+    reason = tls_policy.handshake_refusal(exc)
+    if reason is None:
+        log.debug("TLS handshake with %s failed: %s", peer, exc)
+    else:
+        tls_policy.log_refusal(log, peer, reason)
     _drain(tls_sock, None)
 
 
