@@ -7,6 +7,16 @@ Rules of this file:
   Lists decode to ``list``, binary to ``bytes``, dates to UTC-aware ``datetime``.
 * Every malformed, truncated or too deeply nested message raises
   :class:`~springpython.errors.ProtocolError`; nothing else escapes a decoder.
+* Decoding has a budget (:class:`DecodeLimits`), so a message of N bytes costs time
+  linear in N and memory of at most about 30 times N: every value takes at least
+  one byte, and lists, maps and objects (the values that cost most memory for the
+  fewest bytes: ~100 bytes of Python objects for a one-byte empty list or a
+  one-byte object reference) are counted, ``base_containers`` plus one per
+  ``bytes_per_container`` bytes of the message at most. References add no
+  objects; nesting is bounded by ``max_depth``. A message over budget is a
+  :class:`~springpython.errors.ProtocolError` as soon as it goes over.
+* What the encoder writes, the decoder reads: a dict key that would come back as a
+  list (a tuple or a frozenset) is refused when encoding.
 * Strings count UTF-16 code units, as Java does. A character outside the Basic
   Multilingual Plane is written as a surrogate pair, each half as its own three-byte
   sequence (what Caucho's Java implementation writes and the only form it reads);
@@ -61,6 +71,8 @@ __all__ = [
     "Reply",
     "Fault",
     "MAX_DEPTH",
+    "DecodeLimits",
+    "DEFAULT_LIMITS",
     "encode_value",
     "decode_value",
     "encode_call",
@@ -74,6 +86,26 @@ __all__ = [
 #: Containers nested deeper than this are refused (both ways), well inside the
 #: interpreter's recursion limit.
 MAX_DEPTH = 200
+
+
+
+class DecodeLimits(NamedTuple):
+    """The decode budget of one message (see the rules above)."""
+
+    #: Containers nested deeper than this are refused.
+    max_depth: int = MAX_DEPTH
+    #: Lists, maps and objects any message may create ...
+    base_containers: int = 65536
+    #: ... plus one per this many bytes of the message (at least 1).
+    bytes_per_container: int = 16
+
+    def containers(self, size: int) -> int:
+        """How many lists, maps and objects a message of ``size`` bytes may create."""
+        return self.base_containers + size // self.bytes_per_container
+
+
+#: The budget every decoder uses unless given another.
+DEFAULT_LIMITS = DecodeLimits()
 
 _CHUNK = 0x8000  # Caucho's string and binary chunk size
 _I32 = Struct(">i")
@@ -189,6 +221,17 @@ def _date_millis(value: datetime.datetime) -> int:
 # ----------------------------------------------------------------------------------
 # encoding
 # ----------------------------------------------------------------------------------
+
+
+# Keys Hessian can only write as lists, which cannot be dict keys when read back.
+_LIST_KEYS = (tuple, frozenset)
+
+
+def _list_key(key: Any) -> NoReturn:
+    raise TypeError(
+        f"cannot encode a dict key of type {type(key).__name__} ({key!r:.60}) as Hessian: it is written as a "
+        "list, which cannot be a map key when read back; use str, int, float, bool, bytes or datetime keys"
+    )
 
 
 class _Encoder:
@@ -324,6 +367,8 @@ class _Encoder1(_Encoder):
         self.out += b"Mt" + (_len_string(type_name) if type_name else b"\x00\x00")
         write = self.write
         for key, item in value.items():
+            if key.__class__ is not str and isinstance(key, _LIST_KEYS):
+                _list_key(key)
             write(key)
             write(item)
         self.out += b"z"
@@ -513,6 +558,8 @@ class _Encoder2(_Encoder):
             self.out.append(0x48)
         write = self.write
         for key, item in value.items():
+            if key.__class__ is not str and isinstance(key, _LIST_KEYS):
+                _list_key(key)
             write(key)
             write(item)
         self.out.append(0x5A)
@@ -659,17 +706,24 @@ def _date_from_millis(millis: int) -> datetime.datetime:
 
 
 class _Decoder:
-    """Reads values of one message from ``data``; holds its reference tables."""
+    """Reads values of one message from ``data``; holds its reference tables and
+    what is left of its budget."""
 
-    __slots__ = ("data", "pos", "refs", "depth", "types", "classes")
+    __slots__ = ("data", "pos", "refs", "depth", "types", "classes", "limits", "containers", "allowed")
 
-    def __init__(self, data: bytes, pos: int = 0) -> None:
+    def __init__(self, data: bytes, pos: int = 0, limits: DecodeLimits = DEFAULT_LIMITS) -> None:
         self.data = data
         self.pos = pos
         self.refs: list[Any] = []
-        self.depth = 0
         self.types: list[str] = []
         self.classes: list[tuple[str, list[str]]] = []
+        self.limits = limits
+        self.allowed: int  # set by the first container
+        # Both count up to 0, at the deepest nesting and the last container allowed
+        # (one comparison each per container). The budget is added by the first
+        # container (see _over_budget): a message without any costs nothing for it.
+        self.depth = 0
+        self.containers = 0
 
     # -- primitives --------------------------------------------------------------
     def fail(self, what: str) -> ProtocolError:
@@ -752,9 +806,27 @@ class _Decoder:
         return end
 
     def enter(self) -> None:
+        """One more list, map or object, inside the one being read."""
         self.depth += 1
-        if self.depth > MAX_DEPTH:
-            raise self.fail(f"containers nested deeper than {MAX_DEPTH} levels")
+        self.containers -= 1
+        if self.depth > 0 or self.containers < 0:
+            self._over_budget()
+
+    def _over_budget(self) -> None:
+        limits = self.limits
+        try:
+            allowed: int = self.allowed
+        except AttributeError:  # the message's first container: set the budget
+            self.allowed = allowed = limits.containers(len(self.data))
+            self.depth -= limits.max_depth
+            self.containers += allowed
+        if self.depth > 0:
+            raise self.fail(f"containers nested deeper than {limits.max_depth} levels")
+        if self.containers < 0:
+            raise ProtocolError(
+                f"Hessian message of {len(self.data)} bytes creates more than {allowed} "
+                f"lists, maps and objects (its decode budget; at byte {self.pos})"
+            )
 
     def ref(self, index: Any) -> Any:
         if type(index) is not int or not 0 <= index < len(self.refs):
@@ -914,7 +986,7 @@ class _Decoder2(_Decoder):
         return ((tag - 0xD4) << 16) + (self.byte() << 8) + self.byte()
 
     def r_long1(self, tag: int) -> int:
-        return Long(tag - 0xE0)
+        return _LONG1[tag - 0xD8]  # shared: a one-byte value makes no new object
 
     def r_long2(self, tag: int) -> int:
         return Long(((tag - 0xF8) << 8) + self.byte())
@@ -1201,6 +1273,7 @@ _Decoder1._TABLE, _Decoder1._VERSION = _DECODE1, 1
 _Decoder2._TABLE, _Decoder2._VERSION = _DECODE2, 2
 
 
+_LONG1 = tuple(Long(value) for value in range(-8, 16))
 _INT_TAGS = frozenset([*range(0x80, 0xD8), 0x49])
 _STRING_TAGS = frozenset([*range(0x00, 0x20), *range(0x30, 0x34), 0x52, 0x53])
 
@@ -1223,9 +1296,10 @@ def _guard(decode: Callable[[], T]) -> T:
         raise ProtocolError("Hessian message too large to decode") from None
 
 
-def decode_value(data: bytes, version: int = 2) -> Any:
+def decode_value(data: bytes, version: int = 2, limits: DecodeLimits = DEFAULT_LIMITS) -> Any:
     """One value in Hessian ``version`` 1 or 2 serialization; the whole of ``data``."""
-    dec = _Decoder2(bytes(data)) if version == 2 else _Decoder1(bytes(data))
+    data = bytes(data)
+    dec = _Decoder2(data, 0, limits) if version == 2 else _Decoder1(data, 0, limits)
     value = _guard(dec.read)
     if dec.pos != len(dec.data):
         raise dec.fail(f"{len(dec.data) - dec.pos} bytes after the value")
@@ -1246,7 +1320,7 @@ def _v1_headers(dec: _Decoder1) -> None:
         dec.read()
 
 
-def decode_call(data: bytes) -> Call:
+def decode_call(data: bytes, limits: DecodeLimits = DEFAULT_LIMITS) -> Call:
     """A call from any Caucho client: Hessian 1 (``c 1 0`` or ``c 2 0``, which asks for
     a Hessian 2 reply) or Hessian 2 (``H 2 0 C`` or a bare ``C``)."""
     data = bytes(data)
@@ -1254,7 +1328,7 @@ def decode_call(data: bytes) -> Call:
         raise ProtocolError("empty Hessian call")
     tag = data[0]
     if tag == 0x63:  # 'c'
-        dec1 = _Decoder1(data, 1)
+        dec1 = _Decoder1(data, 1, limits)
         major = dec1.byte()
         dec1.byte()
         if major not in (1, 2):
@@ -1280,7 +1354,7 @@ def decode_call(data: bytes) -> Call:
 
         return _guard(read_v1)
     if tag in (0x48, 0x43):  # 'H' 2 0 'C' or 'C'
-        dec2 = _Decoder2(data, 0)
+        dec2 = _Decoder2(data, 0, limits)
         if tag == 0x48:
             dec2.pos = 1
             major = dec2.byte()
@@ -1342,7 +1416,7 @@ def _read_r_reply(dec: _Decoder1 | _Decoder2Draft) -> Reply:
     return Reply(value, None)
 
 
-def decode_reply(data: bytes) -> Reply:
+def decode_reply(data: bytes, limits: DecodeLimits = DEFAULT_LIMITS) -> Reply:
     """A reply in Hessian 1 (``r 1 0``), the Hessian 2.0 draft of Caucho 3.1.x
     (``r 2 0``), or Hessian 2 (``H 2 0 R``/``F``, or bare ``R``/``F``)."""
     data = bytes(data)
@@ -1350,14 +1424,14 @@ def decode_reply(data: bytes) -> Reply:
         raise ProtocolError("empty Hessian reply")
     tag = data[0]
     if tag == 0x72:  # 'r'
-        dec1 = _Decoder1(data, 1)
+        dec1 = _Decoder1(data, 1, limits)
         major = dec1.byte()
         dec1.byte()
         if major not in (1, 2):
             raise dec1.fail(f"unsupported Hessian reply version {major} (expected 1, or 2 for the 2.0 draft)")
-        dec: _Decoder1 | _Decoder2Draft = dec1 if major == 1 else _Decoder2Draft(data, dec1.pos)
+        dec: _Decoder1 | _Decoder2Draft = dec1 if major == 1 else _Decoder2Draft(data, dec1.pos, limits)
         return _guard(lambda: _read_r_reply(dec))
-    dec2 = _Decoder2(data, 0)
+    dec2 = _Decoder2(data, 0, limits)
     if tag == 0x48:  # 'H' 2 0
         dec2.pos = 1
         major = dec2.byte()

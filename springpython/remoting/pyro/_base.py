@@ -42,7 +42,7 @@ from ...errors import (
 from ...context.properties import state
 from .. import failures, faults, tracing
 from .. import tls as _tls
-from .._values import Names, as_bool, as_float, as_optional_port
+from .._values import Names, as_bool, as_float, as_int, as_optional_port
 from ..exporter import ServiceExporter
 from ..exposure import ServiceInterface, describe
 from ..proxy import RemoteProxy
@@ -165,10 +165,16 @@ class BasePyroServiceExporter(ServiceExporter):
       (found at ``nameserver_host``/``nameserver_port``, or by Pyro's own
       discovery when unset), with ``metadata`` tags for ``PYROMETA:`` look-ups;
       the entry is removed again by ``destroy()``.
+    - ``max_message_size``: bytes a message may have (default 8 MiB, the HTTP body
+      limit); a bigger one is answered with an error before its body is read.
+    - ``idle_timeout``: seconds a client connection may stay silent between
+      requests before the daemon closes it (default 30).
+    - ``max_connections_per_peer``: connections one peer address may hold (default
+      20); at the cap its longest-idle one is closed, or the new one refused.
 
     TLS properties are the Pyro5 exporter's (:class:`~..tls_properties.ServerTLSProperties`).
-    Exporters on the same host:port share one daemon; their TLS and serializer
-    settings must then be equal."""
+    Exporters on the same host:port share one daemon; their TLS, serializer and
+    limit settings must then be equal."""
 
     DEFAULT_PORT: ClassVar[int] = DEFAULT_PORT
     ENGINE: ClassVar[str] = ""
@@ -179,6 +185,9 @@ class BasePyroServiceExporter(ServiceExporter):
     nameserver_host: str | None = None
     nameserver_port: int | None = None
     metadata: Names | None = None
+    max_message_size: int = _settings.DEFAULT_MAX_MESSAGE_SIZE
+    idle_timeout: float = _settings.DEFAULT_IDLE_TIMEOUT
+    max_connections_per_peer: int = _settings.DEFAULT_MAX_CONNECTIONS_PER_PEER
 
     _server: _daemons.ServerThread | None = state(None)
     _uri: str | None = state(None)
@@ -206,7 +215,25 @@ class BasePyroServiceExporter(ServiceExporter):
         serializers = _settings.parse_serializers(
             "serializer", self.serializer, internals.available_serializers(), internals.name
         )
-        return _settings.DaemonSettings(serializers, tls)
+        return _settings.DaemonSettings(serializers, tls, self._limits())
+
+    def _limits(self) -> _settings.Limits:
+        name = type(self).__name__
+        try:
+            size = as_int("max_message_size", self.max_message_size)
+            idle = as_float("idle_timeout", self.idle_timeout)
+            per_peer = as_int("max_connections_per_peer", self.max_connections_per_peer)
+        except ValueError as exc:
+            raise ConfigurationError(f"{name}: {exc}") from None
+        if size < 0:
+            raise ConfigurationError(f"{name}: max_message_size must not be negative, got {self.max_message_size!r}")
+        if idle is None:
+            raise ConfigurationError(f"{name}: idle_timeout must be a number of seconds, got {self.idle_timeout!r}")
+        if per_peer < 1:
+            raise ConfigurationError(
+                f"{name}: max_connections_per_peer must be at least 1, got {self.max_connections_per_peer!r}"
+            )
+        return _settings.Limits(size, idle, _settings.DEFAULT_REQUEST_TIMEOUT, per_peer)
 
     def _start_daemon(self, host: str, port: int, settings: _settings.DaemonSettings) -> _daemons.ServerThread:
         internals = self._internals()
@@ -506,6 +533,10 @@ class BasePyroProxyFactory(RemoteProxy):
                 f"{self.service_url}: no service {internals.object_id(conn.proxy)!r} is exported there; "
                 f"{name}() did not run"
             )
+        if isinstance(exc, (errors.ProtocolError, errors.SecurityError)) and internals.remote_traceback(exc):
+            # the daemon refused the message (too large, a serializer it does not accept)
+            info = faults.FaultInfo(faults.type_name(type(exc)), str(exc), internals.remote_traceback(exc))
+            return self._fault(info, name)
         if not isinstance(exc, errors.CommunicationError):
             return None
         if internals.remote_traceback(exc) is not None or isinstance(exc, errors.SerializeError):

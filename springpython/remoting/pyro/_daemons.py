@@ -11,29 +11,46 @@ serving its context's exporters (chapter 8.2.4's server.py) is
 :func:`springpython.remoting.registry.keep_serving_at_exit`.
 
 The :class:`ConnectionTracking` mixin goes in front of
-:class:`~._pyro_internals.DaemonHooks` and a Pyro 4 or Pyro 5 ``Daemon`` class. It
-implements the per-connection hook, which Pyro calls in the worker thread of each
-new connection before anything else is read, to (1) turn the connection into TLS there when the daemon has a TLS context, so a
-slow or hostile client ties up only its own worker and never the accept loop,
-(2) bound the handshake by a timeout, and (3) remember the connection so that
-``close()`` can end it."""
+:class:`~._pyro_internals.DaemonHooks` and a Pyro 4 or Pyro 5 ``Daemon`` class. In
+the worker thread of each connection, before Pyro sees any of its bytes:
+
+* A peer address with ``max_connections_per_peer`` connections open already makes
+  room by closing its longest-idle one; when none of them is idle the new one is
+  refused through Pyro's handshake ("too many connections from HOST").
+* The connection turns into TLS when the daemon has a TLS context (so a slow or
+  hostile client ties up only its own worker, never the accept loop), and the TLS
+  and Pyro handshakes must be done within :data:`HANDSHAKE_TIMEOUT` seconds.
+* Every message (the handshake's and each request) is read here, not by Pyro: its
+  header first, then the body, which must arrive within ``request_timeout`` seconds
+  of its first byte however slowly it trickles in. Pyro then parses it from memory
+  (:class:`ReadMessage`). A body over ``max_message_size`` bytes (after
+  decompression, for a compressed one) and a call in a serializer the exporter does
+  not accept are answered with an error and the connection is closed, without the
+  body being kept; a connection silent for ``idle_timeout`` seconds between
+  requests is closed.
+* The connection is remembered so that ``close()`` can end it."""
 
 from __future__ import annotations
 
 import logging
 import socket
 import ssl
+import struct
 import threading
 import time
+import zlib
 from typing import Any, Callable, Hashable
 
 from ...errors import ExportError, VerificationException
 from .. import tls as tls_policy
-from ..tls import CLIENT_CERTIFICATE_REFUSED, ServerTLS
+from ..tls import CLIENT_CERTIFICATE_REFUSED
 from ..registry import SharedServers
+from ._pyro_internals import Internals, WireHeader
+from ._settings import DaemonSettings
 
 __all__ = [
     "ConnectionTracking",
+    "ReadMessage",
     "ServerThread",
     "acquire_server",
     "release_server",
@@ -46,45 +63,236 @@ log = logging.getLogger(__name__)
 
 #: Seconds a new client has to complete the TLS and Pyro handshakes.
 HANDSHAKE_TIMEOUT = 10.0
-#: Seconds a refused TLS client has to read the alert and hang up.
+#: Seconds a refused client has to read the answer (a TLS alert, a refused message)
+#: while what it still sends is read and dropped.
 REFUSAL_DRAIN_TIMEOUT = 1.0
 #: Seconds ``close()`` waits for each serving thread to end.
 JOIN_TIMEOUT = 5.0
+_RECV_SIZE = 65536
+
+
+class _Client:
+    """One open connection: its worker thread, its peer's host, since when it has
+    been waiting for a request (``None`` while handshaking or busy), and bytes
+    received past the last message."""
+
+    __slots__ = ("conn", "thread", "host", "idle_since", "evicted", "pending", "rest_timeout")
+
+    def __init__(self, conn: Any, host: str) -> None:
+        self.pending = bytearray()
+        #: The socket timeout between messages (see :func:`_wait_in_kernel`).
+        self.rest_timeout: float | None = None
+        self.conn = conn
+        self.thread = threading.current_thread()
+        self.host = host
+        self.idle_since: float | None = None
+        self.evicted = False
+
+
+class ReadMessage:
+    """Stands in for a client connection while Pyro handles one message this module
+    has read already: ``recv`` hands out its bytes, everything else goes to the
+    connection. ``header`` holds the facts of the message's header."""
+
+    def __init__(self, conn: Any, header: WireHeader, head: bytes, body: bytearray) -> None:
+        self.conn = conn
+        self.header = header
+        self._parts: list[bytes | bytearray] = [head, body]
+        self._pos = 0
+
+    def recv(self, size: int) -> bytes | bytearray:
+        while self._parts and self._pos == len(self._parts[0]):
+            del self._parts[0]
+            self._pos = 0
+        if not self._parts:
+            return b""
+        part = self._parts[0]
+        if self._pos == 0 and size == len(part):
+            self._pos = size  # the whole part, not copied
+            return part
+        data = part[self._pos:self._pos + size]
+        self._pos += len(data)
+        return data
+
+    def release(self) -> None:
+        """Drop the message's bytes (Pyro's call context may keep this object)."""
+        self._parts = []
+
+    def send(self, data: bytes) -> None:
+        self.conn.send(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.conn, name)
+
+
+class _Refused(Exception):
+    """A message was answered with an error; the connection ends."""
 
 
 class ConnectionTracking:
-    """Mixin for a Pyro ``Daemon`` subclass: TLS in the worker, bounded handshake,
-    and a record of open connections (see the module docstring)."""
+    """Mixin for a Pyro ``Daemon`` subclass: the per-connection checks of the module
+    docstring and a record of open connections."""
 
     sp_tls: ssl.SSLContext | None = None
 
-    def sp_init(self, tls: ServerTLS | None) -> None:
+    def sp_init(self, internals: Internals, settings: DaemonSettings) -> None:
+        tls = settings.tls
         self.sp_tls = tls.context() if tls is not None else None
         self.sp_verify = tls.verify if tls is not None and tls.verify_fields else None
+        self.sp_limits = settings.limits
+        self.sp_internals = internals
+        self.sp_accepted = settings.serializers
+        self.sp_accepted_ids = frozenset(internals.serializer_id(n) for n in settings.serializers)
         self.sp_lock = threading.Lock()
-        self.sp_open: dict[Any, threading.Thread] = {}
+        self.sp_open: dict[Any, _Client] = {}
         self.sp_closing = False
 
     def on_connect(self, conn: Any, denied_reason: Any = None) -> bool:
-        with self.sp_lock:
-            if self.sp_closing:
-                denied_reason = denied_reason or "the server is shutting down"
-            self.sp_open[conn] = threading.current_thread()
+        deadline = time.monotonic() + HANDSHAKE_TIMEOUT
+        client = _Client(conn, _peer_host(conn.sock))
+        denied_reason = self._sp_admit(client) or denied_reason
         ok = False
         try:
-            previous = conn.sock.gettimeout()
             conn.sock.settimeout(HANDSHAKE_TIMEOUT)
             if self.sp_tls is not None:
                 if not self._sp_tls_handshake(conn):
                     return False
                 denied_reason = denied_reason or self._sp_check_subject(conn)
-            ok = bool(self.sp_protocol_handshake(conn, denied_reason))
+            message = self._sp_read(conn, client, deadline, handshake=True)
+            if message is None:
+                return False
+            try:
+                ok = bool(self.sp_protocol_handshake(message, denied_reason))
+            finally:
+                message.release()
             if ok:
-                conn.sock.settimeout(previous)
+                client.rest_timeout = _wait_in_kernel(conn.sock, self.sp_limits.idle_timeout)
+                client.idle_since = time.monotonic()  # waiting for its first request
             return ok
         finally:
             if not ok:
                 self._sp_forget(conn)
+
+    def _sp_admit(self, client: _Client) -> str | None:
+        """Record ``client``; at its peer's cap, close that peer's longest-idle
+        connection, or return why it is refused when none is idle."""
+        cap = self.sp_limits.max_connections_per_peer
+        victim = None
+        reason = None
+        with self.sp_lock:
+            if self.sp_closing:
+                reason = "the server is shutting down"
+            same = [c for c in self.sp_open.values() if c.host == client.host and not c.evicted]
+            if len(same) >= cap:
+                idle = [c for c in same if c.idle_since is not None]
+                if idle:
+                    victim = min(idle, key=lambda c: c.idle_since or 0.0)
+                    victim.idle_since = None
+                    victim.evicted = True
+                else:
+                    reason = f"too many connections from {client.host} (at most {cap})"
+            self.sp_open[client.conn] = client
+        if victim is not None:
+            log.debug("closing the longest-idle connection from %s to make room for a new one", client.host)
+            _shutdown(victim.conn.sock)
+        elif reason is not None and not self.sp_closing:
+            tls_policy.log_refusal(log, _peer(client.conn.sock), reason)
+        return reason
+
+    def handleRequest(self, conn: Any) -> None:  # Pyro's name
+        client = self.sp_open.get(conn) or _Client(conn, "")
+        client.idle_since = time.monotonic()
+        message = self._sp_read(conn, client, None)
+        if message is None:
+            raise self.sp_internals.errors.ConnectionClosedError("connection closed")
+        try:
+            super().handleRequest(message)  # type: ignore[misc]
+        finally:
+            message.release()
+
+    def _sp_read(self, conn: Any, client: _Client, deadline: float | None, *,
+                 handshake: bool = False) -> ReadMessage | None:
+        """The next message on ``conn``, checked; ``None`` when the connection is to
+        end (closed, idle, too slow, or refused and answered). ``deadline`` bounds
+        the whole message (by default ``request_timeout`` from its first byte).
+
+        A message that arrives with its first ``recv`` (the usual case) costs that
+        one system call: the wait for it is bounded by the socket's own receive
+        timeout (:func:`_wait_in_kernel`), and bytes read past its end are kept
+        in ``client.pending`` for the next one."""
+        internals, limits = self.sp_internals, self.sp_limits
+        sock = conn.sock
+        buf = client.pending
+        try:
+            if not buf:
+                try:
+                    chunk = sock.recv(_RECV_SIZE)
+                except OSError as exc:  # the receive timeout (EAGAIN), or the peer is gone
+                    if isinstance(exc, (socket.timeout, BlockingIOError, ssl.SSLWantReadError)):
+                        log.debug("closing the connection from %s: %s", _peer(sock),
+                                  "handshake not done in time" if handshake else
+                                  f"idle for {limits.idle_timeout:g}s")
+                    return None
+                if not chunk:
+                    return None
+                buf += chunk
+            client.idle_since = None
+            size = internals.header_size
+            if len(buf) < size:
+                deadline = deadline or time.monotonic() + limits.request_timeout
+                _read_into(sock, buf, size, deadline, None if handshake else client.rest_timeout)
+            header = internals.parse_header(buf)
+            if header is None:
+                log.warning("closing the connection from %s: not a %s message", _peer(sock), internals.name)
+                return None
+            body_size = header.body_size
+            if body_size > limits.max_message_size:
+                self._sp_refuse(conn, header, handshake, len(buf) - size, internals.too_large(
+                    f"message of {body_size} bytes is larger than this server's limit of "
+                    f"{limits.max_message_size} bytes (max_message_size)"))
+            if header.is_call and header.serializer_id not in self.sp_accepted_ids:
+                name = internals.serializer_name(header.serializer_id)
+                self._sp_refuse(conn, header, handshake, len(buf) - size, internals.refused(
+                    f"serializer {name!r} is not accepted by this service; use one of {', '.join(self.sp_accepted)}"))
+            if len(buf) < size + body_size:
+                deadline = deadline or time.monotonic() + limits.request_timeout
+                _read_into(sock, buf, size + body_size, deadline, None if handshake else client.rest_timeout)
+            head = bytes(buf[:size])
+            del buf[:size]  # cheap: a bytearray drops its front without moving the rest
+            if len(buf) == body_size:
+                body, client.pending = buf, bytearray()
+            else:  # the next message began already
+                body = buf[:body_size]
+                del buf[:body_size]
+            if header.compressed_from is not None:
+                inflated = _inflated_size(body, header.compressed_from, limits.max_message_size)
+                if inflated is None or inflated > limits.max_message_size:
+                    what = "is not valid zlib data" if inflated is None else (
+                        f"inflates to more than this server's limit of {limits.max_message_size} bytes "
+                        f"(max_message_size)")
+                    self._sp_refuse(conn, header, handshake, body_size, internals.too_large(f"compressed message {what}"))
+            return ReadMessage(conn, header, head, body)
+        except socket.timeout:
+            log.warning("closing the connection from %s: a message did not arrive within %s", _peer(sock),
+                        "the handshake timeout" if handshake else f"request_timeout={limits.request_timeout:g}s")
+            return None
+        except (_Refused, ConnectionError, ssl.SSLError, OSError):
+            return None
+
+    def _sp_refuse(self, conn: Any, header: WireHeader, handshake: bool, received: int,
+                   exc: BaseException) -> None:
+        """Log ``exc``, answer the message with it (not during the handshake, where
+        the client waits for another kind of answer), drop what the client still
+        sends of it (``received`` of its body bytes are in already) for a moment so
+        that it reads the answer, and end the connection."""
+        tls_policy.log_refusal(log, _peer(conn.sock), exc)
+        if not handshake:
+            try:
+                self.sp_internals.send_refusal(self, conn, header, exc)
+            except Exception:  # the client is gone, or its serializer failed
+                log.debug("could not answer the refused message", exc_info=True)
+        _drain(conn.sock, max(header.body_size - received, 0))
+        raise _Refused(str(exc))
 
     def _sp_tls_handshake(self, conn: Any) -> bool:
         """Turn ``conn`` into TLS; a refused client is logged and told why (see :func:`refuse`)."""
@@ -116,7 +324,7 @@ class ConnectionTracking:
         return None
 
     def sp_protocol_handshake(self, conn: Any, denied_reason: Any) -> bool:
-        """Pyro's own handshake on ``conn`` (a subclass may wrap the connection first)."""
+        """Pyro's own handshake on ``conn`` (a subclass may look at the message first)."""
         return bool(self.pyro_handshake(conn, denied_reason))  # type: ignore[attr-defined]
 
     def clientDisconnect(self, conn: Any) -> None:  # Pyro's hook name
@@ -136,17 +344,78 @@ class ConnectionTracking:
         """Shut every open client connection down; returns the threads serving them."""
         with self.sp_lock:
             self.sp_closing = True
-            items = list(self.sp_open.items())
-        for conn, _ in items:
-            try:
-                # the plain socket method: an SSLSocket's own shutdown() would drop
-                # its TLS state under the worker still reading from it
-                socket.socket.shutdown(conn.sock, socket.SHUT_RDWR)
-            except OSError:
-                pass  # already closed by the peer
-        return [thread for _, thread in items]
+            clients = list(self.sp_open.values())
+        for client in clients:
+            _shutdown(client.conn.sock)
+        return [client.thread for client in clients]
 
 
+def _shutdown(sock: socket.socket) -> None:
+    try:
+        # the plain socket method: an SSLSocket's own shutdown() would drop its TLS
+        # state under the worker still reading from it
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    except OSError:
+        pass  # already closed by the peer
+
+
+def _read_into(sock: socket.socket, buffer: bytearray, size: int, deadline: float,
+               rest_timeout: float | None) -> None:
+    """Read until ``buffer`` holds ``size`` bytes, all by ``deadline`` (``socket.timeout``
+    otherwise); a connection closed early is ``ConnectionError``. The socket's
+    timeout is ``rest_timeout`` again afterwards (during the handshake, ``None``:
+    left as it is)."""
+    try:
+        while len(buffer) < size:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise socket.timeout("deadline passed")
+            sock.settimeout(left)
+            chunk = sock.recv(min(size - len(buffer), _RECV_SIZE))
+            if not chunk:
+                raise ConnectionError("closed inside a message")
+            buffer += chunk
+    finally:
+        if rest_timeout is not None:
+            sock.settimeout(None if rest_timeout < 0 else rest_timeout)
+
+
+#: ``rest_timeout`` of a plain socket: blocking, its receive timeout in the kernel.
+_IN_KERNEL = -1.0
+
+
+def _wait_in_kernel(sock: socket.socket, idle_timeout: float) -> float:
+    """Bound the wait for the next message on ``sock`` by ``idle_timeout`` seconds;
+    returns its timeout between messages. A plain socket is made blocking with a
+    receive timeout kept by the kernel (``SO_RCVTIMEO``): waiting for a request
+    then costs no system call besides the ``recv`` itself, where a Python socket
+    timeout adds a ``poll`` and two mode switches to each. A TLS socket keeps a
+    Python timeout (Python's TLS layer retries a read the kernel timed out)."""
+    if isinstance(sock, ssl.SSLSocket):
+        sock.settimeout(idle_timeout)
+        return idle_timeout
+    sock.settimeout(None)
+    seconds = int(idle_timeout)
+    micros = int((idle_timeout - seconds) * 1_000_000)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", seconds, micros))
+    return _IN_KERNEL
+
+
+def _inflated_size(body: bytearray, start: int, limit: int) -> int | None:
+    """How many bytes the zlib data in ``body[start:]`` inflates to, counted up to
+    ``limit + 1`` only (the output is not kept); ``None`` when it is not zlib data."""
+    inflater = zlib.decompressobj()
+    data: Any = memoryview(body)[start:]
+    total = 0
+    try:
+        while data and total <= limit:
+            total += len(inflater.decompress(data, _RECV_SIZE))
+            data = inflater.unconsumed_tail
+        if total <= limit:
+            total += len(inflater.flush())
+    except zlib.error:
+        return None
+    return total
 class ServerThread:
     """A Pyro daemon (already bound and listening) served by a thread of its own."""
 
@@ -204,6 +473,13 @@ class ServerThread:
         return f"<ServerThread {self.kind} {self.location} {state}>"
 
 
+def _peer_host(sock: socket.socket) -> str:
+    try:
+        return str(sock.getpeername()[0])
+    except (OSError, ValueError, IndexError):
+        return "an unknown peer"
+
+
 def _peer(sock: socket.socket) -> str:
     try:
         host, port = sock.getpeername()[:2]
@@ -222,13 +498,24 @@ def refuse(tls_sock: ssl.SSLSocket, peer: str, exc: BaseException) -> None:
         log.debug("TLS handshake with %s failed: %s", peer, exc)
     else:
         tls_policy.log_refusal(log, peer, reason)
+    _drain(tls_sock, None)
+
+
+def _drain(sock: socket.socket, limit: int | None) -> None:
+    """Close our side for writing, then read and drop what the client still sends
+    (``limit`` bytes at most when given) for :data:`REFUSAL_DRAIN_TIMEOUT` seconds at
+    most, so it reads our answer rather than a reset."""
     try:
-        socket.socket.shutdown(tls_sock, socket.SHUT_WR)
+        socket.socket.shutdown(sock, socket.SHUT_WR)
         deadline = time.monotonic() + REFUSAL_DRAIN_TIMEOUT
-        while (left := deadline - time.monotonic()) > 0:
-            tls_sock.settimeout(left)
-            if not socket.socket.recv(tls_sock, 65536):
+        left_bytes = _RECV_SIZE if limit is None else limit + _RECV_SIZE
+        while (left := deadline - time.monotonic()) > 0 and left_bytes > 0:
+            sock.settimeout(left)
+            chunk = socket.socket.recv(sock, _RECV_SIZE)
+            if not chunk:
                 break
+            if limit is not None:
+                left_bytes -= len(chunk)
     except OSError:
         pass  # the client is gone already
 

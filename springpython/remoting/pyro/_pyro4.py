@@ -62,7 +62,7 @@ def _daemon_class() -> type:
     class Daemon(_daemons.ConnectionTracking, hooks, core.Daemon):  # type: ignore[misc]
         def __init__(self, host: str, port: int, settings: _settings.DaemonSettings) -> None:
             super().__init__(host=host, port=port, interface=Interface)
-            self.sp_init(None)  # no TLS on Pyro4
+            self.sp_init(internals, settings)
             # the daemon's own set of accepted serializers (see the module docstring)
             internals.accept_only(self, frozenset(internals.serializer_id(n) for n in settings.serializers))
             self.methodcall_error_handler = quiet_error_handler

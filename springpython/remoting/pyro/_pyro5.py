@@ -4,8 +4,8 @@ What Pyro5 adds to the shared beans:
 
 - **serializer (server)**: Pyro5 daemons accept every serializer the engine has.
   The exporter's ``serializer`` list is checked at each connection's handshake
-  (the daemon reads the serializer id from the handshake's header) and a client
-  using another one is refused with a message that lists the accepted names.
+  (a client using another one is refused with a message that lists the accepted
+  names) and on every call after it (see :mod:`._daemons`).
   Pyro5 has no pickle at all, so no configuration can turn it on here.
 - **TLS**: Pyro5 only knows the global ``config.SSL``. The daemon here turns each
   accepted connection into TLS inside its worker thread (see :mod:`._daemons`),
@@ -29,7 +29,7 @@ from ..tls_properties import CLIENT_TLS_PROPERTIES, ClientTLSProperties, ServerT
 from ..registry import SharedServers
 from . import _daemons, _settings
 from ._base import BasePyroProxyFactory, BasePyroServiceExporter, ExposedService, quiet_error_handler
-from ._pyro_internals import PYRO5, Internals, Pyro5DaemonHooks, SerializerSniffer
+from ._pyro_internals import PYRO5, Internals, Pyro5DaemonHooks
 
 __all__ = ["Pyro5ServiceExporter", "Pyro5ProxyFactory", "SERVERS"]
 
@@ -49,7 +49,7 @@ class DaemonInterface(_server.DaemonObject):  # type: ignore[misc]  # Pyro's cla
     def get_metadata(self, objectId: str) -> dict[str, Any]:  # Pyro's name
         obj = self.daemon.objectsById.get(objectId)
         if isinstance(obj, ExposedService):
-            sniffed = getattr(self.daemon.sp_sniffed, "serializer_id", None)
+            sniffed = getattr(self.daemon.sp_handshake, "serializer_id", None)
             if sniffed is not None and sniffed not in self.daemon.sp_accepted_ids:
                 raise PYRO5.errors.SecurityError(
                     f"serializer {PYRO5.serializer_name(sniffed)!r} is not accepted by this service; "
@@ -65,18 +65,17 @@ class _Daemon(_daemons.ConnectionTracking, Pyro5DaemonHooks, _server.Daemon):  #
 
     def __init__(self, host: str, port: int, settings: _settings.DaemonSettings) -> None:
         super().__init__(host=host, port=port, interface=DaemonInterface)
-        self.sp_init(settings.tls)
-        self.sp_accepted = settings.serializers
-        self.sp_accepted_ids = frozenset(PYRO5.serializer_id(n) for n in settings.serializers)
-        self.sp_sniffed = threading.local()
+        self.sp_init(PYRO5, settings)
+        # the serializer of the handshake being done in this thread, for get_metadata
+        self.sp_handshake = threading.local()
         self.methodcall_error_handler = quiet_error_handler
 
-    def sp_protocol_handshake(self, conn: Any, denied_reason: Any) -> bool:
-        self.sp_sniffed.serializer_id = None
+    def sp_protocol_handshake(self, conn: _daemons.ReadMessage, denied_reason: Any) -> bool:
+        self.sp_handshake.serializer_id = conn.header.serializer_id
         try:
-            return self.pyro_handshake(SerializerSniffer(conn, self.sp_sniffed), denied_reason)
+            return self.pyro_handshake(conn, denied_reason)
         finally:
-            self.sp_sniffed.serializer_id = None
+            self.sp_handshake.serializer_id = None
 
 
 class Pyro5ServiceExporter(ServerTLSProperties, BasePyroServiceExporter):

@@ -43,16 +43,19 @@ Private names used, and why:
   remote traceback (:meth:`Internals.lookup_failed`).
 * Pyro5 protocol internals for the TLS connect handshake done on our own socket
   (``protocol.SendingMessage``, ``recv_stub``, ``MSG_CONNECT``/``MSG_CONNECTOK``/
-  ``MSG_CONNECTFAIL``, ``socketutil.SocketConnection``/``create_socket``) and the
-  position of the serializer id in the 40-byte Pyro5 header (byte 7), read by
-  :class:`SerializerSniffer` during the daemon's handshake."""
+  ``MSG_CONNECTFAIL``, ``socketutil.SocketConnection``/``create_socket``).
+* The layout of the message headers (Pyro5: 40 bytes, ``protocol._header_format``;
+  Pyro4: 24 bytes, ``message.Message.header_format``) and their message types and
+  compression flag, read by :meth:`Internals.parse_header` so that a daemon checks
+  a message's size and serializer before it reads the body (:mod:`._daemons`)."""
 
 from __future__ import annotations
 
 import functools
+import struct
 import threading
 import traceback
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import Pyro5
 import Pyro5.callcontext
@@ -72,7 +75,7 @@ __all__ = [
     "PyroFault",
     "DaemonHooks",
     "Pyro5DaemonHooks",
-    "SerializerSniffer",
+    "WireHeader",
     "Internals",
     "Pyro5Internals",
     "Pyro4Internals",
@@ -109,6 +112,7 @@ PRIVATE_NAMES = (
     "recv_stub",
     "MSG_CONNECT",
     "SocketConnection",
+    "_header_format",
 )
 
 INSTALL_HINT = 'pip install "springpython[pyro4]"'
@@ -144,31 +148,19 @@ def _fault_serializer(base: type, pyro_errors_prefix: str) -> type:
     return FaultSerializer
 
 
-class SerializerSniffer:
-    """Stands in for a connection during a Pyro5 daemon's handshake only: remembers
-    the serializer id of the first message (byte 7 of the 40-byte header) in
-    ``state.serializer_id``."""
+class WireHeader(NamedTuple):
+    """What a daemon reads of a message before its body (see :meth:`Internals.parse_header`)."""
 
-    __slots__ = ("conn", "header", "state")
-
-    def __init__(self, conn: Any, state: threading.local) -> None:
-        self.conn = conn
-        self.header = b""
-        self.state = state
-
-    def recv(self, size: int) -> bytes:
-        data: bytes = self.conn.recv(size)
-        if len(self.header) < 8:
-            self.header += data
-            if len(self.header) >= 8:
-                self.state.serializer_id = self.header[7]
-        return data
-
-    def send(self, data: bytes) -> None:
-        self.conn.send(data)
-
-    def getpeercert(self) -> Any:
-        return self.conn.getpeercert()
+    #: Pyro's message type (``MSG_CONNECT``, ``MSG_INVOKE``, ``MSG_PING``, ...).
+    msg_type: int
+    serializer_id: int
+    seq: int
+    #: Bytes after the header: annotations and data.
+    body_size: int
+    #: Where the compressed data starts in the body, or ``None`` when not compressed.
+    compressed_from: int | None
+    #: A call, whose data the daemon deserializes (its serializer must be accepted).
+    is_call: bool
 
 
 class DaemonHooks:
@@ -312,6 +304,39 @@ class Internals:
         func._pyroExposed = True
         return func
 
+    #: Bytes in a message header.
+    header_size: int
+
+    def parse_header(self, data: bytes | bytearray) -> WireHeader | None:
+        """The facts of the message header at the start of ``data``; ``None`` when it
+        is not a header of this engine's protocol version."""
+        raise NotImplementedError
+
+    def _serializers_by_id(self) -> dict[int, Any]:
+        raise NotImplementedError
+
+    def serializer_name(self, serializer_id: int) -> str:
+        """The name of the serializer with this id (``id N`` when the engine has none)."""
+        for name, ser in self._table().items():
+            if "." not in name and ser.serializer_id == serializer_id:
+                return name
+        return f"id {serializer_id}"
+
+    def too_large(self, message: str) -> BaseException:
+        """The error a daemon answers a too large message with."""
+        raise NotImplementedError
+
+    def refused(self, message: str) -> BaseException:
+        """The error a daemon answers a message with when its policy refuses it."""
+        raise NotImplementedError
+
+    def send_refusal(self, daemon: Any, conn: Any, header: WireHeader, exc: BaseException) -> None:
+        """Answer the message of ``header`` with ``exc`` (in the client's serializer
+        when this engine has it; serializing an exception runs nothing of the peer's)."""
+        by_id = self._serializers_by_id()
+        serializer_id = header.serializer_id if header.serializer_id in by_id else self.serializer_id("serpent")
+        daemon._sendExceptionResponse(conn, header.seq, serializer_id, exc, [f"{exc}\n"])
+
 
 class Pyro5DaemonHooks(DaemonHooks):
     """:class:`DaemonHooks` for a Pyro5 daemon."""
@@ -319,10 +344,15 @@ class Pyro5DaemonHooks(DaemonHooks):
     call_context = Pyro5.callcontext.current_context
 
 
+_PYRO5_HEADER = struct.Struct(Pyro5.protocol._header_format)
+_PYRO5_MAGIC = 0x4DC5
+
+
 class Pyro5Internals(Internals):
     """Pyro5's private parts."""
 
     name = "Pyro5"
+    header_size = _PYRO5_HEADER.size
     errors = Pyro5.errors
     Proxy = Pyro5.client.Proxy
     version = Pyro5.__version__
@@ -335,9 +365,29 @@ class Pyro5Internals(Internals):
         table: dict[str, Any] = Pyro5.serializers.serializers
         return table
 
-    def serializer_name(self, serializer_id: int) -> str:
-        ser = Pyro5.serializers.serializers_by_id.get(serializer_id)
-        return ser.__class__.__name__.removesuffix("Serializer").lower() if ser else f"id {serializer_id}"
+    def _serializers_by_id(self) -> dict[int, Any]:
+        by_id: dict[int, Any] = Pyro5.serializers.serializers_by_id
+        return by_id
+
+    def parse_header(self, data: bytes | bytearray) -> WireHeader | None:
+        tag, version, msg_type, serializer_id, flags, seq, data_size, annotations_size, _, _, magic = (
+            _PYRO5_HEADER.unpack_from(data)
+        )
+        protocol = Pyro5.protocol
+        if tag != b"PYRO" or version != protocol.PROTOCOL_VERSION or magic != _PYRO5_MAGIC:
+            return None
+        compressed = annotations_size if flags & protocol.FLAGS_COMPRESSED else None
+        return WireHeader(msg_type, serializer_id, seq, annotations_size + data_size, compressed,
+                          msg_type == protocol.MSG_INVOKE)
+
+    def too_large(self, message: str) -> BaseException:
+        error: BaseException = Pyro5.errors.ProtocolError(message)
+        return error
+
+    def refused(self, message: str) -> BaseException:
+        error: BaseException = Pyro5.errors.SecurityError(message)
+        return error
+
 
     def resolve(self, uri: str) -> Any:
         return Pyro5.core.resolve(uri)
@@ -388,8 +438,10 @@ class Pyro4Internals(Internals):
     def __init__(self) -> None:
         try:
             import Pyro4
+            import Pyro4.constants
             import Pyro4.core
             import Pyro4.errors
+            import Pyro4.message
             import Pyro4.naming
             import Pyro4.util
         except ImportError as exc:
@@ -407,10 +459,35 @@ class Pyro4Internals(Internals):
             "Pyro4DaemonHooks", (DaemonHooks,), {"call_context": Pyro4.core.current_context}
         )
         self._util = Pyro4.util
+        self._message = Pyro4.message
+        self._header = struct.Struct(Pyro4.message.Message.header_format)
+        self.header_size = self._header.size
+        self._protocol_version = Pyro4.constants.PROTOCOL_VERSION
 
     def _table(self) -> dict[str, Any]:
         table: dict[str, Any] = self._util._serializers
         return table
+
+    def _serializers_by_id(self) -> dict[int, Any]:
+        by_id: dict[int, Any] = self._util._serializers_by_id
+        return by_id
+
+    def parse_header(self, data: bytes | bytearray) -> WireHeader | None:
+        tag, version, msg_type, flags, seq, data_size, serializer_id, annotations_size, _, _ = (
+            self._header.unpack_from(data)
+        )
+        if tag != b"PYRO" or version != self._protocol_version or data_size < 0:
+            return None
+        message = self._message
+        compressed = annotations_size if flags & message.FLAGS_COMPRESSED else None
+        return WireHeader(msg_type, serializer_id, seq, annotations_size + data_size, compressed,
+                          msg_type == message.MSG_INVOKE)
+
+    def too_large(self, message: str) -> BaseException:
+        return self.errors.MessageTooLargeError(message)  # type: ignore[no-any-return]
+
+    def refused(self, message: str) -> BaseException:
+        return self.errors.SecurityError(message)  # type: ignore[no-any-return]
 
     @staticmethod
     def accept_only(daemon: Any, serializer_ids: frozenset[int]) -> None:

@@ -9,12 +9,46 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from ...errors import ConfigurationError
+from ..http import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_BODY_SIZE, DEFAULT_REQUEST_TIMEOUT
 from ..tls import ServerTLS
 
-__all__ = ["DaemonSettings", "parse_names", "parse_serializers", "parse_tags"]
+__all__ = [
+    "DaemonSettings",
+    "Limits",
+    "parse_names",
+    "parse_serializers",
+    "parse_tags",
+    "DEFAULT_MAX_MESSAGE_SIZE",
+    "DEFAULT_IDLE_TIMEOUT",
+    "DEFAULT_REQUEST_TIMEOUT",
+    "DEFAULT_MAX_CONNECTIONS_PER_PEER",
+]
+
+#: Bytes a message to a daemon may have (header excluded, after decompression):
+#: the HTTP servers' body limit, not Pyro's 1 GiB.
+DEFAULT_MAX_MESSAGE_SIZE = DEFAULT_MAX_BODY_SIZE
+#: Client connections one peer address may have open on a daemon at once: a quarter
+#: of Pyro's 80 worker threads, so one host can never take them all.
+DEFAULT_MAX_CONNECTIONS_PER_PEER = 20
 
 #: Serializers that run code while loading: never used unless named in the configuration.
 UNSAFE_SERIALIZERS = frozenset({"pickle", "dill", "cloudpickle"})
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What one client may cost a daemon: the size of a message, the seconds a
+    connection may stay idle between requests, the seconds a request may take to
+    arrive once its first byte did, and the connections one peer address may hold."""
+
+    max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
+    idle_timeout: float = DEFAULT_IDLE_TIMEOUT
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT
+    max_connections_per_peer: int = DEFAULT_MAX_CONNECTIONS_PER_PEER
+
+    def __str__(self) -> str:
+        return (f"max_message_size={self.max_message_size}, idle_timeout={self.idle_timeout:g}, "
+                f"max_connections_per_peer={self.max_connections_per_peer}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,9 +57,10 @@ class DaemonSettings:
 
     serializers: tuple[str, ...]
     tls: ServerTLS | None
+    limits: Limits = Limits()
 
     def __str__(self) -> str:
-        return f"serializers={','.join(self.serializers)}, {self.tls or 'no TLS'}"
+        return f"serializers={','.join(self.serializers)}, {self.tls or 'no TLS'}, {self.limits}"
 
 
 def parse_names(prop: str, value: Any) -> tuple[str, ...]:
