@@ -22,6 +22,7 @@ from . import __version__
 from .errors import ConfigurationError, SpringPythonError
 
 if TYPE_CHECKING:  # the commands import what they use when they run
+    from .admin import AdminServer
     from .config import PythonConfig, XMLConfig
 
 __all__ = ["main", "build_parser"]
@@ -55,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("contexts", nargs="*", metavar="CONTEXT.xml", help="XML context files")
     run.add_argument("--python-config", action="append", default=[], metavar="MODULE:CLASS",
                      help="a PythonConfig subclass to load as well (repeatable)")
+    run.add_argument("--admin", metavar="[HOST:]PORT",
+                     help="serve the call metrics in Prometheus text format at http://HOST:PORT/metrics "
+                          "(host 127.0.0.1 unless given; needs the 'admin' extra)")
     run.set_defaults(handler=_run)
 
     validate = commands.add_parser("validate", help="check contexts without creating anything",
@@ -166,6 +170,7 @@ def _run(args: argparse.Namespace) -> int:
     configs = _xml_configs(args.contexts) + _python_configs(args.python_config)
     if not configs:
         raise CommandError("nothing to run: give CONTEXT.xml files or --python-config")
+    admin = _admin(args.admin) if args.admin else None
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -174,6 +179,8 @@ def _run(args: argparse.Namespace) -> int:
             exporters = context.get_objects_by_type(ServiceExporter)
             for name, exporter in exporters.items():
                 print(f"exported {name}: {exporter.service_url}", flush=True)
+            if admin is not None:
+                print(f"admin: {admin.url}metrics", flush=True)
             print(f"serving {len(exporters)} service(s); stop with Ctrl-C or SIGTERM", flush=True)
             stop.wait()
         finally:
@@ -181,8 +188,19 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if admin is not None:
+            admin.close()
     print("stopped", flush=True)
     return EXIT_OK
+
+
+def _admin(address: str) -> "AdminServer":
+    """The admin server at ``address``, with the call metrics installed (before the
+    context starts, so that every call is counted)."""
+    from .admin import AdminServer, parse_address, prometheus_metrics
+
+    host, port = parse_address(address)
+    return AdminServer(host, port, prometheus_metrics())
 
 
 # -- validate -----------------------------------------------------------------------
