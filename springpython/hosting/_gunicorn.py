@@ -11,6 +11,7 @@ slow call does not hold up a worker's other clients and keep-alive works."""
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any, Callable, Sequence
 
 from ..errors import ConfigurationError, MissingDependencyError
@@ -78,11 +79,12 @@ def serve(sources: Sequence[ConfigSource], workers: int, *, threads: int = DEFAU
 
     def when_ready(server: Any) -> None:
         if on_ready is not None:
-            on_ready([f"http://{listener}" for listener in server.LISTENERS])
+            on_ready([str(listener) for listener in server.LISTENERS])  # "http://host:port"
 
     options: dict[str, Any] = {
         "bind": [bind], "workers": workers, "worker_class": "gthread", "threads": threads,
         "post_worker_init": post_worker_init, "worker_exit": worker_exit, "when_ready": when_ready,
+        "control_socket_disable": True,  # gunicorn 27's runtime control socket: one per user, not per run
     }
 
     class Application(BaseApplication):  # type: ignore[misc]  # gunicorn is untyped
@@ -93,8 +95,11 @@ def serve(sources: Sequence[ConfigSource], workers: int, *, threads: int = DEFAU
         def load(self) -> WSGIApp:
             return WSGIApp(Site(sources, "gunicorn", http_only=True))
 
+    arbiter = os.getpid()
     try:
         Application().run()
     except SystemExit as exc:  # the arbiter ends with sys.exit
+        if os.getpid() != arbiter:
+            raise  # a worker leaving: its exit must not return into the caller's code
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     return 0

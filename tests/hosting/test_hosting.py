@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import http.client
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
-from support import free_port, python_env, wait_for_port
+from helpers_hosting import start, stop
+from support import free_port
 
 from springpython.remoting.hessian import HessianProxyFactory
 from springpython.remoting.hessian._codec import encode_call
@@ -87,31 +86,6 @@ def write_site(directory: Path, port: int) -> Path:
     xml = directory / "server.xml"
     xml.write_text(SERVER_XML.format(directory=directory, port=port))
     return xml
-
-
-def start(args: list[str], cwd: Path, port: int) -> subprocess.Popen:
-    """A child process serving on 127.0.0.1:port, returned once it accepts connections."""
-    proc = subprocess.Popen([sys.executable, *args], cwd=cwd, env=python_env(cwd),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        wait_for_port("127.0.0.1", port, proc=proc)
-    except BaseException:
-        proc.kill()
-        proc.communicate()
-        raise
-    return proc
-
-
-def stop(proc: subprocess.Popen) -> tuple[int, str, str]:
-    """SIGTERM the process and wait for it; its exit status and output."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-    try:
-        out, err = proc.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()
-    return proc.returncode, out, err
 
 
 def gunicorn_args(port: int, *extra: str) -> list[str]:
