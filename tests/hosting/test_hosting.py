@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers_hosting import start, stop
+from helpers_hosting import gunicorn_args, start, stop, uvicorn_args
 from support import free_port
 
 from springpython.remoting.hessian import HessianProxyFactory
@@ -86,17 +86,6 @@ def write_site(directory: Path, port: int) -> Path:
     xml = directory / "server.xml"
     xml.write_text(SERVER_XML.format(directory=directory, port=port))
     return xml
-
-
-def gunicorn_args(port: int, *extra: str) -> list[str]:
-    return ["-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "--no-control-socket",
-            "-c", "python:springpython.hosting.gunicorn_config", *extra,
-            'springpython.hosting:wsgi_app("server.xml")']
-
-
-def uvicorn_args(port: int) -> list[str]:
-    return ["-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port", str(port), "--lifespan", "on",
-            "--log-level", "warning"]
 
 
 @pytest.fixture(scope="module")
