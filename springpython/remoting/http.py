@@ -53,6 +53,7 @@ from typing import Any, Callable, Mapping
 from ..errors import ExportError, HTTPRequestError, VerificationException
 from ._values import as_port
 from .http_reader import SEND_CONTINUE, ParsedRequest, RequestReader
+from . import tls as tls_policy
 from .tls import CLIENT_CERTIFICATE_REFUSED, REFUSED_HEADER
 
 __all__ = [
@@ -87,13 +88,6 @@ THREAD_PREFIX = "springpython-http"
 
 # TLS handshake failures that are the server refusing the client (OpenSSL reasons);
 # anything else (garbage, an early close, the client refusing us) is logged at DEBUG.
-_REFUSAL_REASONS = {
-    "PEER_DID_NOT_RETURN_A_CERTIFICATE": "no client certificate",
-    "UNSUPPORTED_PROTOCOL": "TLS version not accepted",
-    "VERSION_TOO_LOW": "TLS version not accepted",
-    "NO_PROTOCOLS_AVAILABLE": "TLS version not accepted",
-    "NO_SHARED_CIPHER": "no cipher in common",
-}
 # Out of descriptors (or kernel memory), accepting pauses this long at a time, and a
 # WARNING is logged at most once per interval.
 _OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
@@ -630,9 +624,9 @@ class HTTPServer:
             self.log.warning("TLS handshake with %s timed out after %ss", peer, self.handshake_timeout)
             return False
         except ssl.SSLError as exc:
-            reason = _refusal(exc)
+            reason = tls_policy.handshake_refusal(exc)
             if reason is not None:
-                self.log.warning("refused client %s: %s", peer, reason)
+                tls_policy.log_refusal(self.log, peer, reason)
             elif _is_eof(exc):
                 self.log.debug("connection from %s closed during the TLS handshake", peer)
             else:
@@ -649,7 +643,7 @@ class HTTPServer:
             try:
                 self.verify_peer(conn.peer_cert, conn.address)
             except VerificationException as exc:
-                self.log.warning("refused client %s: %s", peer, exc)
+                tls_policy.log_refusal(self.log, peer, exc)
                 conn.refused = True
             except Exception:
                 self.log.error("refused client %s: verify_peer failed", peer, exc_info=True)
@@ -796,14 +790,6 @@ def _shutdown(sock: socket.socket) -> None:
         socket.socket.shutdown(sock, socket.SHUT_RDWR)
     except OSError:
         pass  # already closed or never connected
-
-
-def _refusal(exc: ssl.SSLError) -> str | None:
-    """Why the handshake refused the client, or ``None`` if it failed for another reason."""
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"client certificate not accepted: {exc.verify_message}"
-    reason = getattr(exc, "reason", None) or ""
-    return f"{_REFUSAL_REASONS[reason]} ({reason})" if reason in _REFUSAL_REASONS else None
 
 
 def _is_eof(exc: ssl.SSLError) -> bool:

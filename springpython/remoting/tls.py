@@ -49,6 +49,8 @@ __all__ = [
     "REFUSED_HEADER",
     "CLIENT_CERTIFICATE_REFUSED",
     "is_certificate_refusal",
+    "handshake_refusal",
+    "log_refusal",
 ]
 
 log = logging.getLogger(__name__)
@@ -513,3 +515,28 @@ _REFUSAL_ALERTS = frozenset({
 def is_certificate_refusal(exc: BaseException) -> bool:
     """Whether ``exc`` (raised on the client) is the server refusing the client certificate."""
     return isinstance(exc, ssl.SSLError) and getattr(exc, "reason", None) in _REFUSAL_ALERTS
+
+
+# Server side: handshake failures that refuse the client (OpenSSL's reason names), in words.
+_HANDSHAKE_REFUSALS = {
+    "PEER_DID_NOT_RETURN_A_CERTIFICATE": "no client certificate",
+    "UNSUPPORTED_PROTOCOL": "TLS version not accepted",
+    "VERSION_TOO_LOW": "TLS version not accepted",
+    "NO_PROTOCOLS_AVAILABLE": "TLS version not accepted",
+    "NO_SHARED_CIPHER": "no cipher in common",
+}
+
+
+def handshake_refusal(exc: BaseException) -> str | None:
+    """Why a failed server-side handshake refused the client (its certificate, the TLS
+    version, the ciphers), or ``None`` when it failed for another reason (garbage, a
+    connection closed early), which is not worth a WARNING."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"client certificate not accepted: {exc.verify_message}"
+    reason = getattr(exc, "reason", None) or ""
+    return f"{_HANDSHAKE_REFUSALS[reason]} ({reason})" if reason in _HANDSHAKE_REFUSALS else None
+
+
+def log_refusal(logger: logging.Logger, peer: str, reason: object) -> None:
+    """How every server logs a refused client: once, at WARNING, with address and reason."""
+    logger.warning("refused client %s: %s", peer, reason)

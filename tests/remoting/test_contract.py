@@ -4,7 +4,10 @@ and XML-RPC."""
 
 from __future__ import annotations
 
+import logging
+import re
 import textwrap
+import time
 from typing import Any, Callable, Iterator
 
 import pytest
@@ -12,7 +15,8 @@ from contract_services import Calc, CalcError
 
 from springpython.config import XMLConfig
 from springpython.context import ApplicationContext
-from springpython.errors import ConfigurationError, NoSuchMethodError, RemoteFault
+from springpython.errors import ConfigurationError, ConnectFailedError, NoSuchMethodError, RemoteFault
+from springpython.remoting import tls
 from springpython.remoting.hessian import HessianProxyFactory, HessianServiceExporter
 from springpython.remoting.pyro import (
     Pyro4ProxyFactory,
@@ -171,3 +175,82 @@ def test_malformed_url_fails_at_start_with_file_line_and_id(transport, tmp_path)
     assert error.line == 3
     assert error.object_id == "calc"
     assert MALFORMED_URLS[transport] in str(error)
+
+
+# -- TLS refusals: the same on every transport that has TLS ------------------------
+
+TLS_TRANSPORTS = ["hessian", "pyro5", "xmlrpc"]
+REFUSALS = {
+    "no client certificate": ({}, {"certfile": None, "keyfile": None}, "no client certificate"),
+    "verify_fields mismatch": ({"verify_fields": {"organizationName": "Secret Co"}}, {},
+                               "'organizationName'"),
+}
+
+
+def _refusal_logs(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records
+            if r.levelno == logging.WARNING and r.getMessage().startswith("refused client ")]
+
+
+@pytest.mark.parametrize("case", sorted(REFUSALS))
+@pytest.mark.parametrize("tls_transport", TLS_TRANSPORTS)
+def test_a_refused_client_certificate_is_connect_failed_and_nothing_runs(tls_transport, case, pki, caplog):
+    """A refused client certificate is ConnectFailedError saying the call did not run (it did not),
+    the client learns no expected value, and the server logs one WARNING with address and reason."""
+    exporter_cls, proxy_cls = TRANSPORTS[tls_transport]
+    exporter_props, proxy_props, logged = REFUSALS[case]
+    service = Calc()
+    caplog.set_level(logging.WARNING, logger="springpython")
+    exporter = exporter_cls(service=service, service_name="Calc", service_host=HOST, service_port=0,
+                            certfile=str(pki.server_cert), keyfile=str(pki.server_key), ca_certs=str(pki.ca_chain),
+                            **exporter_props)
+    exporter.after_properties_set()
+    try:
+        settings = {"ca_certs": str(pki.ca_chain), "certfile": str(pki.client_cert),
+                    "keyfile": str(pki.client_key), **proxy_props}
+        proxy = proxy_cls(service_url=exporter.service_url, **settings)
+        proxy.after_properties_set()
+        try:
+            with pytest.raises(ConnectFailedError, match=re.escape(tls.CLIENT_CERTIFICATE_REFUSED)) as caught:
+                proxy.add(1, 2)
+            assert "Secret Co" not in str(caught.value)
+        finally:
+            proxy.destroy()
+        deadline = time.monotonic() + 10
+        while not _refusal_logs(caplog) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        (message,) = _refusal_logs(caplog)
+        assert re.match(r"refused client 127\.0\.0\.1:\d+: ", message), message
+        assert logged in message
+        assert service.calls == 0
+    finally:
+        exporter.destroy()
+
+
+@pytest.mark.parametrize("http_transport", ["hessian", "xmlrpc"])
+def test_a_403_refusal_is_connect_failed_and_a_bare_403_a_remote_fault(http_transport):
+    """A 403 carrying the refusal header is ConnectFailedError, sent once; a bare 403 is a RemoteFault with code 403."""
+    from springpython.remoting.http import HTTPServer, Response
+
+    hits: list[str] = []
+
+    def refuse(request):
+        hits.append(request.path)
+        return Response(403, b"refused\n", headers=[(tls.REFUSED_HEADER, "client-certificate")])
+
+    _, proxy_cls = TRANSPORTS[http_transport]
+    with HTTPServer(HOST, 0) as server:
+        server.mount("/refuse", refuse)
+        server.mount("/forbidden", lambda request: Response(403, b"no\n"))
+        refused = proxy_cls(service_url=server.url("/refuse"))
+        bare = proxy_cls(service_url=server.url("/forbidden"))
+        try:
+            with pytest.raises(ConnectFailedError, match=re.escape(tls.CLIENT_CERTIFICATE_REFUSED) + ".*div"):
+                refused.div(1, 1)
+            assert hits == ["/refuse"]
+            with pytest.raises(RemoteFault, match="HTTP 403 Forbidden calling div") as caught:
+                bare.div(1, 1)
+            assert caught.value.code == 403
+        finally:
+            refused.destroy()
+            bare.destroy()

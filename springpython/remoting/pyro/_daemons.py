@@ -28,6 +28,7 @@ import time
 from typing import Any, Callable, Hashable
 
 from ...errors import ExportError, VerificationException
+from .. import tls as tls_policy
 from ..tls import CLIENT_CERTIFICATE_REFUSED, ServerTLS
 from ..registry import SharedServers
 
@@ -110,7 +111,7 @@ class ConnectionTracking:
         try:
             self.sp_verify(conn.sock.getpeercert())
         except VerificationException as exc:
-            log.warning("refused the TLS connection from %s: client certificate refused: %s", _peer(conn.sock), exc)
+            tls_policy.log_refusal(log, _peer(conn.sock), exc)
             return CLIENT_CERTIFICATE_REFUSED
         return None
 
@@ -211,23 +212,16 @@ def _peer(sock: socket.socket) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def refusal_reason(exc: BaseException) -> str:
-    """Why a TLS handshake failed, in words (the certificate check's own message when
-    there is one)."""
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"client certificate refused: {exc.verify_message}"
-    reason = getattr(exc, "reason", None)
-    if reason == "PEER_DID_NOT_RETURN_A_CERTIFICATE":
-        return "client certificate refused: the client sent no certificate"
-    return str(exc) or type(exc).__name__
-
-
 def refuse(tls_sock: ssl.SSLSocket, peer: str, exc: BaseException) -> None:
     """Log a failed TLS handshake at WARNING with the peer and the reason, and end the
     connection so the client reads the TLS alert (a refused certificate) rather than a
     reset: close our side for writing, then read what the client still sends, for
     :data:`REFUSAL_DRAIN_TIMEOUT` seconds at most."""
-    log.warning("refused the TLS connection from %s: %s", peer, refusal_reason(exc))
+    reason = tls_policy.handshake_refusal(exc)
+    if reason is None:
+        log.debug("TLS handshake with %s failed: %s", peer, exc)
+    else:
+        tls_policy.log_refusal(log, peer, reason)
     try:
         socket.socket.shutdown(tls_sock, socket.SHUT_WR)
         deadline = time.monotonic() + REFUSAL_DRAIN_TIMEOUT

@@ -221,7 +221,7 @@ def other_pki(tmp_path_factory):
 
 @pytest.mark.parametrize(
     ("client", "reason"),
-    [("none", "the client sent no certificate"), ("unknown CA", "certificate verify failed|unable to get local issuer")],
+    [("none", "no client certificate"), ("unknown CA", "certificate verify failed|unable to get local issuer")],
 )
 def test_refused_client_certificate_says_so(pki, other_pki, tls_proxies, caplog, client, reason):
     """A client whose certificate the server refuses gets ConnectFailedError saying so; the call did not run; the server logs why at WARNING."""

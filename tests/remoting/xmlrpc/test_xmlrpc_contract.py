@@ -12,17 +12,13 @@ from xmlrpc.server import SimpleXMLRPCServer
 
 import pytest
 
-from springpython.config import XMLConfig
-from springpython.context import ApplicationContext
 from springpython.errors import (
     ConfigurationError,
     ConnectFailedError,
     NoSuchMethodError,
-    ObjectCreationError,
     RemoteFault,
 )
 from springpython.remoting import tls
-from springpython.remoting.http import HTTPServer, Response
 from springpython.remoting.xmlrpc import SSLClient, XMLRPCProxyFactory, XMLRPCServiceExporter
 
 
@@ -73,19 +69,6 @@ def stdlib_server():
         server.server_close()
 
 
-def test_remote_division_by_zero_is_zero_division_error(shop_exporter, pki):
-    """`except ZeroDivisionError` catches the service's division by zero through the proxy factory."""
-    proxy = XMLRPCProxyFactory(shop_exporter.service_url, ca_certs=str(pki.ca_chain))
-    try:
-        with pytest.raises(ZeroDivisionError) as info:
-            proxy.div(1, 0)
-        assert isinstance(info.value, RemoteFault) and info.value.remote_type == "builtins.ZeroDivisionError"
-        assert str(info.value) == "division by zero" and info.value.code == 1
-        assert proxy.div(6, 3) == 2
-    finally:
-        proxy.destroy()
-
-
 def test_sslclient_fault_is_both_fault_and_the_builtin(shop_exporter, pki):
     """SSLClient's fault is an xmlrpc.client.Fault (chapter code keeps working) and a ZeroDivisionError."""
     with SSLClient(shop_exporter.service_url, str(pki.ca_chain)) as client:
@@ -98,37 +81,13 @@ def test_sslclient_fault_is_both_fault_and_the_builtin(shop_exporter, pki):
         assert client.div(4, 2) == 2
 
 
-def test_unknown_method_is_no_such_method_on_both_clients(shop_exporter, pki):
-    """Calling a method the service lacks is NoSuchMethodError (an AttributeError) naming it."""
-    proxy = XMLRPCProxyFactory(shop_exporter.service_url, ca_certs=str(pki.ca_chain))
-    try:
-        with pytest.raises(NoSuchMethodError, match="no public method 'mul'"):
-            proxy.mul(2, 3)
-    finally:
-        proxy.destroy()
+def test_unknown_method_is_no_such_method_on_sslclient(shop_exporter, pki):
+    """SSLClient too raises NoSuchMethodError (an AttributeError and a Fault) for a method the service lacks."""
     with SSLClient(shop_exporter.service_url, str(pki.ca_chain)) as client:
         with pytest.raises(AttributeError) as info:
             client.mul(2, 3)
         assert isinstance(info.value, NoSuchMethodError) and isinstance(info.value, xmlrpc.client.Fault)
         assert "no public method 'mul'" in info.value.message
-
-
-def test_listed_application_exception_is_recreated(shop_exporter, pki):
-    """A class named in exception_classes arrives as itself (and a RemoteFault); unlisted it is a plain RemoteFault."""
-    listed = XMLRPCProxyFactory(shop_exporter.service_url, ca_certs=str(pki.ca_chain),
-                                exception_classes=[f"{__name__}.OutOfStock"])
-    plain = XMLRPCProxyFactory(shop_exporter.service_url, ca_certs=str(pki.ca_chain))
-    try:
-        listed.after_properties_set()
-        with pytest.raises(OutOfStock, match="no apples left") as info:
-            listed.buy("apples")
-        assert isinstance(info.value, RemoteFault)
-        with pytest.raises(RemoteFault) as caught:
-            plain.buy("pears")
-        assert not isinstance(caught.value, OutOfStock) and caught.value.remote_type == f"{__name__}.OutOfStock"
-    finally:
-        listed.destroy()
-        plain.destroy()
 
 
 def test_stdlib_server_faults_map_by_the_same_table(stdlib_server):
@@ -150,19 +109,12 @@ def test_stdlib_server_faults_map_by_the_same_table(stdlib_server):
         proxy.destroy()
 
 
-def test_refused_client_certificate_is_connect_failed_and_the_call_does_not_run(pki):
-    """A server requiring a client certificate refuses a client without one: ConnectFailedError
-    saying so, on both clients, and the service never ran."""
+def test_sslclient_refused_client_certificate_is_connect_failed_and_the_call_does_not_run(pki):
+    """SSLClient without the certificate a server requires gets ConnectFailedError saying so; nothing ran."""
     shop = Shop()
     with XMLRPCServiceExporter(shop, service_host="localhost", service_port=0, certfile=str(pki.server_cert),
                                keyfile=str(pki.server_key), ca_certs=str(pki.ca_chain),
                                cert_reqs="CERT_REQUIRED") as exporter:
-        proxy = XMLRPCProxyFactory(exporter.service_url, ca_certs=str(pki.ca_chain))
-        try:
-            with pytest.raises(ConnectFailedError, match=tls.CLIENT_CERTIFICATE_REFUSED):
-                proxy.div(1, 1)
-        finally:
-            proxy.destroy()
         with SSLClient(exporter.service_url, str(pki.ca_chain)) as client:
             with pytest.raises(ConnectFailedError, match=tls.CLIENT_CERTIFICATE_REFUSED):
                 client.div(1, 1)
@@ -173,31 +125,6 @@ def test_refused_client_certificate_is_connect_failed_and_the_call_does_not_run(
             assert good.div(8, 2) == 4 and shop.calls == 1
         finally:
             good.destroy()
-
-
-def test_refusal_answered_with_http_403_is_connect_failed():
-    """A 403 carrying the refusal header is ConnectFailedError (sent once, not retried); a bare 403 a RemoteFault."""
-    hits: list[str] = []
-
-    def refuse(request):
-        hits.append(request.path)
-        return Response(403, b"refused\n", headers=[(tls.REFUSED_HEADER, "client-certificate")])
-
-    with HTTPServer("127.0.0.1", 0) as server:
-        server.mount("/refuse", refuse)
-        server.mount("/forbidden", lambda request: Response(403, b"no\n"))
-        proxy = XMLRPCProxyFactory(server.url("/refuse"))
-        bare = XMLRPCProxyFactory(server.url("/forbidden"))
-        try:
-            with pytest.raises(ConnectFailedError, match=tls.CLIENT_CERTIFICATE_REFUSED + ".*div"):
-                proxy.div(1, 1)
-            assert hits == ["/refuse"]
-            with pytest.raises(RemoteFault, match="HTTP 403 Forbidden calling div") as info:
-                bare.div(1, 1)
-            assert info.value.code == 403
-        finally:
-            proxy.destroy()
-            bare.destroy()
 
 
 def test_server_certificate_subject_is_checked_by_verify_fields(shop_exporter, pki):
@@ -267,28 +194,6 @@ def test_after_properties_set_refuses_bad_settings(props, message):
         proxy.after_properties_set()
     assert str(info.value).startswith("XMLRPCProxyFactory: ") or "exception_classes" in message
     assert proxy.connections == 0
-
-
-BAD_CLIENT_XML = """\
-<?xml version="1.0" encoding="UTF-8"?>
-<objects xmlns="http://www.springframework.org/springpython/schema/objects/1.1">
-  <object id="calculator" class="springpython.remoting.xmlrpc.XMLRPCProxyFactory">
-    <property name="service_url" value="htp://localhost:8000/RPC2"/>
-  </object>
-</objects>
-"""
-
-
-def test_bad_service_url_in_xml_fails_the_context_with_file_line_and_id(tmp_path):
-    """A malformed service_url in applicationContext.xml fails the start, naming file, line and object."""
-    path = tmp_path / "client.xml"
-    path.write_text(BAD_CLIENT_XML)
-    with pytest.raises(ObjectCreationError) as info:
-        ApplicationContext(XMLConfig(str(path)))
-    error = info.value
-    assert (error.file, error.line, error.object_id) == (str(path), 3, "calculator")
-    assert "service_url must be http://host:port/path" in str(error) and "htp://localhost:8000/RPC2" in str(error)
-    assert isinstance(error.__cause__, ConfigurationError)
 
 
 def test_sslclient_refuses_a_tls_context_problem_at_construction(pki):

@@ -12,7 +12,6 @@ import shutil
 import socket
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 from support import ROOT, free_port
