@@ -56,22 +56,22 @@ class ASGIApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                try:
-                    await asyncio.to_thread(self.site.start)
-                except Exception as exc:
-                    log.error("%s: the application context failed to start", self.site.server, exc_info=True)
-                    await send({"type": "lifespan.startup.failed", "message": _site.one_line(exc)})
+                if not await self._step(self.site.start, "start", "lifespan.startup", send):
                     return
-                await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                try:
-                    await asyncio.to_thread(self.site.close)
-                except Exception as exc:
-                    log.error("%s: the application context failed to shut down", self.site.server, exc_info=True)
-                    await send({"type": "lifespan.shutdown.failed", "message": _site.one_line(exc)})
-                    return
-                await send({"type": "lifespan.shutdown.complete"})
+                await self._step(self.site.close, "shut down", "lifespan.shutdown", send)
                 return
+
+    async def _step(self, work: Callable[[], None], what: str, event: str, send: Send) -> bool:
+        """Run one lifespan step off the loop and report it; whether it succeeded."""
+        try:
+            await asyncio.to_thread(work)
+        except Exception as exc:
+            log.error("%s: the application context failed to %s", self.site.server, what, exc_info=True)
+            await send({"type": f"{event}.failed", "message": _site.one_line(exc)})
+            return False
+        await send({"type": f"{event}.complete"})
+        return True
 
     async def _respond(self, scope: Scope, receive: Receive) -> Response:
         path = scope.get("path") or "/"

@@ -7,6 +7,7 @@ server stops. Each server starts once per module."""
 from __future__ import annotations
 
 import http.client
+import shutil
 import signal
 import threading
 import time
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from helpers_hosting import gunicorn_args, start, stop, uvicorn_args
-from support import free_port
+from support import ROOT, free_port
 
 from springpython.remoting.hessian import HessianProxyFactory
 from springpython.remoting.hessian._codec import encode_call
@@ -25,17 +26,10 @@ import os
 import time
 from pathlib import Path
 
+import service  # the sample's Calculator: add, div, pid
 
-class Calculator:
-    def add(self, a, b):
-        return a + b
 
-    def div(self, a, b):
-        return a / b
-
-    def pid(self):
-        return os.getpid()
-
+class Calculator(service.Calculator):
     def hold(self, directory, seconds):
         """Say busy-PID in ``directory``, then answer after ``seconds``."""
         Path(directory, f"busy-{os.getpid()}").write_text("")
@@ -81,6 +75,7 @@ SERVER_XML = '''\
 def write_site(directory: Path, port: int) -> Path:
     """server.xml, hosted_service.py and app.py in ``directory``; the context file."""
     directory.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "samples" / "hosting" / "service.py", directory / "service.py")
     (directory / "hosted_service.py").write_text(SERVICE)
     (directory / "app.py").write_text('from springpython.hosting import asgi_app\napp = asgi_app("server.xml")\n')
     xml = directory / "server.xml"
