@@ -46,7 +46,8 @@ class ASGIApp:
             await self._lifespan(receive, send)
         elif kind == "http":
             response = await self._respond(scope, receive)
-            await _send(send, response, scope.get("method") == "HEAD")
+            if response is not None:
+                await _send(send, response, scope.get("method") == "HEAD")
         else:  # a WebSocket: nothing here speaks it
             log.debug("%s: refused a %s connection", self.site.server, kind)
             if kind == "websocket":
@@ -73,7 +74,8 @@ class ASGIApp:
         await send({"type": f"{event}.complete"})
         return True
 
-    async def _respond(self, scope: Scope, receive: Receive) -> Response:
+    async def _respond(self, scope: Scope, receive: Receive) -> Response | None:
+        """The answer, or ``None`` when the client left before its body was complete."""
         path = scope.get("path") or "/"
         try:
             mount = self.site.route(path) if self.site.started else await asyncio.to_thread(self.site.route, path)
@@ -93,6 +95,9 @@ class ASGIApp:
         if length is not None and length > mount.max_body_size:
             return _site.too_large(length, mount.max_body_size)
         body = await _read_body(receive, mount)
+        if body is _DISCONNECTED:
+            log.debug("%s: the client left before sending its whole request", self.site.server)
+            return None
         if body is None:
             return _site.too_large(None, mount.max_body_size)
         client = scope.get("client")
@@ -105,14 +110,19 @@ class ASGIApp:
         return f"<ASGIApp {self.site!r}>"
 
 
+# What _read_body returns when the client disconnects mid-body: the call never runs.
+_DISCONNECTED = b"<disconnected>"
+
+
 async def _read_body(receive: Receive, mount: Mount) -> bytes | None:
-    """The whole body, or ``None`` once it passes the mount's limit."""
+    """The whole body, ``None`` once it passes the mount's limit, or
+    :data:`_DISCONNECTED` (compared by identity) if the client left first."""
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            return _DISCONNECTED
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > mount.max_body_size:

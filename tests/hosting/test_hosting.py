@@ -7,10 +7,12 @@ server stops. Each server starts once per module."""
 from __future__ import annotations
 
 import http.client
+import random
 import shutil
 import signal
 import threading
 import time
+import xmlrpc.client
 from pathlib import Path
 
 import pytest
@@ -196,6 +198,37 @@ def test_bad_input_gets_the_embedded_servers_answer(servers, base_url, case):
     expected = raw(servers[0]["embedded"], method, path, body)
     assert expected[0] in (200, 400, 404, 405)
     assert raw(base_url, method, path, body) == expected
+
+
+FUZZ_BODIES = 150
+
+
+def mutate(seed: bytes, rng: random.Random) -> bytes:
+    """``seed`` cut short, with bytes flipped, or with random bytes inserted."""
+    body = bytearray(seed)
+    for _ in range(rng.randint(1, 3)):
+        how = rng.choice(("cut", "flip", "insert"))
+        if how == "cut":
+            del body[rng.randrange(len(body) + 1):]
+        elif how == "flip" and body:
+            body[rng.randrange(len(body))] = rng.randrange(256)
+        else:
+            position = rng.randrange(len(body) + 1)
+            body[position:position] = rng.randbytes(rng.randint(1, 8))
+    return bytes(body)
+
+
+def test_fuzzed_bodies_get_the_embedded_servers_answers(servers, base_url):
+    """Mutated Hessian and XML-RPC calls get the status, content type and body (fault
+    or result) the embedded server sends for the same bytes."""
+    rng = random.Random(13)
+    seeds = [("/hessian", encode_call("add", [1, 2])), ("/hessian", encode_call("div", [1.5, 0.5])),
+             ("/RPC2", xmlrpc.client.dumps((1, 2), "add").encode())]
+    for _ in range(FUZZ_BODIES):
+        path, seed = rng.choice(seeds)
+        body = mutate(seed, rng)
+        expected = raw(servers[0]["embedded"], "POST", path, body)
+        assert raw(base_url, "POST", path, body) == expected, (path, body)
 
 
 def test_oversize_body_is_413_as_embedded(servers, base_url):

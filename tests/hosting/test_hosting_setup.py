@@ -194,3 +194,32 @@ def test_run_workers_without_gunicorn_names_the_extra(tmp_path):
                             timeout=60)
     assert result.returncode == 1
     assert 'pip install "springpython[gunicorn]"' in result.stderr
+
+
+def test_asgi_client_leaving_mid_body_gets_no_call(tmp_path):
+    """A client that disconnects before its body is complete is not answered and its
+    call never runs; a whole request on the same app is answered."""
+    app = asgi_app(context_file(tmp_path, exporter("xmlrpc", 0, "/RPC2")))
+    body = xmlrpc.client.dumps((), "keys").encode()
+
+    async def request(messages: list[dict]) -> list[dict]:
+        sent: list[dict] = []
+
+        async def receive() -> dict:
+            return messages.pop(0)
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "method": "POST", "path": "/RPC2", "headers": [], "http_version": "1.1"}
+        await app(scope, receive, send)
+        return sent
+
+    try:
+        left = asyncio.run(request([{"type": "http.request", "body": body[:10], "more_body": True},
+                                    {"type": "http.disconnect"}]))
+        assert left == []
+        whole = asyncio.run(request([{"type": "http.request", "body": body}]))
+        assert whole[0]["status"] == 200 and b"methodResponse" in whole[1]["body"]
+    finally:
+        app.site.close()
