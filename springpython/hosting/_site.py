@@ -12,9 +12,12 @@ Rules of this file:
   ``after_properties_set`` mounts the exporter's own request handler here. Other
   exporters (Pyro) start as they would in any process, once per worker.
 * The TLS of a hosted exporter is the server's or the proxy's: an exporter's
-  ``certfile`` is not used (WARNING), and ``verify_fields`` refuses to start, since
-  no WSGI or ASGI server we know hands the client certificate to the application in
-  a standard way.
+  ``certfile`` is not used (WARNING) unless the server was set up with the
+  exporters' own TLS settings (``server_tls``: ``springpython run --workers``).
+  ``verify_fields`` needs the client certificate in the application: it refuses to
+  start unless the server hands it over (``peer_certificates``: gunicorn's sync and
+  gthread workers under TLS, through ``environ["gunicorn.socket"]``); no ASGI
+  server we know does.
 * Everything the adapters answer without a handler (404, 413, 500) is built here,
   so WSGI and ASGI answer alike, and as the embedded server does."""
 
@@ -37,6 +40,7 @@ from ..errors import ConfigurationError
 from ..remoting.exporter import ServiceExporter
 from ..remoting.http import Handler, Request, Response
 from ..remoting.http_exporter import HTTPServiceExporter, HTTPSettings
+from ..remoting.tls import CLIENT_CERTIFICATE_REFUSED, REFUSED_HEADER, ServerTLS
 
 __all__ = ["Site", "Mount", "ConfigSource"]
 
@@ -50,11 +54,23 @@ _PROCESSOR_ID = "springpython.hosting.mount-exporters"
 
 @dataclass(frozen=True)
 class Mount:
-    """One hosted exporter: its handler and the largest request body it takes."""
+    """One hosted exporter: its handler, its settings (the largest request body it
+    takes, its TLS) and its name for messages."""
 
     handler: Handler
-    max_body_size: int
+    settings: HTTPSettings
     owner: str
+
+    @property
+    def max_body_size(self) -> int:
+        return self.settings.max_body_size
+
+    @property
+    def verifier(self) -> ServerTLS | None:
+        """The TLS settings whose ``verify_fields`` each request's client certificate
+        must pass, or ``None`` when there are none."""
+        tls = self.settings.tls
+        return tls if tls is not None and tls.verify_fields else None
 
 
 class Site:
@@ -62,13 +78,20 @@ class Site:
     application, named in messages); owns the context in this process.
 
     ``http_only`` refuses every other exporter (``springpython run --workers``, where
-    a Pyro exporter would start once per worker on the same port)."""
+    a Pyro exporter would start once per worker on the same port). ``server_tls`` is
+    the TLS the server was set up with from the exporters' own settings (each TLS
+    exporter must then have exactly those); ``peer_certificates`` says the adapter
+    can read each client's certificate, so ``verify_fields`` is checked per request.
+    Both may be set until the context starts."""
 
-    def __init__(self, sources: Sequence[ConfigSource], server: str, *, http_only: bool = False) -> None:
+    def __init__(self, sources: Sequence[ConfigSource], server: str, *, http_only: bool = False,
+                 server_tls: ServerTLS | None = None, peer_certificates: bool = False) -> None:
         if not sources:
             raise ConfigurationError(f"{server}: no configuration given (expected XML files or Config objects)")
         self.server = server
         self.http_only = http_only
+        self.server_tls = server_tls
+        self.peer_certificates = peer_certificates
         self.configs = [_config(source) for source in sources]
         errors = validate_configs(self.configs).errors  # what 'springpython validate' checks
         if errors:
@@ -126,6 +149,12 @@ class Site:
         return self._context
 
     @property
+    def mounts(self) -> list[Mount]:
+        """The mounted exporters' handlers and settings."""
+        with self._lock:
+            return list(self._mounts.values())
+
+    @property
     def exporters(self) -> list[HTTPServiceExporter]:
         """The hosted exporters, in the order they were mounted."""
         return list(self._exporters)
@@ -135,14 +164,20 @@ class Site:
         """Serve ``handler`` at ``exporter.path``; called by the exporter's start."""
         owner = exporter.service_name or type(exporter.service).__name__
         where = f"{type(exporter).__name__} {owner!r} at {exporter.path}"
-        if settings.tls is not None and settings.tls.verify_fields:
+        if settings.tls is not None and settings.tls.verify_fields and not self.peer_certificates:
             raise ConfigurationError(
                 f"{where}: verify_fields {dict(settings.tls.verify_fields)!r} cannot be checked under "
                 f"{self.server}: the server does not hand the client certificate to the application; "
-                "check the certificate where TLS ends (the proxy), or serve this exporter embedded "
-                "(springpython run without --workers)"
+                "serve it with 'springpython run --workers' (gunicorn with the exporter's own TLS), check "
+                "the certificate where TLS ends (the proxy), or serve this exporter embedded"
             )
-        if settings.tls is not None:
+        if self.server_tls is not None:
+            if settings.tls != self.server_tls:
+                raise ConfigurationError(
+                    f"{where}: its TLS settings ({settings.tls or 'plain HTTP'}) differ from those the server "
+                    f"was set up with ({self.server_tls}); give every HTTP exporter the same TLS settings"
+                )
+        elif settings.tls is not None:
             log.warning("%s: certfile is not used under %s: TLS is set up by the server (gunicorn "
                         "--certfile, uvicorn --ssl-certfile) or by the proxy in front of it", where, self.server)
         with self._lock:
@@ -151,7 +186,7 @@ class Site:
                     f"{where}: path {exporter.path!r} is already served by {self._mounts[exporter.path].owner!r}; "
                     "give each HTTP exporter its own path"
                 )
-            self._mounts[exporter.path] = Mount(handler, settings.max_body_size, owner)
+            self._mounts[exporter.path] = Mount(handler, settings, owner)
             self._exporters.append(exporter)
 
     def unmount(self, exporter: HTTPServiceExporter) -> None:
@@ -199,6 +234,12 @@ def bad_request(message: str) -> Response:
     return Response(400, f"400 {phrase(400)}: {message}\n".encode())
 
 
+def refused() -> Response:
+    """The answer to a client whose certificate ``verify_fields`` refused (the embedded
+    server's: the call did not run; what was expected is never said)."""
+    return Response(403, f"{CLIENT_CERTIFICATE_REFUSED}\n".encode(), headers=[(REFUSED_HEADER, "client-certificate")])
+
+
 def start_failed() -> Response:
     """The answer while the context cannot start (the log says why)."""
     return Response(500, b"the application context failed to start\n")
@@ -228,9 +269,9 @@ def parse_length(value: str | None) -> int | None:
 
 
 def request(method: str, path: str, query: str, version: str, headers: Mapping[str, str], body: bytes,
-            client: tuple[Any, ...] | None) -> Request:
-    """A :class:`Request` as the embedded server makes it (no peer certificate)."""
-    return Request(method, path, query, version, headers, body, client or ("", 0), None)
+            client: tuple[Any, ...] | None, peer_cert: dict[str, Any] | None = None) -> Request:
+    """A :class:`Request` as the embedded server makes it."""
+    return Request(method, path, query, version, headers, body, client or ("", 0), peer_cert)
 
 
 def _peer(address: Any) -> str:

@@ -3,13 +3,20 @@ exporters' handlers take, and their :class:`Response` into ``start_response``.
 
 The request body is read only when the path is mounted and its declared length is
 within the exporter's ``max_body_size`` (413 otherwise, as the embedded server
-answers); a chunked body (no Content-Length) is read up to one byte past the limit."""
+answers); a chunked body (no Content-Length) is read up to one byte past the limit.
+Under gunicorn with TLS (sync and gthread workers), ``environ["gunicorn.socket"]``
+is the client's ``ssl.SSLSocket``: its certificate goes into the :class:`Request`,
+and an exporter's ``verify_fields`` is checked before its body is read (403 with
+``tls.REFUSED_HEADER`` when refused, as on the embedded server)."""
 
 from __future__ import annotations
 
 import logging
+import ssl
 from typing import Any, Callable, Iterable
 
+from ..errors import VerificationException
+from ..remoting import tls
 from ..remoting.http import Request, Response
 from . import _site
 from ._site import Site
@@ -62,6 +69,14 @@ class WSGIApp:
             return _site.start_failed()
         if mount is None:
             return _site.not_found(path)
+        peer_cert = _peer_certificate(environ)
+        verifier = mount.verifier
+        if verifier is not None:
+            try:
+                verifier.verify(peer_cert)
+            except VerificationException as exc:
+                tls.log_refusal(log, f"{environ.get('REMOTE_ADDR', '')}:{environ.get('REMOTE_PORT', '')}", exc)
+                return _site.refused()
         try:
             length = _site.parse_length(environ.get("CONTENT_LENGTH"))
         except ValueError as exc:
@@ -75,13 +90,21 @@ class WSGIApp:
             return _site.too_large(None, limit)
         if length is not None and len(body) < length:
             return _site.bad_request(f"request body ended after {len(body)} of {length} bytes")
-        return self.site.answer(mount, _request(environ, path, bytes(body)))
+        return self.site.answer(mount, _request(environ, path, bytes(body), peer_cert))
 
     def __repr__(self) -> str:
         return f"<WSGIApp {self.site!r}>"
 
 
-def _request(environ: dict[str, Any], path: str, body: bytes) -> Request:
+def _peer_certificate(environ: dict[str, Any]) -> dict[str, Any] | None:
+    """The client's decoded certificate where the server exposes its TLS socket."""
+    sock = environ.get("gunicorn.socket")
+    if isinstance(sock, ssl.SSLSocket):
+        return sock.getpeercert() or None
+    return None
+
+
+def _request(environ: dict[str, Any], path: str, body: bytes, peer_cert: dict[str, Any] | None) -> Request:
     headers: dict[str, str] = {}
     for key, value in environ.items():
         if key.startswith("HTTP_"):
@@ -93,4 +116,4 @@ def _request(environ: dict[str, Any], path: str, body: bytes) -> Request:
     except ValueError:
         client = (environ.get("REMOTE_ADDR", ""), 0)
     return _site.request(environ.get("REQUEST_METHOD", "GET"), path, environ.get("QUERY_STRING", ""),
-                         environ.get("SERVER_PROTOCOL", "HTTP/1.1"), headers, body, client)
+                         environ.get("SERVER_PROTOCOL", "HTTP/1.1"), headers, body, client, peer_cert)

@@ -19,7 +19,7 @@ from support import python_env
 
 from springpython.errors import ConfigurationError
 from springpython.hosting import ASGIApp, WSGIApp, asgi_app, wsgi_app
-from springpython.hosting._gunicorn import bind_address
+from springpython.hosting._gunicorn import plan
 from springpython.remoting.registry import live_servers
 
 HEAD = '<?xml version="1.0"?>\n<objects xmlns="http://www.springframework.org/springpython/schema/objects/1.1">\n'
@@ -168,10 +168,10 @@ def test_runner_needs_one_address(tmp_path):
     """The gunicorn runner reads the one host:port the HTTP exporters share, binding
     nothing, and refuses exporters on two addresses."""
     xml = context_file(tmp_path, exporter("xmlrpc", 8123, "/RPC2"), exporter("hessian", 8123, "/h"))
-    assert bind_address([str(xml)]) == ("127.0.0.1", 8123)
+    assert (plan([str(xml)]).host, plan([str(xml)]).port, plan([str(xml)]).tls) == ("127.0.0.1", 8123, None)
     xml = context_file(tmp_path, exporter("xmlrpc", 8123, "/RPC2"), exporter("hessian", 8124, "/h"))
     with pytest.raises(ConfigurationError, match="2 addresses .*8123.*8124"):
-        bind_address([str(xml)])
+        plan([str(xml)])
 
 
 def test_runner_refuses_pyro_exporters_and_empty_contexts(tmp_path):
@@ -179,10 +179,10 @@ def test_runner_refuses_pyro_exporters_and_empty_contexts(tmp_path):
     starts; a context without HTTP exporters has nothing to serve."""
     xml = context_file(tmp_path, exporter("xmlrpc", 0, "/RPC2"), exporter("pyro", 0, ""))
     with pytest.raises(ConfigurationError, match="PyroServiceExporter cannot be served"):
-        bind_address([str(xml)])
+        plan([str(xml)])
     assert live_servers() == []
     with pytest.raises(ConfigurationError, match="no HTTP exporter"):
-        bind_address([str(context_file(tmp_path))])
+        plan([str(context_file(tmp_path))])
 
 
 def test_run_workers_without_gunicorn_names_the_extra(tmp_path):
