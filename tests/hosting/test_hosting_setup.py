@@ -168,10 +168,23 @@ def test_runner_needs_one_address(tmp_path):
     """The gunicorn runner reads the one host:port the HTTP exporters share, binding
     nothing, and refuses exporters on two addresses."""
     xml = context_file(tmp_path, exporter("xmlrpc", 8123, "/RPC2"), exporter("hessian", 8123, "/h"))
-    assert (plan([str(xml)]).host, plan([str(xml)]).port, plan([str(xml)]).tls) == ("127.0.0.1", 8123, None)
+    found = plan([str(xml)])
+    assert (found.host, found.port, found.tls) == ("127.0.0.1", 8123, None)
     xml = context_file(tmp_path, exporter("xmlrpc", 8123, "/RPC2"), exporter("hessian", 8124, "/h"))
     with pytest.raises(ConfigurationError, match="2 addresses .*8123.*8124"):
         plan([str(xml)])
+
+
+def test_runner_needs_one_tls_setting(tmp_path, tls_properties):
+    """gunicorn serves one TLS setting: exporters with different ones are refused, and
+    the shared one is what the runner hands gunicorn."""
+    xml = context_file(tmp_path, exporter("xmlrpc", 8123, "/RPC2", tls_properties), exporter("hessian", 8123, "/h"))
+    with pytest.raises(ConfigurationError, match="TLS settings differ .*plain HTTP"):
+        plan([str(xml)])
+    xml = context_file(tmp_path, exporter("xmlrpc", 8123, "/RPC2", tls_properties),
+                       exporter("hessian", 8123, "/h", tls_properties))
+    tls = plan([str(xml)]).tls
+    assert tls is not None and Path(tls.certfile).name == "server-cert.pem"
 
 
 def test_runner_refuses_pyro_exporters_and_empty_contexts(tmp_path):
