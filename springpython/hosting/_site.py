@@ -18,7 +18,7 @@ Rules of this file:
   start unless the server hands it over (``peer_certificates``: gunicorn's sync and
   gthread workers under TLS, through ``environ["gunicorn.socket"]``); no ASGI
   server we know does.
-* Everything the adapters answer without a handler (404, 413, 500) is built here,
+* Everything the adapters answer without a handler (403, 404, 413, 500) is built here,
   so WSGI and ASGI answer alike, and as the embedded server does."""
 
 from __future__ import annotations
