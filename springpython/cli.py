@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("contexts", nargs="*", metavar="CONTEXT.xml", help="XML context files")
     run.add_argument("--python-config", action="append", default=[], metavar="MODULE:CLASS",
                      help="a PythonConfig subclass to load as well (repeatable)")
+    run.add_argument("--workers", type=int, default=None, metavar="N",
+                     help="serve the HTTP exporters under gunicorn with N worker processes, at the one "
+                          "host:port they name (needs springpython[gunicorn])")
     run.set_defaults(handler=_run)
 
     validate = commands.add_parser("validate", help="check contexts without creating anything",
@@ -166,6 +169,8 @@ def _run(args: argparse.Namespace) -> int:
     configs = _xml_configs(args.contexts) + _python_configs(args.python_config)
     if not configs:
         raise CommandError("nothing to run: give CONTEXT.xml files or --python-config")
+    if args.workers is not None:
+        return _run_workers(configs, args.workers)
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -183,6 +188,21 @@ def _run(args: argparse.Namespace) -> int:
             signal.signal(sig, handler)
     print("stopped", flush=True)
     return EXIT_OK
+
+
+def _run_workers(configs: Sequence[Any], workers: int) -> int:
+    from .hosting._gunicorn import serve
+
+    if workers < 1:
+        raise CommandError(f"--workers must be at least 1, got {workers}")
+
+    def ready(urls: list[str]) -> None:
+        print(f"serving under gunicorn with {workers} worker(s) at {', '.join(urls)}; "
+              "stop with Ctrl-C or SIGTERM", flush=True)
+
+    code = serve(configs, workers, on_ready=ready)
+    print("stopped", flush=True)
+    return code
 
 
 # -- validate -----------------------------------------------------------------------
