@@ -56,9 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("contexts", nargs="*", metavar="CONTEXT.xml", help="XML context files")
     run.add_argument("--python-config", action="append", default=[], metavar="MODULE:CLASS",
                      help="a PythonConfig subclass to load as well (repeatable)")
+    run.add_argument("--workers", type=int, default=None, metavar="N",
+                     help="serve the HTTP exporters under gunicorn with N worker processes, at the one "
+                          "host:port they name (needs springpython[gunicorn])")
     run.add_argument("--admin", metavar="[HOST:]PORT",
                      help="serve the call metrics in Prometheus text format at http://HOST:PORT/metrics "
-                          "(host 127.0.0.1 unless given; needs the 'admin' extra)")
+                          "(host 127.0.0.1 unless given; needs the 'admin' extra; not with --workers)")
     run.set_defaults(handler=_run)
 
     validate = commands.add_parser("validate", help="check contexts without creating anything",
@@ -170,6 +173,10 @@ def _run(args: argparse.Namespace) -> int:
     configs = _xml_configs(args.contexts) + _python_configs(args.python_config)
     if not configs:
         raise CommandError("nothing to run: give CONTEXT.xml files or --python-config")
+    if args.workers is not None:
+        if args.admin:
+            raise CommandError("--admin does not work with --workers yet (each worker process has its own metrics)")
+        return _run_workers(configs, args.workers)
     admin = _admin(args.admin) if args.admin else None
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -192,6 +199,21 @@ def _run(args: argparse.Namespace) -> int:
             admin.close()
     print("stopped", flush=True)
     return EXIT_OK
+
+
+def _run_workers(configs: Sequence[Any], workers: int) -> int:
+    from .hosting._gunicorn import serve
+
+    if workers < 1:
+        raise CommandError(f"--workers must be at least 1, got {workers}")
+
+    def ready(urls: list[str]) -> None:
+        print(f"serving under gunicorn with {workers} worker(s) at {', '.join(urls)}; "
+              "stop with Ctrl-C or SIGTERM", flush=True)
+
+    code = serve(configs, workers, on_ready=ready)
+    print("stopped", flush=True)
+    return code
 
 
 def _admin(address: str) -> "AdminServer":

@@ -147,6 +147,7 @@ API_PAGES = {
     "springpython.remoting.xmlrpc": "api/xmlrpc",
     "springpython.remoting.hessian": "api/hessian",
     "springpython.remoting.ha": "api/ha",
+    "springpython.hosting": "api/hosting",
 }
 
 

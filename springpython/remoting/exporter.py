@@ -65,7 +65,7 @@ class ServiceExporter(DeclaredProperties, InitializingObject, DisposableObject, 
                 raise ConfigurationError(f"{type(self).__name__}: the 'service_host' property is empty")
             self._export()
             self._exported = True
-            if self.app_context is not None:
+            if self.app_context is not None and self._keeps_process_serving:
                 registry.hold(self)
         log.info("exported %s at %s", self.service_name or type(self.service).__name__, self.service_url)
 
@@ -89,6 +89,12 @@ class ServiceExporter(DeclaredProperties, InitializingObject, DisposableObject, 
     def service_url(self) -> str:
         """The URL a client uses to reach the service (with the real port once exported)."""
         raise NotImplementedError
+
+    @property
+    def _keeps_process_serving(self) -> bool:
+        """Whether the process keeps serving this exporter at exit (not when hosted by
+        another server, which owns the process's lifetime)."""
+        return True
 
     def _export(self) -> None:
         raise NotImplementedError

@@ -3,13 +3,15 @@
 
 Exporters of any HTTP transport on the same host and port share one server, each
 mounted on its own path, as long as their TLS and size settings agree; the server
-starts with the first and stops, freeing the port, with the last."""
+starts with the first and stops, freeing the port, with the last. A hosted
+exporter (:meth:`HTTPServiceExporter.host_on`, used by :mod:`springpython.hosting`)
+mounts its handler on a WSGI or ASGI application instead and binds no port."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from ..context.properties import state
 from ..errors import ConfigurationError
@@ -20,7 +22,7 @@ from .registry import SharedServers
 from .tls import ServerTLS
 from .tls_properties import ServerTLSProperties
 
-__all__ = ["HTTPServiceExporter", "HTTPSettings"]
+__all__ = ["HTTPServiceExporter", "HTTPSettings", "Host"]
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,16 @@ class HTTPSettings:
 
     def __str__(self) -> str:
         return f"{self.tls or 'plain HTTP'}, max_body_size={self.max_body_size}"
+
+
+class Host(Protocol):
+    """Where a hosted exporter mounts its handler instead of on its own server."""
+
+    def mount(self, exporter: "HTTPServiceExporter", handler: Handler, settings: HTTPSettings) -> None:
+        """Serve ``handler`` at ``exporter.path``; a :class:`ConfigurationError` refuses it."""
+
+    def unmount(self, exporter: "HTTPServiceExporter") -> None:
+        """Stop serving ``exporter.path``."""
 
 
 @dataclass
@@ -78,6 +90,16 @@ class HTTPServiceExporter(ServerTLSProperties, ServiceExporter):
     max_body_size: int = DEFAULT_MAX_BODY_SIZE
 
     _shared: _Shared | None = state(None)
+    _host: Host | None = state(None)
+
+    def host_on(self, host: Host) -> None:
+        """Serve through ``host`` (a WSGI or ASGI application) rather than an own server:
+        :meth:`after_properties_set` then mounts the handler on it and binds no port."""
+        self._host = host
+
+    @property
+    def _keeps_process_serving(self) -> bool:
+        return self._host is None
 
     def _endpoint(self, settings: HTTPSettings) -> Handler:
         """The handler that answers requests on :attr:`path`."""
@@ -99,6 +121,9 @@ class HTTPServiceExporter(ServerTLSProperties, ServiceExporter):
     def _export(self) -> None:
         settings = self._settings()
         endpoint = self._endpoint(settings)
+        if self._host is not None:
+            self._host.mount(self, endpoint, settings)
+            return
         shared = _SERVERS.acquire(
             self.service_host, int(self.service_port), lambda host, port: _start(settings, host, port)
         )
@@ -119,6 +144,9 @@ class HTTPServiceExporter(ServerTLSProperties, ServiceExporter):
         self._shared = shared
 
     def _unexport(self) -> None:
+        if self._host is not None:
+            self._host.unmount(self)
+            return
         shared, self._shared = self._shared, None
         if shared is None:
             return
