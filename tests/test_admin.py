@@ -96,3 +96,14 @@ def test_a_bad_admin_address_is_refused(text):
     with pytest.raises(ConfigurationError) as caught:
         parse_address(text)
     assert repr(text) in str(caught.value)
+
+
+def test_admin_is_refused_with_workers(tmp_path, capsys):
+    """--admin with --workers exits 1 saying why (each gunicorn worker would count only its own calls)."""
+    from springpython.cli import main
+
+    xml = tmp_path / "empty.xml"
+    xml.write_text('<?xml version="1.0"?>\n'
+                   '<objects xmlns="http://www.springframework.org/springpython/schema/objects/1.1"/>\n')
+    assert main(["run", "--workers", "2", "--admin", "0", str(xml)]) == 1
+    assert "--admin does not work with --workers" in capsys.readouterr().err
