@@ -32,6 +32,7 @@ the worker thread of each connection, before Pyro sees any of its bytes:
 
 from __future__ import annotations
 
+import io
 import logging
 import socket
 import ssl
@@ -92,37 +93,30 @@ class _Client:
 class ReadMessage:
     """Stands in for a client connection while Pyro handles one message this module
     has read already: ``recv`` hands out its bytes, everything else goes to the
-    connection. ``header`` holds the facts of the message's header."""
+    connection. ``header`` holds the facts of the message's header.
+
+    ``recv`` is a :class:`io.BytesIO`'s ``read`` and ``send``/``sock`` the
+    connection's own, bound once: Pyro reads a message in three ``recv`` calls, and a
+    C-level read keeps this stand-in's cost per call to its construction."""
+
+    __slots__ = ("conn", "header", "recv", "send", "sock", "__weakref__")
 
     def __init__(self, conn: Any, header: WireHeader, head: bytes, body: bytearray) -> None:
         self.conn = conn
         self.header = header
-        self._parts: list[bytes | bytearray] = [head, body]
-        self._pos = 0
-
-    def recv(self, size: int) -> bytes | bytearray:
-        while self._parts and self._pos == len(self._parts[0]):
-            del self._parts[0]
-            self._pos = 0
-        if not self._parts:
-            return b""
-        part = self._parts[0]
-        if self._pos == 0 and size == len(part):
-            self._pos = size  # the whole part, not copied
-            return part
-        data = part[self._pos:self._pos + size]
-        self._pos += len(data)
-        return data
+        self.recv = io.BytesIO(head + body).read
+        self.send = conn.send
+        self.sock = conn.sock
 
     def release(self) -> None:
         """Drop the message's bytes (Pyro's call context may keep this object)."""
-        self._parts = []
-
-    def send(self, data: bytes) -> None:
-        self.conn.send(data)
+        self.recv = _EMPTY.read
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.conn, name)
+
+
+_EMPTY = io.BytesIO(b"")
 
 
 class _Refused(Exception):
