@@ -29,9 +29,10 @@ Rules of this file:
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
-__all__ = ["DeclaredProperties", "state", "declared_properties", "unknown_property_message"]
+__all__ = ["DeclaredProperties", "state", "declared_properties", "unknown_property_message", "object_lock"]
 
 T = TypeVar("T")
 
@@ -100,3 +101,13 @@ def unknown_property_message(cls: type, name: str) -> str:
     close = difflib.get_close_matches(name, names, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else f"; its properties are {', '.join(names)}"
     return f"{cls.__name__} has no property {name!r}{hint}"
+
+
+def object_lock(obj: Any, key: str) -> threading.Lock:
+    """The lock stored on ``obj`` under ``key``, made on first use: a declared-properties
+    constructor only assigns, so per-object locks are created lazily (and atomically:
+    ``dict.setdefault`` lets exactly one lock win)."""
+    lock: threading.Lock | None = obj.__dict__.get(key)
+    if lock is None:
+        lock = obj.__dict__.setdefault(key, threading.Lock())
+    return lock

@@ -9,7 +9,7 @@ import threading
 from typing import ClassVar
 
 from ..context.lifecycle import ApplicationContextAware, DisposableObject, InitializingObject
-from ..context.properties import DeclaredProperties, state
+from ..context.properties import DeclaredProperties, object_lock, state
 from ..errors import ConfigurationError
 from . import registry
 from ._values import as_port
@@ -45,10 +45,7 @@ class ServiceExporter(DeclaredProperties, InitializingObject, DisposableObject, 
     @property
     def _state_lock(self) -> threading.Lock:
         """Guards export and unexport; made on first use (the constructor only assigns)."""
-        lock: threading.Lock | None = self.__dict__.get("_sp_state_lock")
-        if lock is None:
-            lock = self.__dict__.setdefault("_sp_state_lock", threading.Lock())  # atomic: one lock wins
-        return lock
+        return object_lock(self, "_sp_state_lock")
 
     def after_properties_set(self) -> None:
         """Check the properties and export the service; returns once it is reachable."""

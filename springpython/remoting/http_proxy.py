@@ -34,6 +34,8 @@ class HTTPProxyFactory(ClientTLSProperties, RemoteProxy, Generic[S]):
     Subclasses set :attr:`CONTENT_TYPE` and :attr:`USER_AGENT` and check their own
     properties in :meth:`_settings`, whose result :meth:`_target` hands back."""
 
+    _DERIVED: ClassVar[tuple[str, ...]] = (*RemoteProxy._DERIVED, "_http_target")
+
     CONTENT_TYPE: ClassVar[str] = "application/octet-stream"
     USER_AGENT: ClassVar[str] = "springpython"
     #: ``rpc.system`` of this transport's spans.
@@ -59,11 +61,6 @@ class HTTPProxyFactory(ClientTLSProperties, RemoteProxy, Generic[S]):
         if target is None:
             target = self.__dict__["_http_target"] = self._resolve()
         return target
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        super().__setattr__(name, value)
-        if not name.startswith("_"):
-            self.__dict__.pop("_http_target", None)  # a changed property is read again
 
     def _resolve(self) -> tuple[HTTPEndpoint, S]:
         owner = type(self).__name__

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
-from typing import Any, Sequence
+from typing import Any, ClassVar, Sequence
 
 from ..context.lifecycle import DisposableObject, InitializingObject
 from ..context.properties import DeclaredProperties
@@ -78,12 +78,14 @@ class RemoteProxy(DeclaredProperties, InitializingObject, DisposableObject):
     def _check(self) -> None:
         """Check the transport's settings; raise :class:`ConfigurationError` naming the property."""
 
+    #: What is computed once from the properties and forgotten when one changes.
+    _DERIVED: ClassVar[tuple[str, ...]] = ("_sp_exception_classes", "_sp_trace_target")
+
     def __setattr__(self, name: str, value: Any) -> None:
         super().__setattr__(name, value)
-        if name == "exception_classes":
-            self.__dict__.pop("_sp_exception_classes", None)
         if not name.startswith("_"):
-            self.__dict__.pop("_sp_trace_target", None)
+            for key in self._DERIVED:
+                self.__dict__.pop(key, None)
 
     def _exception_classes(self) -> faults.ExceptionClasses:
         table = self.__dict__.get("_sp_exception_classes")

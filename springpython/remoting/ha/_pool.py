@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Iterable, Literal, Sequence
 
 from ...context.lifecycle import InitializingObject
+from ...context.properties import object_lock
 from ...errors import (
     AllEndpointsDownError,
     ConfigurationError,
@@ -205,10 +206,7 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
     @property
     def _lock(self) -> threading.Lock:
         """Guards the endpoints' state; made on first use (the constructor only assigns)."""
-        lock: threading.Lock | None = self.__dict__.get("_sp_lock")
-        if lock is None:
-            lock = self.__dict__.setdefault("_sp_lock", threading.Lock())  # atomic: one lock wins
-        return lock
+        return object_lock(self, "_sp_lock")
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in _SETTINGS and self.__dict__.get("_configured") is not None:

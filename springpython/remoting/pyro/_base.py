@@ -74,13 +74,12 @@ class ExposedService:
     :class:`~springpython.errors.NoSuchMethodError`."""
 
     def __init__(self, service: Any, interface: ServiceInterface, internals: Internals,
-                 target: tracing.Target | None = None) -> None:
+                 target: tracing.Target) -> None:
         self._sp_service = service
         cls_name = type(service).__qualname__
         for method_name, method in interface.methods.items():
             qualname = f"{cls_name}.{method_name}"
-            exposed = _exposed(method, qualname) if target is None else _traced(method, qualname, target, internals)
-            self.__dict__[method_name] = internals.mark_exposed(exposed)
+            self.__dict__[method_name] = internals.mark_exposed(_traced(method, qualname, target, internals))
         self._sp_metadata = {
             "methods": set(interface.methods),
             "oneway": set(),
@@ -91,14 +90,6 @@ class ExposedService:
         if name.startswith("_"):
             raise AttributeError(name)
         raise AttributeError(faults.no_such_method_message(name))
-
-
-def _exposed(method: Callable[..., Any], qualname: str) -> Callable[..., Any]:
-    """``method`` as the facade holds it: a partial, so that no frame of ours is added
-    to each call (or to the traceback a failing call sends back)."""
-    call = functools.partial(method)
-    call.__qualname__ = qualname  # type: ignore[attr-defined]
-    return call
 
 
 def _traced(method: Callable[..., Any], qualname: str, target: tracing.Target,
@@ -140,9 +131,9 @@ def _facade_class(readable: frozenset[str], writable: frozenset[str], internals:
     return type("ExposedServiceWithProperties", (ExposedService,), namespace)
 
 
-def expose(service: Any, internals: Internals, target: tracing.Target | None = None) -> ExposedService:
-    """The facade a daemon serves for ``service``; with ``target``, its methods'
-    calls are traced."""
+def expose(service: Any, internals: Internals, target: tracing.Target) -> ExposedService:
+    """The facade a daemon serves for ``service``; its methods' calls are traced as
+    calls of ``target`` whenever tracing is on."""
     interface = describe(service)
     props = interface.properties
     if not props:

@@ -5,6 +5,7 @@ client (:mod:`springpython.remoting.http_client`)."""
 
 from __future__ import annotations
 
+import functools
 import re
 import socket
 import ssl
@@ -66,18 +67,13 @@ def _method_name(request: bytes) -> str | None:
     return match.group(1).decode("utf-8", "replace") if match else None
 
 
-_FAULT_CLASSES: dict[type[RemoteFault], type[RemoteFault]] = {}
-
-
+@functools.lru_cache(maxsize=None)
 def _fault_class(cls: type[RemoteFault]) -> type[RemoteFault]:
     """A class that is both ``cls`` (the contract's exception) and ``xmlrpc.client.Fault``
     (made once per class); it prints as a ``Fault`` does (``<RemoteKeyError 1: '...'>``)."""
-    made = _FAULT_CLASSES.get(cls)
-    if made is None:
-        namespace = {"__module__": __name__, "__qualname__": cls.__name__, "__str__": xmlrpc.client.Fault.__str__,
-                     "__repr__": xmlrpc.client.Fault.__repr__}
-        made = _FAULT_CLASSES.setdefault(cls, type(cls.__name__, (cls, xmlrpc.client.Fault), namespace))
-    return made
+    namespace = {"__module__": __name__, "__qualname__": cls.__name__, "__str__": xmlrpc.client.Fault.__str__,
+                 "__repr__": xmlrpc.client.Fault.__repr__}
+    return type(cls.__name__, (cls, xmlrpc.client.Fault), namespace)
 
 
 def as_fault(fault: xmlrpc.client.Fault, method: str | None, url: str) -> RemoteFault:
@@ -86,7 +82,7 @@ def as_fault(fault: xmlrpc.client.Fault, method: str | None, url: str) -> Remote
     (``except Fault``) and code written for the contract (``except ZeroDivisionError``)
     both catch it."""
     exc = faults.to_exception(faults.from_xmlrpc(fault.faultCode, fault.faultString), method=method, where=url)
-    cls = _fault_class(type(exc))
+    cls = _fault_class(type(exc))  # type: ignore[arg-type]  # classes are hashable (python/mypy#11470)
     dual = cls.__new__(cls, *exc.args)
     dual.__dict__.update(exc.__dict__, faultCode=fault.faultCode, faultString=fault.faultString)
     dual.args = exc.args
