@@ -40,6 +40,19 @@ def test_usage_error_exits_2(capsys):
     assert exit_info.value.code == 2
 
 
+@pytest.mark.parametrize("value, code, message", [("x", 2, "invalid int value"), ("0", 1, "at least 1"),
+                                                  ("-3", 1, "at least 1")])
+def test_run_workers_garbage_is_refused_before_anything_starts(capsys, value, code, message):
+    """--workers that is not a positive number is refused with a message; nothing is started."""
+    xml = Path(__file__).resolve().parent.parent / "samples" / "hosting" / "server.xml"
+    try:
+        status = main(["run", "--workers", value, str(xml)])
+    except SystemExit as exc:
+        status = exc.code
+    assert status == code
+    assert message in capsys.readouterr().err
+
+
 def test_validate_good_file(tmp_path, capsys):
     """A valid context validates with exit 0 and nothing is created."""
     path = write(tmp_path / "good.xml", '<object id="d" class="collections.OrderedDict"/>')

@@ -132,10 +132,11 @@ def test_max_message_size_is_configurable(export, proxies):
 
 
 @pytest.mark.parametrize("value", ["-1", "many"])
-def test_bad_max_message_size_is_a_configuration_error(export, value):
-    """A negative or non-numeric max_message_size is a ConfigurationError naming the property."""
-    with pytest.raises(ConfigurationError, match="max_message_size"):
-        export(max_message_size=value)
+@pytest.mark.parametrize("prop", ["max_message_size", "idle_timeout", "max_connections_per_peer"])
+def test_bad_limit_is_a_configuration_error(export, prop, value):
+    """A negative or non-numeric limit is a ConfigurationError naming the property; nothing keeps listening."""
+    with pytest.raises(ConfigurationError, match=prop):
+        export(**{prop: value})
 
 
 def test_compressed_message_is_measured_inflated(engine, export, raw):
