@@ -2,8 +2,11 @@
 scope and body messages into the :class:`Request` the exporters' handlers take, and
 their :class:`Response` into ``http.response.start``/``body`` messages.
 
-The handlers (and the services behind them) block, so each call runs on the loop's
-default thread pool and never stalls the event loop. The context starts at lifespan
+A service's plain methods block, so the handler of a service without ``async def``
+methods runs on the loop's default thread pool and never stalls the event loop; the
+handler of a service with ``async def`` methods runs on the loop, awaiting those
+methods right there and sending the plain ones to the thread pool
+(:func:`springpython.remoting.invocation.run_steps_async`). The context starts at lifespan
 startup (or on the first request, for a server without lifespan) and shuts down at
 lifespan shutdown; both run off the loop too. A body is read only for a mounted path,
 and never past the exporter's ``max_body_size`` (413)."""
@@ -104,6 +107,8 @@ class ASGIApp:
         request = _site.request(scope.get("method", "GET"), path, scope.get("query_string", b"").decode("latin-1"),
                                 f"HTTP/{scope.get('http_version', '1.1')}", headers, body,
                                 tuple(client) if client else None)
+        if getattr(mount.handler, "any_async", False):
+            return await self.site.answer_async(mount, request)
         return await asyncio.to_thread(self.site.answer, mount, request)
 
     def __repr__(self) -> str:

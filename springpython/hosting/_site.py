@@ -40,6 +40,7 @@ from ..errors import ConfigurationError
 from ..remoting.exporter import ServiceExporter
 from ..remoting.http import Handler, Request, Response
 from ..remoting.http_exporter import HTTPServiceExporter, HTTPSettings
+from ..remoting.invocation import run_steps_async
 from ..remoting.tls import CLIENT_CERTIFICATE_REFUSED, REFUSED_HEADER, ServerTLS
 
 __all__ = ["Site", "Mount", "ConfigSource"]
@@ -209,13 +210,25 @@ class Site:
         try:
             return mount.handler(request)
         except BaseException:  # a service's SystemExit must not take the worker down either
-            log.error("handler for %s failed on a request from %s", request.path, _peer(request.client_address),
-                      exc_info=True)
-            return Response(500, b"internal server error\n")
+            return _handler_failed(request)
+
+    async def answer_async(self, mount: Mount, request: Request) -> Response:
+        """:meth:`answer` on the running event loop, for a handler whose service has
+        ``async def`` methods (they are awaited on this loop)."""
+        try:
+            return await run_steps_async(mount.handler.steps(request))  # type: ignore[attr-defined]
+        except Exception:
+            return _handler_failed(request)
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else ("running" if self._context is not None else "not started")
         return f"<Site {self.server} {sorted(self._mounts)} {state}>"
+
+
+def _handler_failed(request: Request) -> Response:
+    log.error("handler for %s failed on a request from %s", request.path, _peer(request.client_address),
+              exc_info=True)
+    return Response(500, b"internal server error\n")
 
 
 def not_found(path: str) -> Response:

@@ -13,6 +13,7 @@ from ..context.properties import DeclaredProperties, object_lock, state
 from ..errors import ConfigurationError
 from . import registry
 from ._values import as_port
+from .invocation import ServiceLoop
 
 __all__ = ["ServiceExporter"]
 
@@ -41,6 +42,7 @@ class ServiceExporter(DeclaredProperties, InitializingObject, DisposableObject, 
     service_port: int = DEFAULT_PORT
 
     _exported: bool = state(False)
+    _sp_loop: ServiceLoop | None = state(None)
 
     @property
     def _state_lock(self) -> threading.Lock:
@@ -60,7 +62,11 @@ class ServiceExporter(DeclaredProperties, InitializingObject, DisposableObject, 
                 raise ConfigurationError(f"{type(self).__name__}: {exc}") from None
             if not self.service_host:
                 raise ConfigurationError(f"{type(self).__name__}: the 'service_host' property is empty")
-            self._export()
+            try:
+                self._export()
+            except BaseException:
+                self._close_service_loop()
+                raise
             self._exported = True
             if self.app_context is not None and self._keeps_process_serving:
                 registry.hold(self)
@@ -74,7 +80,10 @@ class ServiceExporter(DeclaredProperties, InitializingObject, DisposableObject, 
             self._exported = False
             registry.drop(self)
             url = self.service_url
-            self._unexport()
+            try:
+                self._unexport()
+            finally:
+                self._close_service_loop()
         log.info("stopped %s", url)
 
     @property
@@ -92,6 +101,20 @@ class ServiceExporter(DeclaredProperties, InitializingObject, DisposableObject, 
         """Whether the process keeps serving this exporter at exit (not when hosted by
         another server, which owns the process's lifetime)."""
         return True
+
+    def _service_loop(self) -> ServiceLoop:
+        """The loop on which the service's ``async def`` methods run when a thread
+        calls them (:mod:`springpython.remoting.invocation`); its thread starts with the
+        first such call and stops when the service leaves the network."""
+        loop = self._sp_loop
+        if loop is None:
+            loop = self._sp_loop = ServiceLoop(str(self.service_name or type(self.service).__name__))
+        return loop
+
+    def _close_service_loop(self) -> None:
+        loop, self._sp_loop = self._sp_loop, None
+        if loop is not None:
+            loop.close()
 
     def _export(self) -> None:
         raise NotImplementedError

@@ -23,6 +23,7 @@ from .. import faults, tracing
 from ..exposure import describe
 from ..http import Request, Response
 from ..http_exporter import HTTPServiceExporter, HTTPSettings
+from ..invocation import Call, ServiceLoop, Steps, is_async, run_steps
 from ._codec import decode_call, encode_fault, encode_reply
 
 __all__ = ["HessianServiceExporter", "HessianEndpoint"]
@@ -73,17 +74,25 @@ _KEYWORDS_NEEDED = (1, 0)
 
 class HessianEndpoint:
     """The request handler mounted on the HTTP server: decodes a call, invokes the
-    public method and encodes the reply or fault. Never raises."""
+    public method and encodes the reply or fault. Never raises. An ``async def``
+    method runs on ``loop`` (:mod:`springpython.remoting.invocation`)."""
 
-    def __init__(self, service: Any, name: str) -> None:
+    def __init__(self, service: Any, name: str, loop: ServiceLoop | None = None) -> None:
         self.name = name
+        self.loop = loop or ServiceLoop(name)
         self.methods: dict[str, Callable[..., Any]] = dict(describe(service).methods)
+        #: Whether some method is ``async def`` (an ASGI server then awaits it on its loop).
+        self.any_async = any(is_async(method) for method in self.methods.values())
         # how many positional arguments each method takes: (least, most or None)
         self.arities: dict[str, tuple[int, int | None] | None] = {
             method_name: _arity(method) for method_name, method in self.methods.items()
         }
 
     def __call__(self, request: Request) -> Response:
+        return run_steps(self.steps(request), self.loop)
+
+    def steps(self, request: Request) -> Steps[Response]:
+        """The handling of ``request``, yielding the one service call it makes."""
         if request.method != "POST":
             return Response(
                 405, b"Hessian calls are HTTP POST requests\n", headers=[("Allow", "POST")]
@@ -125,7 +134,7 @@ class HessianEndpoint:
         spans = tracing.request_spans(RPC_SYSTEM, request.path, request.headers, request.client_address)
         try:
             with spans(method_name) if spans is not None else tracing.NO_SPAN:
-                result = method(*call.args)
+                result = yield Call(method, tuple(call.args))
         except BaseException as exc:  # whatever the service raised goes back as a fault
             faults.log_service_exception(log, self.name, method_name, exc)
             return self._fault(*faults.hessian_fault(faults.describe(exc)), call.reply_version)
@@ -172,4 +181,4 @@ class HessianServiceExporter(HTTPServiceExporter):
     path: str = DEFAULT_PATH
 
     def _endpoint(self, settings: HTTPSettings) -> "HessianEndpoint":
-        return HessianEndpoint(self.service, self.service_name or type(self.service).__name__)
+        return HessianEndpoint(self.service, self.service_name or type(self.service).__name__, self._service_loop())

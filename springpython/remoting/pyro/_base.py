@@ -45,6 +45,7 @@ from .. import tls as _tls
 from .._values import Names, as_bool, as_float, as_int, as_optional_port
 from ..exporter import ServiceExporter
 from ..exposure import ServiceInterface, describe
+from ..invocation import ServiceLoop, blocking
 from ..proxy import RemoteProxy
 from ..registry import SharedServers
 from . import _daemons, _settings
@@ -74,12 +75,13 @@ class ExposedService:
     :class:`~springpython.errors.NoSuchMethodError`."""
 
     def __init__(self, service: Any, interface: ServiceInterface, internals: Internals,
-                 target: tracing.Target) -> None:
+                 target: tracing.Target, loop: ServiceLoop) -> None:
         self._sp_service = service
         cls_name = type(service).__qualname__
         for method_name, method in interface.methods.items():
             qualname = f"{cls_name}.{method_name}"
-            self.__dict__[method_name] = internals.mark_exposed(_traced(method, qualname, target, internals))
+            served = _traced(blocking(method, loop), qualname, target, internals)
+            self.__dict__[method_name] = internals.mark_exposed(served)
         self._sp_metadata = {
             "methods": set(interface.methods),
             "oneway": set(),
@@ -131,17 +133,18 @@ def _facade_class(readable: frozenset[str], writable: frozenset[str], internals:
     return type("ExposedServiceWithProperties", (ExposedService,), namespace)
 
 
-def expose(service: Any, internals: Internals, target: tracing.Target) -> ExposedService:
+def expose(service: Any, internals: Internals, target: tracing.Target, loop: ServiceLoop) -> ExposedService:
     """The facade a daemon serves for ``service``; its methods' calls are traced as
-    calls of ``target`` whenever tracing is on."""
+    calls of ``target`` whenever tracing is on, and its ``async def`` methods run on
+    ``loop`` while the daemon's worker thread waits."""
     interface = describe(service)
     props = interface.properties
     if not props:
-        return ExposedService(service, interface, internals, target)
+        return ExposedService(service, interface, internals, target, loop)
     writable = frozenset(
         p for p in props if getattr(getattr(type(service), p, None), "fset", None) is not None
     )
-    return _facade_class(frozenset(props), writable, internals)(service, interface, internals, target)
+    return _facade_class(frozenset(props), writable, internals)(service, interface, internals, target, loop)
 
 
 class BasePyroServiceExporter(ServiceExporter):
@@ -243,7 +246,8 @@ class BasePyroServiceExporter(ServiceExporter):
         internals = self._internals()
         try:
             target = tracing.Target(internals.name.lower(), name, str(self.service_host), server.port)
-            return str(server.daemon.register(expose(self.service, internals, target), name))
+            facade = expose(self.service, internals, target, self._service_loop())
+            return str(server.daemon.register(facade, name))
         except internals.errors.DaemonError as exc:
             raise ExportError(
                 f"{type(self).__name__}: service name {name!r} is already exported at {server.location}"

@@ -53,7 +53,8 @@ class XMLRPCServiceExporter(HTTPServiceExporter):
         for name, method in describe(self.service).methods.items():
             dispatcher.register_function(method, name)
         dispatcher.register_introspection_functions()
-        return XMLRPCEndpoint(dispatcher, logger=log, max_body_size=settings.max_body_size)
+        return XMLRPCEndpoint(dispatcher, logger=log, max_body_size=settings.max_body_size,
+                              loop=self._service_loop())
 
 
 class XMLRPCProxyFactory(HTTPProxyFactory[bool]):

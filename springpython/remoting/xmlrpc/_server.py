@@ -14,6 +14,7 @@ from xmlrpc.server import SimpleXMLRPCDispatcher
 from ...errors import ConfigurationError
 from .. import faults, tls, tracing
 from ..http import DEFAULT_MAX_BODY_SIZE, HTTPServer, Request, Response
+from ..invocation import Call, ServiceLoop, Steps, is_async, run_steps
 from ._client import RPC_SYSTEM
 from ._parser import UnsafeXMLError, loads_call
 
@@ -32,7 +33,8 @@ class XMLRPCEndpoint:
     """Turns HTTP POSTs into calls on a :class:`SimpleXMLRPCDispatcher`.
 
     A body that is not well-formed XML-RPC (or carries a DTD) gets a fault
-    (``-32700``/``-32600``) in a 200 response, so the connection stays usable."""
+    (``-32700``/``-32600``) in a 200 response, so the connection stays usable. An
+    ``async def`` function runs on ``loop`` (:mod:`springpython.remoting.invocation`)."""
 
     def __init__(
         self,
@@ -41,20 +43,28 @@ class XMLRPCEndpoint:
         logger: logging.Logger | None = None,
         log_requests: Callable[[], bool] = lambda: False,
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+        loop: ServiceLoop | None = None,
     ) -> None:
         self.dispatcher = dispatcher
         self.log = logger or log
         self._log_requests = log_requests
         self.max_body_size = max_body_size
+        self.loop = loop or ServiceLoop("XML-RPC")
+        #: Whether some function is ``async def`` (an ASGI server then awaits it on its loop).
+        self.any_async = any(is_async(function) for function in dispatcher.funcs.values())
 
     def __call__(self, request: Request) -> Response:
-        response = self._handle(request)
+        return run_steps(self.steps(request), self.loop)
+
+    def steps(self, request: Request) -> Steps[Response]:
+        """The handling of ``request``, yielding the one service call it makes."""
+        response = yield from self._handle(request)
         if self._log_requests():
             self.log.info('%s - - "%s %s %s" %s %s', request.client_address[0], request.method,
                           request.path, request.version, response.status, len(response.body))
         return response
 
-    def _handle(self, request: Request) -> Response:
+    def _handle(self, request: Request) -> Steps[Response]:
         if request.method != "POST":
             return Response(405, b"XML-RPC requests must be POSTed\n", headers=[("Allow", "POST")])
         body = request.body
@@ -67,14 +77,16 @@ class XMLRPCEndpoint:
         elif encoding != "identity":
             return Response(415, f"unsupported Content-Encoding {encoding!r}\n".encode())
         spans = tracing.request_spans(RPC_SYSTEM, request.path, request.headers, request.client_address)
-        return Response(200, dispatch(self.dispatcher, body, request.path, self.log, spans), "text/xml")
+        reply = yield from dispatch(self.dispatcher, body, request.path, self.log, spans)
+        return Response(200, reply, "text/xml")
 
 
 def dispatch(dispatcher: SimpleXMLRPCDispatcher, data: bytes, path: str | None, logger: logging.Logger,
-             spans: Callable[[str], ContextManager[Any]] | None = None) -> bytes:
-    """Parse one ``<methodCall>``, run it, and marshal the result or the fault;
-    ``spans`` (:func:`springpython.remoting.tracing.request_spans`) makes the span the
-    method runs in.
+             spans: Callable[[str], ContextManager[Any]] | None = None) -> Steps[bytes]:
+    """Parse one ``<methodCall>``, run it (the one :class:`~..invocation.Call` these
+    steps yield), and marshal the result or the fault; ``spans``
+    (:func:`springpython.remoting.tracing.request_spans`) makes the span the method
+    runs in.
 
     Faults follow :mod:`springpython.remoting.faults`: a method that is not registered
     is ``-32601``; anything the method raises (``SystemExit`` and ``KeyboardInterrupt``
@@ -94,7 +106,11 @@ def dispatch(dispatcher: SimpleXMLRPCDispatcher, data: bytes, path: str | None, 
             raise xmlrpc.client.Fault(METHOD_NOT_FOUND, f"the service has no method named {method!r}")
         try:
             with spans(method) if spans is not None else tracing.NO_SPAN:
-                result = dispatcher._dispatch(method, params)
+                function = dispatcher.funcs.get(method) if _plain_dispatch(dispatcher) else None
+                if function is not None:
+                    result = yield Call(function, tuple(params))
+                else:  # a registered instance: the stdlib's look-up (and its _dispatch hook)
+                    result = yield Call(dispatcher._dispatch, (method, params))
         except xmlrpc.client.Fault:
             raise
         except BaseException as exc:  # the caller gets the failure as a fault, like the stdlib server
@@ -108,6 +124,12 @@ def dispatch(dispatcher: SimpleXMLRPCDispatcher, data: bytes, path: str | None, 
         unmarshallable = xmlrpc.client.Fault(*faults.xmlrpc_fault(faults.describe(exc)))
         out = xmlrpc.client.dumps(unmarshallable, allow_none=allow_none, encoding=encoding)
     return out.encode(encoding, "xmlcharrefreplace")
+
+
+def _plain_dispatch(dispatcher: SimpleXMLRPCDispatcher) -> bool:
+    """Whether ``dispatcher`` looks functions up as the standard library does (a
+    subclass may override ``_dispatch``; its override is then called instead)."""
+    return type(dispatcher)._dispatch is SimpleXMLRPCDispatcher._dispatch
 
 
 class SSLServer(SimpleXMLRPCDispatcher):
@@ -204,9 +226,10 @@ class SSLServer(SimpleXMLRPCDispatcher):
             )
         except (TypeError, ValueError) as exc:
             raise ConfigurationError(f"{type(self).__name__}: {exc}") from exc
+        self._loop = ServiceLoop(type(self).__name__)
         endpoint = XMLRPCEndpoint(
             self, logger=self.logger, log_requests=lambda: self.logRequests,
-            max_body_size=self._http.max_body_size,
+            max_body_size=self._http.max_body_size, loop=self._loop,
         )
         for path in self.rpc_paths:
             self._http.mount(path, endpoint)
@@ -271,6 +294,7 @@ class SSLServer(SimpleXMLRPCDispatcher):
     def shutdown(self) -> None:
         """Stop serving and free the port; :meth:`serve_forever` returns."""
         self._http.close()
+        self._loop.close()
         self._stopped.set()
 
     def server_close(self) -> None:

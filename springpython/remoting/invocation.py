@@ -1,0 +1,220 @@
+"""Calling a service method that may be ``async def``, for every dispatcher.
+
+A dispatcher (Hessian, XML-RPC) writes its request handling as *steps*: a
+generator that decodes the request, yields one :class:`Call` for the service
+method, receives the method's result (or has its exception thrown in), and returns
+the :class:`~springpython.remoting.http.Response`. The same steps then run two ways:
+
+* :func:`run_steps` — on a worker thread of the embedded HTTP server or of a WSGI
+  server: a plain method runs right there; a coroutine runs on the exporter's
+  :class:`ServiceLoop` and the thread waits for it;
+* :func:`run_steps_async` — on the event loop of an ASGI server: a coroutine is
+  awaited right there, on the server's loop; a plain method runs on the loop's
+  default thread pool, so it never stalls the loop.
+
+Pyro calls methods itself, on its daemon's worker threads: :func:`blocking` turns an
+``async def`` method into one that runs on the :class:`ServiceLoop` and waits.
+
+Rules of this file:
+
+* One :class:`ServiceLoop` per exporter (per ``SSLServer``): one thread running one
+  event loop, started by the first coroutine it runs (a service without ``async def``
+  methods never starts it), stopped by :meth:`ServiceLoop.close` when the service
+  leaves the network. Never a new loop per call.
+* A coroutine runs in a copy of the calling thread's context (``contextvars``), so
+  the server span of the call is its parent span.
+* :class:`~springpython.remoting.exposure.ServiceInterface` keeps the bound original
+  methods; nothing here replaces them."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextvars
+import functools
+import inspect
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Generator, TypeVar
+
+__all__ = ["Call", "Steps", "ServiceLoop", "run_steps", "run_steps_async", "blocking", "is_async"]
+
+log = logging.getLogger(__name__)
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One call of a service method, yielded by a dispatcher's steps."""
+
+    method: Callable[..., Any]
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+#: A dispatcher's handling of one request: yields :class:`Call`, returns the reply.
+Steps = Generator[Call, Any, R]
+
+
+def is_async(method: Callable[..., Any]) -> bool:
+    """Whether calling ``method`` gives a coroutine to await (``async def``)."""
+    return inspect.iscoroutinefunction(method) or inspect.iscoroutinefunction(getattr(method, "__call__", None))
+
+
+class ServiceLoop:
+    """The event loop on which an exporter runs its service's coroutines, in one
+    daemon thread named after the exporter (see the rules of this file)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    @property
+    def running(self) -> bool:
+        """Whether the loop thread runs (it starts with the first coroutine)."""
+        return self._thread is not None
+
+    def _started(self) -> asyncio.AbstractEventLoop:
+        loop = self._loop
+        if loop is not None:
+            return loop
+        with self._lock:
+            if self._closed:
+                raise RuntimeError(f"{self.name}: the service loop is closed (the service is no longer exported)")
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                ready = threading.Event()
+                thread = threading.Thread(target=self._serve, args=(loop, ready), daemon=True,
+                                          name=f"springpython-loop-{self.name}")
+                thread.start()
+                ready.wait()
+                self._loop, self._thread = loop, thread
+                log.debug("%s: service loop started", self.name)
+            return self._loop
+
+    @staticmethod
+    def _serve(loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
+        asyncio.set_event_loop(loop)
+        loop.call_soon(ready.set)
+        try:
+            loop.run_forever()
+        finally:
+            try:
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            finally:
+                loop.close()
+
+    def run(self, awaitable: Awaitable[R]) -> R:
+        """Run ``awaitable`` on the loop, in a copy of this thread's context; wait for
+        its result (or exception)."""
+        loop = self._started()
+        done: concurrent.futures.Future[R] = concurrent.futures.Future()
+        context = contextvars.copy_context()
+
+        def start() -> None:
+            try:
+                task = context.run(asyncio.ensure_future, awaitable)
+            except BaseException as exc:  # not awaitable after all: say so to the caller
+                done.set_exception(exc)
+                return
+            task.add_done_callback(functools.partial(_settle, done))
+
+        loop.call_soon_threadsafe(start)
+        return done.result()
+
+    def close(self) -> None:
+        """Stop the loop and join its thread (idempotent); coroutines still running
+        are cancelled."""
+        with self._lock:
+            self._closed = True
+            loop, thread, self._loop, self._thread = self._loop, self._thread, None, None
+        if loop is None or thread is None:
+            return
+        loop.call_soon_threadsafe(_cancel_all_and_stop, loop)
+        thread.join()
+        log.debug("%s: service loop stopped", self.name)
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else ("running" if self._thread is not None else "idle")
+        return f"<ServiceLoop {self.name} {state}>"
+
+
+def _settle(done: concurrent.futures.Future[Any], task: asyncio.Future[Any]) -> None:
+    if task.cancelled():
+        done.set_exception(RuntimeError("the call was cancelled: the service is being taken off the network"))
+    elif task.exception() is not None:
+        done.set_exception(task.exception())
+    else:
+        done.set_result(task.result())
+
+
+def _cancel_all_and_stop(loop: asyncio.AbstractEventLoop) -> None:
+    for task in asyncio.all_tasks(loop):
+        task.cancel()
+    loop.call_soon(loop.stop)
+
+
+def blocking(method: Callable[..., Any], loop: ServiceLoop) -> Callable[..., Any]:
+    """``method`` as a thread calls it: unchanged when it is a plain method; an
+    ``async def`` method runs on ``loop`` while the calling thread waits."""
+    if not is_async(method):
+        return method
+
+    @functools.wraps(method)
+    def run_on_loop(*args: Any, **kwargs: Any) -> Any:
+        return loop.run(method(*args, **kwargs))
+
+    return run_on_loop
+
+
+def _call_blocking(call: Call, loop: ServiceLoop) -> Any:
+    result = call.method(*call.args, **call.kwargs)
+    return loop.run(result) if inspect.isawaitable(result) else result
+
+
+def run_steps(steps: Steps[R], loop: ServiceLoop) -> R:
+    """Drive ``steps`` on this thread; a coroutine runs on ``loop``."""
+    send: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            call = steps.send(send) if error is None else steps.throw(error)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]  # the generator's return value
+        send, error = None, None
+        try:
+            send = _call_blocking(call, loop)
+        except BaseException as exc:  # handed to the steps, which turn it into a fault
+            error = exc
+
+
+async def _call_async(call: Call) -> Any:
+    if is_async(call.method):
+        return await call.method(*call.args, **call.kwargs)
+    result = await asyncio.to_thread(call.method, *call.args, **call.kwargs)
+    return await result if inspect.isawaitable(result) else result
+
+
+async def run_steps_async(steps: Steps[R]) -> R:
+    """Drive ``steps`` on the running event loop: a coroutine is awaited here, a
+    plain method runs on the loop's default thread pool."""
+    send: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            call = steps.send(send) if error is None else steps.throw(error)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]  # the generator's return value
+        send, error = None, None
+        try:
+            send = await _call_async(call)
+        except asyncio.CancelledError:
+            steps.close()
+            raise
+        except BaseException as exc:  # handed to the steps, which turn it into a fault
+            error = exc
