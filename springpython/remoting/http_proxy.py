@@ -4,11 +4,13 @@ where and how to connect, checked once at start, and a
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from ..errors import ConfigurationError
 from ._values import as_float, as_int
 from .http_client import DEFAULT_MAX_REPLY_SIZE, HTTPConnection, HTTPEndpoint, parse_url
+from . import tracing
+from .http_wire import Response
 from .proxy import RemoteProxy
 from .tracing import Target
 from .tls_properties import CLIENT_TLS_PROPERTIES, ClientTLSProperties
@@ -16,6 +18,12 @@ from .tls_properties import CLIENT_TLS_PROPERTIES, ClientTLSProperties
 __all__ = ["HTTPProxyFactory"]
 
 S = TypeVar("S")
+
+
+class Closable(Protocol):
+    """A connection, blocking or asyncio: what decoding a reply may need of it."""
+
+    def close(self) -> None: ...
 
 
 class HTTPProxyFactory(ClientTLSProperties, RemoteProxy, Generic[S]):
@@ -31,8 +39,10 @@ class HTTPProxyFactory(ClientTLSProperties, RemoteProxy, Generic[S]):
     work too); ``max_reply_size`` in bytes. :meth:`after_properties_set` checks them
     all, so a bad one fails the context start with file, line and object id.
 
-    Subclasses set :attr:`CONTENT_TYPE` and :attr:`USER_AGENT` and check their own
-    properties in :meth:`_settings`, whose result :meth:`_target` hands back."""
+    Subclasses set :attr:`CONTENT_TYPE` and :attr:`USER_AGENT`, check their own
+    properties in :meth:`_settings` (whose result :meth:`_target` hands back), and
+    speak their protocol in :meth:`_request` and :meth:`_reply`, which the asyncio
+    twin (:class:`~springpython.remoting.async_proxy.AsyncHTTPProxy`) shares."""
 
     _DERIVED: ClassVar[tuple[str, ...]] = (*RemoteProxy._DERIVED, "_http_target")
 
@@ -100,6 +110,20 @@ class HTTPProxyFactory(ClientTLSProperties, RemoteProxy, Generic[S]):
     def _span_target(self) -> Target:
         url = parse_url(self.service_url)
         return Target.for_http(self.RPC_SYSTEM, url.host, url.effective_port, url.path)
+
+    # -- the protocol -----------------------------------------------------------------
+    def _request(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bytes:
+        """The request body calling ``name``."""
+        raise NotImplementedError
+
+    def _reply(self, conn: Closable, name: str, response: Response) -> Any:
+        """The value the reply carries, or the contract's error for it; closes ``conn``
+        when what follows on it cannot be trusted."""
+        raise NotImplementedError
+
+    def _invoke(self, conn: HTTPConnection, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        response = conn.exchange(self._request(name, args, kwargs), name, tracing.http_headers())
+        return self._reply(conn, name, response)
 
     # -- connections ------------------------------------------------------------------
     def _open(self) -> HTTPConnection:

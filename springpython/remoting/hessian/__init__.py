@@ -17,8 +17,8 @@ fault's ``code``, message and ``detail``, and the remote class as ``remote_type`
 :mod:`springpython.remoting.faults`); the exporter turns an exception of the service
 into a ``ServiceException`` fault carrying its message and dotted class name."""
 
-from ._client import HessianProxyFactory
+from ._client import AsyncHessianProxyFactory, HessianProxyFactory
 from ._codec import HessianObject, Long
 from ._exporter import HessianServiceExporter
 
-__all__ = ["HessianProxyFactory", "HessianServiceExporter", "HessianObject", "Long"]
+__all__ = ["HessianProxyFactory", "AsyncHessianProxyFactory", "HessianServiceExporter", "HessianObject", "Long"]

@@ -7,14 +7,14 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal
 
 from ...errors import ProtocolError
-from .. import failures, faults, tracing
+from .. import failures, faults
 from .._values import as_int
-from ..http_client import HTTPConnection
-from ..http_proxy import HTTPProxyFactory
+from ..async_proxy import AsyncHTTPProxy
+from ..http_proxy import Closable, HTTPProxyFactory
 from ..http_wire import Response
 from ._codec import decode_reply, encode_call
 
-__all__ = ["HessianProxyFactory"]
+__all__ = ["HessianProxyFactory", "AsyncHessianProxyFactory"]
 
 DEFAULT_TIMEOUT = 30.0
 
@@ -52,12 +52,13 @@ class HessianProxyFactory(HTTPProxyFactory[int]):
             raise ValueError(f"hessian_version must be 1 or 2, got {self.hessian_version!r}")
         return version
 
-    def _invoke(self, conn: HTTPConnection, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def _request(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bytes:
         if kwargs:
             raise TypeError(f"Hessian calls take positional arguments only; {name}() got {sorted(kwargs)}")
-        endpoint, version = self._target()
-        response = conn.exchange(encode_call(name, args, version), name, tracing.http_headers())
-        url = endpoint.url
+        return encode_call(name, args, self._target()[1])
+
+    def _reply(self, conn: Closable, name: str, response: Response) -> Any:
+        url = self._target()[0].url
         ok = response.status == 200
         if not ok and not _may_carry_fault(response):
             raise failures.http_status(url, name, response)
@@ -77,3 +78,10 @@ class HessianProxyFactory(HTTPProxyFactory[int]):
 def _may_carry_fault(response: Response) -> bool:
     """Some servers send a Hessian fault with an error status (Caucho's with 500)."""
     return "hessian" in (response.header("content-type") or "")
+
+
+class AsyncHessianProxyFactory(AsyncHTTPProxy[int], HessianProxyFactory):
+    """:class:`HessianProxyFactory` for asyncio: the same properties, TLS and errors;
+    ``await proxy.method(...)`` over kept-alive connections pooled per event loop;
+    ``await proxy.aclose()`` or ``async with`` closes them
+    (:mod:`springpython.remoting.async_proxy`)."""

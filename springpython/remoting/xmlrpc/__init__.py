@@ -9,8 +9,9 @@ with keep-alive. A body with a DTD or entity declaration is refused with fault
 back as fault ``1`` with ``module.Type:message``, as from the standard library."""
 
 from ...errors import VerificationException
-from ._beans import XMLRPCProxyFactory, XMLRPCServiceExporter
+from ._beans import AsyncXMLRPCProxyFactory, XMLRPCProxyFactory, XMLRPCServiceExporter
 from ._client import SSLClient
 from ._server import SSLServer
 
-__all__ = ["SSLServer", "SSLClient", "VerificationException", "XMLRPCServiceExporter", "XMLRPCProxyFactory"]
+__all__ = ["SSLServer", "SSLClient", "VerificationException", "XMLRPCServiceExporter", "XMLRPCProxyFactory",
+           "AsyncXMLRPCProxyFactory"]

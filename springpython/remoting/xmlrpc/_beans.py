@@ -10,16 +10,17 @@ from xmlrpc.server import SimpleXMLRPCDispatcher
 
 from ...errors import ConfigurationError
 from ...errors import ProtocolError as WireProtocolError
-from .. import faults, tracing
+from .. import faults
 from .._values import as_bool
 from ..exposure import describe
-from ..http_client import HTTPConnection
+from ..http_wire import Response
 from ..http_exporter import HTTPServiceExporter, HTTPSettings
-from ..http_proxy import HTTPProxyFactory
+from ..async_proxy import AsyncHTTPProxy
+from ..http_proxy import Closable, HTTPProxyFactory
 from ._client import CONTENT_TYPE, RPC_SYSTEM, USER_AGENT, reply_values
 from ._server import XMLRPCEndpoint
 
-__all__ = ["XMLRPCServiceExporter", "XMLRPCProxyFactory"]
+__all__ = ["XMLRPCServiceExporter", "XMLRPCProxyFactory", "AsyncXMLRPCProxyFactory"]
 
 log = logging.getLogger(__name__)
 
@@ -88,12 +89,14 @@ class XMLRPCProxyFactory(HTTPProxyFactory[bool]):
     def _settings(self) -> bool:
         return as_bool("allow_none", self.allow_none)
 
-    def _invoke(self, conn: HTTPConnection, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def _request(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bytes:
         if kwargs:
             raise TypeError(f"XML-RPC calls take positional arguments only; {name}() got {sorted(kwargs)}")
-        endpoint, allow_none = self._target()
-        request = xmlrpc.client.dumps(args, name, encoding="utf-8", allow_none=allow_none).encode("utf-8")
-        response = conn.exchange(request, name, tracing.http_headers())
+        allow_none = self._target()[1]
+        return xmlrpc.client.dumps(args, name, encoding="utf-8", allow_none=allow_none).encode("utf-8")
+
+    def _reply(self, conn: Closable, name: str, response: Response) -> Any:
+        endpoint = self._target()[0]
         try:
             result = reply_values(response, endpoint.url, name, max_size=endpoint.max_reply)
         except xmlrpc.client.Fault as fault:
@@ -102,3 +105,10 @@ class XMLRPCProxyFactory(HTTPProxyFactory[bool]):
             conn.close()  # the rest of that answer cannot be trusted to frame the next one
             raise
         return result[0] if len(result) == 1 else result
+
+
+class AsyncXMLRPCProxyFactory(AsyncHTTPProxy[bool], XMLRPCProxyFactory):
+    """:class:`XMLRPCProxyFactory` for asyncio: the same properties, TLS and errors;
+    ``await proxy.method(...)`` over kept-alive connections pooled per event loop;
+    ``await proxy.aclose()`` or ``async with`` closes them
+    (:mod:`springpython.remoting.async_proxy`)."""

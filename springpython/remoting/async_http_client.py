@@ -1,0 +1,241 @@
+"""The asyncio twin of :class:`~springpython.remoting.http_client.HTTPConnection`:
+one kept-alive HTTP/1.1 connection of an event loop, under
+:class:`~springpython.remoting.hessian.AsyncHessianProxyFactory` and
+:class:`~springpython.remoting.xmlrpc.AsyncXMLRPCProxyFactory`.
+
+It speaks through an asyncio protocol rather than asyncio streams: the reply bytes
+go from ``data_received`` straight into the same sans-IO
+:class:`~springpython.remoting.http_wire.ResponseReader` the blocking client feeds
+(httptools), and one future per call is all the waiting there is. Streams would add
+a buffer copy and a future per read; on a short call that is what separates the
+asynchronous client from the blocking one (``python3 -m benchmarks asyncio``).
+
+Rules of this file (those of :mod:`.http_client`, as they apply on a loop):
+
+* One :class:`AsyncHTTPConnection` carries one call at a time; the proxies keep a
+  pool of them per event loop.
+* It connects lazily, within ``connect_timeout`` (TCP and the TLS handshake, with
+  the endpoint's :class:`ssl.SSLContext` and ``verify_peer``: the same TLS as the
+  blocking client); each wait for reply bytes is bounded by ``timeout``.
+* A kept-alive connection the server closed while it was idle is replaced before
+  anything is written on it (:func:`springpython.remoting.failures.closed_by_peer`).
+* At most once, with the stages of :mod:`springpython.remoting.failures`: a failure
+  before the request went out is :class:`~springpython.errors.ConnectFailedError`;
+  after, :class:`~springpython.errors.ConnectionLostError` or
+  :class:`~springpython.errors.CallTimeoutError` (a certificate refusal is
+  "not sent" at any stage), and the request is never resent here.
+* After any failure, and when a call is cancelled, the connection is closed."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Callable
+
+from ..errors import ProtocolError, VerificationException
+from . import failures
+from .failures import Stage
+from .http_client import HTTPEndpoint
+from .http_client import _content_length  # one reading of a reply's announced size
+from .http_wire import Response, ResponseReader
+
+__all__ = ["AsyncHTTPConnection"]
+
+log = logging.getLogger(__name__)
+
+
+class _ReplyProtocol(asyncio.Protocol):
+    """Feeds the bytes of one connection into a :class:`ResponseReader` and settles
+    the waiting call's future."""
+
+    def __init__(self, endpoint: HTTPEndpoint, loop: asyncio.AbstractEventLoop) -> None:
+        self.endpoint = endpoint
+        self.loop = loop
+        self.reader = ResponseReader(endpoint.max_reply)
+        self.transport: asyncio.Transport | None = None
+        self.closed = False
+        self.closed_by_peer: Callable[[], bool] = lambda: False
+        self._waiter: asyncio.Future[Response] | None = None
+        self._method: str | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    # -- asyncio.Protocol ---------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # a stream transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            self.closed_by_peer = failures.closed_by_peer(sock)
+
+    def data_received(self, data: bytes) -> None:
+        waiter = self._waiter
+        if waiter is None or waiter.done():
+            self._close()  # bytes nobody asked for: the connection cannot be trusted
+            return
+        self._arm()
+        try:
+            complete = self.reader.feed(data)
+        except ProtocolError as exc:
+            self._fail(failures.bad_reply(self.endpoint.url, self._method, exc), exc)
+            return
+        if complete:
+            self._settle()
+
+    def eof_received(self) -> bool | None:
+        self._ended(None)
+        return None  # close the transport
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self._ended(exc)
+
+    # -- a call -------------------------------------------------------------------
+    async def exchange(self, request: bytes, method: str | None) -> Response:
+        if self.closed or self.transport is None or self.transport.is_closing():
+            raise failures.closed_before_send(self.endpoint.url, method)
+        self.reader.start()
+        self._method = method
+        waiter: asyncio.Future[Response] = self.loop.create_future()
+        self._waiter = waiter
+        self.transport.write(request)
+        self._arm()
+        try:
+            return await waiter
+        finally:
+            self._waiter = None
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+
+    def _arm(self) -> None:
+        timeout = self.endpoint.timeout
+        if timeout is None:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self.loop.call_later(timeout, self._timed_out)
+
+    def _timed_out(self) -> None:
+        self._timer = None
+        exc = TimeoutError("timed out")
+        self._fail(failures.for_exception(exc, url=self.endpoint.url, method=self._method, stage=Stage.REPLY,
+                                          timeout=self.endpoint.timeout), exc)
+
+    def _ended(self, exc: Exception | None) -> None:
+        waiter = self._waiter
+        if waiter is None or waiter.done():
+            return
+        reader, url = self.reader, self.endpoint.url
+        if exc is not None:
+            self._fail(failures.for_exception(exc, url=url, method=self._method, stage=Stage.REPLY,
+                                              timeout=self.endpoint.timeout), exc)
+            return
+        try:
+            if reader.eof():
+                self._settle()
+                return
+        except ProtocolError as error:
+            self._fail(failures.bad_reply(url, self._method, error), error)
+            return
+        expected = _content_length(reader) if reader.head_done else None
+        received = reader.body_size if reader.head_done else reader.received
+        self._fail(failures.peer_closed(url, self._method, received=received, expected=expected), None)
+
+    def _settle(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(self.reader.response())
+
+    def _fail(self, error: Exception, cause: BaseException | None) -> None:
+        error.__cause__ = cause
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(error)
+        self._close()
+
+    def _close(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
+
+
+class AsyncHTTPConnection:
+    """One kept-alive connection of the running event loop to an :class:`HTTPEndpoint`
+    (see the rules of this file)."""
+
+    __slots__ = ("endpoint", "_protocol")
+
+    def __init__(self, endpoint: HTTPEndpoint) -> None:
+        self.endpoint = endpoint
+        self._protocol: _ReplyProtocol | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self._protocol is not None
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        """The loop this connection's transport belongs to (``None`` while closed)."""
+        return self._protocol.loop if self._protocol is not None else None
+
+    def usable(self) -> bool:
+        """Connected, and not closed or reset by the server."""
+        protocol = self._protocol
+        return protocol is not None and not protocol.closed and not protocol.closed_by_peer()
+
+    async def exchange(self, body: bytes, method: str | None = None, headers: bytes = b"") -> Response:
+        """POST ``body`` and return the reply, whatever its status (see
+        :meth:`HTTPConnection.exchange <springpython.remoting.http_client.HTTPConnection.exchange>`)."""
+        protocol = self._protocol
+        if protocol is not None and (protocol.closed or protocol.closed_by_peer()):
+            log.debug("%s closed the kept-alive connection; reconnecting", self.endpoint.url)
+            self.close()
+            protocol = None
+        if protocol is None:
+            protocol = await self._connect(method)
+        try:
+            response = await protocol.exchange(self.endpoint.head.request(body, headers), method)
+        except BaseException:  # cancelled included: what is left on the wire cannot be trusted
+            self.close()
+            raise
+        if not response.keep_alive:
+            self.close()
+        return response
+
+    async def _connect(self, method: str | None) -> _ReplyProtocol:
+        endpoint = self.endpoint
+        loop = asyncio.get_running_loop()
+        host, port = endpoint.address
+        tls = endpoint.tls
+        try:
+            transport, protocol = await asyncio.wait_for(
+                loop.create_connection(lambda: _ReplyProtocol(endpoint, loop), host, port, ssl=tls,
+                                       server_hostname=endpoint.server_hostname if tls is not None else None),
+                endpoint.connect_timeout,
+            )
+        except (OSError, asyncio.TimeoutError) as exc:
+            raise failures.for_exception(exc, url=endpoint.url, method=method, stage=Stage.CONNECT,
+                                         timeout=endpoint.connect_timeout,
+                                         timed_out=isinstance(exc, (asyncio.TimeoutError, TimeoutError))) from exc
+        if endpoint.verify_peer is not None:
+            try:
+                endpoint.verify_peer(transport.get_extra_info("peercert"))
+            except VerificationException as exc:
+                transport.close()
+                raise failures.for_exception(exc, url=endpoint.url, method=method, stage=Stage.CONNECT) from exc
+        self._protocol = protocol
+        log.debug("connected to %s", endpoint.url)
+        return protocol
+
+    def close(self) -> None:
+        """Close the transport (idempotent; from the connection's loop, or once that
+        loop has stopped); the next :meth:`exchange` connects again."""
+        protocol, self._protocol = self._protocol, None
+        if protocol is None:
+            return
+        log.debug("closing the connection to %s", self.endpoint.url)
+        protocol._close()
+
+    def __repr__(self) -> str:
+        state = "connected" if self._protocol is not None else "idle"
+        return f"<AsyncHTTPConnection {self.endpoint.url} {state}>"
+

@@ -1,0 +1,184 @@
+"""What every asynchronous proxy factory adds to its blocking twin: ``await
+proxy.method(...)``, ``await proxy.aclose()`` and ``async with``.
+
+An async proxy factory is its sync twin's class with :class:`AsyncProxy` (or
+:class:`AsyncHTTPProxy`) in front: the same properties, checks, codec, fault mapping
+and span target; only how a call waits differs. Attribute forwarding stays
+:class:`~springpython.remoting.proxy.RemoteProxy`'s; :meth:`AsyncProxy._call` makes a
+remote method's call return a coroutine.
+
+Rules of this file:
+
+* :class:`AsyncHTTPProxy` keeps a pool of kept-alive connections per event loop
+  (a connection belongs to the loop that opened it): a call takes an idle one or opens
+  one, and gives it back when the reply came and the connection is still good; at most
+  :data:`MAX_IDLE` idle ones are kept per loop.
+* Retry as the blocking proxies do: a call that could not be delivered on a kept
+  connection is sent once more on a new one (``reconnect``); one that went out never.
+* ``aclose()`` closes the calling loop's connections; ``destroy()`` (the container's
+  shutdown) closes every loop's, on that loop when it runs in another thread."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import weakref
+from typing import Any, Generic, TypeVar
+
+from ..errors import ConnectFailedError, RemoteFault
+from . import tracing
+from ._values import as_bool
+from .async_http_client import AsyncHTTPConnection
+from .http_proxy import HTTPProxyFactory
+from .proxy import RemoteProxy
+
+__all__ = ["AsyncProxy", "AsyncHTTPProxy", "MAX_IDLE"]
+
+log = logging.getLogger(__name__)
+
+#: Idle connections an :class:`AsyncHTTPProxy` keeps per event loop.
+MAX_IDLE = 64
+
+S = TypeVar("S")
+
+
+class AsyncProxy(RemoteProxy):
+    """The asynchronous face of a proxy factory: every remote method returns a
+    coroutine. Subclasses implement :meth:`_call` as a coroutine function."""
+
+    async def aclose(self) -> None:
+        """Close this proxy's connections (the next call opens new ones)."""
+        self.destroy()
+
+    async def __aenter__(self) -> "AsyncProxy":
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+
+class _LoopPool:
+    """The connections of one proxy on one event loop."""
+
+    __slots__ = ("idle", "busy")
+
+    def __init__(self) -> None:
+        self.idle: list[AsyncHTTPConnection] = []
+        self.busy: set[AsyncHTTPConnection] = set()
+
+
+class AsyncHTTPProxy(AsyncProxy, HTTPProxyFactory[S], Generic[S]):
+    """The asyncio twin of :class:`~springpython.remoting.http_proxy.HTTPProxyFactory`:
+    the same properties and codec hooks (:meth:`_request`, :meth:`_reply`), over
+    :class:`~springpython.remoting.async_http_client.AsyncHTTPConnection` pooled per
+    event loop (see the rules of this file)."""
+
+    # -- the pools --------------------------------------------------------------------
+    def _pools(self) -> tuple["weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopPool]", threading.Lock]:
+        pools = self.__dict__.get("_sp_async_pools")
+        if pools is None:
+            pools = self.__dict__.setdefault("_sp_async_pools", (weakref.WeakKeyDictionary(), threading.Lock()))
+        return pools  # type: ignore[no-any-return]
+
+    def _pool(self) -> _LoopPool:
+        loop = asyncio.get_running_loop()
+        pools, lock = self._pools()
+        pool = pools.get(loop)
+        if pool is None:
+            with lock:
+                pool = pools.setdefault(loop, _LoopPool())
+        return pool
+
+    def _acquire(self, pool: _LoopPool) -> tuple[AsyncHTTPConnection, bool]:
+        """An idle usable connection (reused) or a new one."""
+        while pool.idle:
+            conn = pool.idle.pop()
+            if conn.usable():
+                pool.busy.add(conn)
+                return conn, True
+            conn.close()
+        conn = AsyncHTTPConnection(self._target()[0])
+        pool.busy.add(conn)
+        return conn, False
+
+    @staticmethod
+    def _release(pool: _LoopPool, conn: AsyncHTTPConnection) -> None:
+        pool.busy.discard(conn)
+        if conn.connected and len(pool.idle) < MAX_IDLE:
+            pool.idle.append(conn)
+        else:
+            conn.close()
+
+    # -- calls ------------------------------------------------------------------------
+    async def _call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Call ``name`` remotely, inside a ``CLIENT`` span when tracing is on."""
+        if not tracing.active():
+            return await self._send_async(name, args, kwargs)
+        with tracing.client_span(self._trace_target(), name):
+            return await self._send_async(name, args, kwargs)
+
+    async def _send_async(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        pool = self._pool()
+        request = self._request(name, args, kwargs)
+        conn, reused = self._acquire(pool)
+        try:
+            return await self._exchange(pool, conn, name, request)
+        except ConnectFailedError:
+            if not reused or not as_bool("reconnect", self.reconnect):
+                raise
+            log.debug("reconnecting to %s", self.service_url)
+        conn = AsyncHTTPConnection(self._target()[0])
+        pool.busy.add(conn)
+        return await self._exchange(pool, conn, name, request)
+
+    async def _exchange(self, pool: _LoopPool, conn: AsyncHTTPConnection, name: str, request: bytes) -> Any:
+        try:
+            response = await conn.exchange(request, name, tracing.http_headers())
+            result = self._reply(conn, name, response)
+        except RemoteFault:
+            self._release(pool, conn)  # the service answered: the connection is fine
+            raise
+        except BaseException:
+            pool.busy.discard(conn)
+            conn.close()
+            raise
+        self._release(pool, conn)
+        return result
+
+    # -- closing ----------------------------------------------------------------------
+    def destroy(self) -> None:
+        """Close every connection, of every loop: directly on this thread's loop or a
+        stopped one, through ``call_soon_threadsafe`` on a loop running elsewhere."""
+        pools, lock = self._pools()
+        with lock:
+            items = list(pools.items())
+            pools.clear()
+        try:
+            current: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            current = None
+        for loop, pool in items:
+            conns = [*pool.idle, *pool.busy]
+            pool.idle.clear()
+            pool.busy.clear()
+            if loop.is_closed():
+                continue
+            if loop is current or not loop.is_running():
+                for conn in conns:
+                    conn.close()
+            else:
+                loop.call_soon_threadsafe(_close_all, conns)
+        super().destroy()
+
+    @property
+    def connections(self) -> int:
+        """How many connections are open now, across loops."""
+        pools, lock = self._pools()
+        with lock:
+            return sum(len(pool.idle) + len(pool.busy) for pool in pools.values())
+
+
+def _close_all(conns: list[AsyncHTTPConnection]) -> None:
+    for conn in conns:
+        conn.close()
