@@ -43,6 +43,12 @@ __all__ = ["AsyncHTTPConnection"]
 
 log = logging.getLogger(__name__)
 
+# How long a call on a closing connection waits to learn why it closed (a TLS alert).
+_ALERT_WAIT = 1.0
+# How long a new TLS connection waits for a refusal before its first call (a fraction
+# of the handshake's own time on loopback).
+_ALERT_GRACE = 0.001
+
 
 class _ReplyProtocol(asyncio.Protocol):
     """Feeds the bytes of one connection into a :class:`ResponseReader` and settles
@@ -54,10 +60,13 @@ class _ReplyProtocol(asyncio.Protocol):
         self.reader = ResponseReader(endpoint.max_reply)
         self.transport: asyncio.Transport | None = None
         self.closed = False
+        #: What closed the connection, if an error did (a TLS alert may come before any call).
+        self.lost: Exception | None = None
         self.closed_by_peer: Callable[[], bool] = lambda: False
         self._waiter: asyncio.Future[Response] | None = None
         self._method: str | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._gone: asyncio.Future[None] = loop.create_future()
 
     # -- asyncio.Protocol ---------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -86,11 +95,22 @@ class _ReplyProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self.lost = exc
+        if not self._gone.done():
+            self._gone.set_result(None)
         self._ended(exc)
 
     # -- a call -------------------------------------------------------------------
     async def exchange(self, request: bytes, method: str | None) -> Response:
         if self.closed or self.transport is None or self.transport.is_closing():
+            if not self._gone.done():  # closing: connection_lost (with its reason) follows
+                try:
+                    await asyncio.wait_for(asyncio.shield(self._gone), _ALERT_WAIT)
+                except asyncio.TimeoutError:
+                    pass
+            if self.lost is not None:  # e.g. the server's TLS alert refusing this client's certificate
+                raise failures.for_exception(self.lost, url=self.endpoint.url, method=method,
+                                             stage=Stage.SEND) from self.lost
             raise failures.closed_before_send(self.endpoint.url, method)
         self.reader.start()
         self._method = method
@@ -186,7 +206,7 @@ class AsyncHTTPConnection:
         """POST ``body`` and return the reply, whatever its status (see
         :meth:`HTTPConnection.exchange <springpython.remoting.http_client.HTTPConnection.exchange>`)."""
         protocol = self._protocol
-        if protocol is not None and (protocol.closed or protocol.closed_by_peer()):
+        if protocol is not None and protocol.lost is None and (protocol.closed or protocol.closed_by_peer()):
             log.debug("%s closed the kept-alive connection; reconnecting", self.endpoint.url)
             self.close()
             protocol = None
@@ -224,6 +244,11 @@ class AsyncHTTPConnection:
                 raise failures.for_exception(exc, url=endpoint.url, method=method, stage=Stage.CONNECT) from exc
         self._protocol = protocol
         log.debug("connected to %s", endpoint.url)
+        if tls is not None:
+            # With TLS 1.3 a server that refuses this client's certificate says so just
+            # after the handshake; a moment's wait reads its alert before the call is
+            # written (written into a refused connection, the call would be reset, not refused).
+            await asyncio.sleep(_ALERT_GRACE)
         return protocol
 
     def close(self) -> None:

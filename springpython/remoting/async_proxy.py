@@ -21,24 +21,29 @@ Rules of this file:
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextvars
+import functools
 import logging
 import threading
 import weakref
 from typing import Any, Generic, TypeVar
 
-from ..errors import ConnectFailedError, RemoteFault
+from ..errors import ConfigurationError, ConnectFailedError, RemoteFault
 from . import tracing
-from ._values import as_bool
+from ._values import as_bool, as_int
 from .async_http_client import AsyncHTTPConnection
 from .http_proxy import HTTPProxyFactory
 from .proxy import RemoteProxy
 
-__all__ = ["AsyncProxy", "AsyncHTTPProxy", "MAX_IDLE"]
+__all__ = ["AsyncProxy", "AsyncHTTPProxy", "ThreadedAsyncProxy", "MAX_IDLE", "DEFAULT_MAX_THREADS"]
 
 log = logging.getLogger(__name__)
 
 #: Idle connections an :class:`AsyncHTTPProxy` keeps per event loop.
 MAX_IDLE = 64
+#: Calls a :class:`ThreadedAsyncProxy` runs at once (its thread pool's size).
+DEFAULT_MAX_THREADS = 16
 
 S = TypeVar("S")
 
@@ -182,3 +187,60 @@ class AsyncHTTPProxy(AsyncProxy, HTTPProxyFactory[S], Generic[S]):
 def _close_all(conns: list[AsyncHTTPConnection]) -> None:
     for conn in conns:
         conn.close()
+
+
+class ThreadedAsyncProxy(AsyncProxy):
+    """An async face for a transport with no asyncio of its own (Pyro): each call is
+    the blocking proxy's call, run on a thread pool of at most ``max_threads``
+    threads (default 16) owned by this proxy, in a copy of the caller's context (so
+    the client span is the caller's child). Each pool thread keeps its own
+    connection, as the blocking proxy does per thread; more concurrent calls than
+    threads wait for a free one. ``aclose()`` stops the pool and closes the
+    connections."""
+
+    max_threads: int = DEFAULT_MAX_THREADS
+
+    def _check(self) -> None:
+        super()._check()
+        self._max_threads()
+
+    def _max_threads(self) -> int:
+        try:
+            threads = as_int("max_threads", self.max_threads)
+        except ValueError as exc:
+            raise ConfigurationError(f"{type(self).__name__}: {exc}") from None
+        if threads < 1:
+            raise ConfigurationError(f"{type(self).__name__}: max_threads must be at least 1, got {self.max_threads!r}")
+        return threads
+
+    def _executor(self) -> concurrent.futures.ThreadPoolExecutor:
+        executor: concurrent.futures.ThreadPoolExecutor | None = self.__dict__.get("_sp_executor")
+        if executor is None:
+            with _EXECUTOR_LOCK:
+                executor = self.__dict__.get("_sp_executor")
+                if executor is None:
+                    executor = self.__dict__["_sp_executor"] = concurrent.futures.ThreadPoolExecutor(
+                        self._max_threads(), thread_name_prefix=f"springpython-{type(self).__name__}")
+        return executor
+
+    async def _call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """The blocking proxy's call of ``name``, on the pool."""
+        blocking_call = functools.partial(super()._call, name, args, kwargs)
+        context = contextvars.copy_context()
+        return await asyncio.get_running_loop().run_in_executor(self._executor(), context.run, blocking_call)
+
+    async def aclose(self) -> None:
+        """Wait for the calls running on the pool, stop it and close the connections
+        (off the event loop)."""
+        await asyncio.to_thread(self.destroy)
+
+    def destroy(self) -> None:
+        """Stop the pool (after its running calls) and close every connection."""
+        executor = self.__dict__.pop("_sp_executor", None)
+        if executor is not None:
+            executor.shutdown(wait=True)
+        super().destroy()
+
+
+# Guards the first creation of a proxy's pool (two loops may call at once).
+_EXECUTOR_LOCK = threading.Lock()

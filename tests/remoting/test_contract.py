@@ -1,6 +1,6 @@
 """One remoting contract, checked on every transport: remote exceptions, unknown
 methods, private names and start-up checks mean the same on Pyro5, Pyro4, Hessian
-and XML-RPC."""
+and XML-RPC, through the blocking proxies and through their asyncio twins."""
 
 from __future__ import annotations
 
@@ -11,20 +11,23 @@ import time
 from typing import Any, Callable, Iterator
 
 import pytest
+from async_support import Blocking
 from contract_services import Calc, CalcError
 
 from springpython.config import XMLConfig
 from springpython.context import ApplicationContext
 from springpython.errors import ConfigurationError, ConnectFailedError, NoSuchMethodError, RemoteFault
 from springpython.remoting import tls
-from springpython.remoting.hessian import HessianProxyFactory, HessianServiceExporter
+from springpython.remoting.hessian import AsyncHessianProxyFactory, HessianProxyFactory, HessianServiceExporter
 from springpython.remoting.pyro import (
+    AsyncPyro4ProxyFactory,
+    AsyncPyro5ProxyFactory,
     Pyro4ProxyFactory,
     Pyro4ServiceExporter,
     Pyro5ProxyFactory,
     Pyro5ServiceExporter,
 )
-from springpython.remoting.xmlrpc import XMLRPCProxyFactory, XMLRPCServiceExporter
+from springpython.remoting.xmlrpc import AsyncXMLRPCProxyFactory, XMLRPCProxyFactory, XMLRPCServiceExporter
 
 HOST = "127.0.0.1"
 TRANSPORTS = {
@@ -32,6 +35,13 @@ TRANSPORTS = {
     "pyro4": (Pyro4ServiceExporter, Pyro4ProxyFactory),
     "hessian": (HessianServiceExporter, HessianProxyFactory),
     "xmlrpc": (XMLRPCServiceExporter, XMLRPCProxyFactory),
+}
+#: The asyncio twin of each transport's proxy factory.
+ASYNC_PROXIES = {
+    "pyro5": AsyncPyro5ProxyFactory,
+    "pyro4": AsyncPyro4ProxyFactory,
+    "hessian": AsyncHessianProxyFactory,
+    "xmlrpc": AsyncXMLRPCProxyFactory,
 }
 #: Where a protocol carries the server's traceback.
 CARRIES_TRACEBACK = {"pyro5", "pyro4"}
@@ -50,18 +60,35 @@ def transport(request) -> str:
     return request.param
 
 
+@pytest.fixture(params=["sync", "async"])
+def mode(request) -> str:
+    """The blocking proxies, then their asyncio twins."""
+    return request.param
+
+
+def proxy_class(transport: str, mode: str) -> type:
+    """The proxy factory of ``transport`` in ``mode``."""
+    return TRANSPORTS[transport][1] if mode == "sync" else ASYNC_PROXIES[transport]
+
+
+def started(transport: str, mode: str, **properties: Any) -> Any:
+    """A started proxy; an async one wrapped so blocking test code can call it."""
+    factory = proxy_class(transport, mode)(**properties)
+    factory.after_properties_set()
+    return factory if mode == "sync" else Blocking(factory)
+
+
 @pytest.fixture
-def served(transport) -> Iterator[tuple[Calc, Callable[..., Any]]]:
+def served(transport, mode) -> Iterator[tuple[Calc, Callable[..., Any]]]:
     """A Calc exported on ``transport`` at 127.0.0.1 port 0, and a factory of started proxies."""
-    exporter_cls, proxy_cls = TRANSPORTS[transport]
+    exporter_cls, _ = TRANSPORTS[transport]
     service = Calc()
     exporter = exporter_cls(service=service, service_name="Calc", service_host=HOST, service_port=0)
     exporter.after_properties_set()
     made: list[Any] = []
 
     def proxy(**properties: Any) -> Any:
-        factory = proxy_cls(service_url=exporter.service_url, **properties)
-        factory.after_properties_set()
+        factory = started(transport, mode, service_url=exporter.service_url, **properties)
         made.append(factory)
         return factory
 
@@ -156,9 +183,9 @@ def test_exit_and_interrupt_are_faults_and_the_server_keeps_serving(served, meth
     assert proxy().add(1, 1) == 2
 
 
-def test_malformed_url_fails_at_start_with_file_line_and_id(transport, tmp_path):
+def test_malformed_url_fails_at_start_with_file_line_and_id(transport, mode, tmp_path):
     """A malformed service_url fails the context start, naming file, line and object id."""
-    _, proxy_cls = TRANSPORTS[transport]
+    proxy_cls = proxy_class(transport, mode)
     path = tmp_path / "client.xml"
     path.write_text(textwrap.dedent(f"""\
         <?xml version="1.0"?>
@@ -194,10 +221,10 @@ def _refusal_logs(caplog) -> list[str]:
 
 @pytest.mark.parametrize("case", sorted(REFUSALS))
 @pytest.mark.parametrize("tls_transport", TLS_TRANSPORTS)
-def test_a_refused_client_certificate_is_connect_failed_and_nothing_runs(tls_transport, case, pki, caplog):
+def test_a_refused_client_certificate_is_connect_failed_and_nothing_runs(tls_transport, mode, case, pki, caplog):
     """A refused client certificate is ConnectFailedError saying the call did not run (it did not),
     the client learns no expected value, and the server logs one WARNING with address and reason."""
-    exporter_cls, proxy_cls = TRANSPORTS[tls_transport]
+    exporter_cls, _ = TRANSPORTS[tls_transport]
     exporter_props, proxy_props, logged = REFUSALS[case]
     service = Calc()
     caplog.set_level(logging.WARNING, logger="springpython")
@@ -208,8 +235,7 @@ def test_a_refused_client_certificate_is_connect_failed_and_nothing_runs(tls_tra
     try:
         settings = {"ca_certs": str(pki.ca_chain), "certfile": str(pki.client_cert),
                     "keyfile": str(pki.client_key), **proxy_props}
-        proxy = proxy_cls(service_url=exporter.service_url, **settings)
-        proxy.after_properties_set()
+        proxy = started(tls_transport, mode, service_url=exporter.service_url, **settings)
         try:
             with pytest.raises(ConnectFailedError, match=re.escape(tls.CLIENT_CERTIFICATE_REFUSED)) as caught:
                 proxy.add(1, 2)
@@ -228,7 +254,7 @@ def test_a_refused_client_certificate_is_connect_failed_and_nothing_runs(tls_tra
 
 
 @pytest.mark.parametrize("http_transport", ["hessian", "xmlrpc"])
-def test_a_403_refusal_is_connect_failed_and_a_bare_403_a_remote_fault(http_transport):
+def test_a_403_refusal_is_connect_failed_and_a_bare_403_a_remote_fault(http_transport, mode):
     """A 403 carrying the refusal header is ConnectFailedError, sent once; a bare 403 is a RemoteFault with code 403."""
     from springpython.remoting.http import HTTPServer, Response
 
@@ -238,12 +264,11 @@ def test_a_403_refusal_is_connect_failed_and_a_bare_403_a_remote_fault(http_tran
         hits.append(request.path)
         return Response(403, b"refused\n", headers=[(tls.REFUSED_HEADER, "client-certificate")])
 
-    _, proxy_cls = TRANSPORTS[http_transport]
     with HTTPServer(HOST, 0) as server:
         server.mount("/refuse", refuse)
         server.mount("/forbidden", lambda request: Response(403, b"no\n"))
-        refused = proxy_cls(service_url=server.url("/refuse"))
-        bare = proxy_cls(service_url=server.url("/forbidden"))
+        refused = started(http_transport, mode, service_url=server.url("/refuse"))
+        bare = started(http_transport, mode, service_url=server.url("/forbidden"))
         try:
             with pytest.raises(ConnectFailedError, match=re.escape(tls.CLIENT_CERTIFICATE_REFUSED) + ".*div"):
                 refused.div(1, 1)

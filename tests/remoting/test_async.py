@@ -1,0 +1,135 @@
+"""asyncio on every transport: async proxies await remote calls concurrently, and
+services whose methods are ``async def`` are served to blocking and async clients
+alike, on one event loop per exporter."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import textwrap
+
+import pytest
+from async_services import Napper
+from test_contract import ASYNC_PROXIES, HOST, TRANSPORTS
+
+from springpython.config import XMLConfig
+from springpython.context import ApplicationContext
+from springpython.errors import ConfigurationError, RemoteFault
+
+CALLS = 50
+NAP_MS = 50
+
+
+@pytest.fixture(params=sorted(TRANSPORTS))
+def exported(request):
+    """A Napper exported on each transport in turn: (transport, exporter)."""
+    exporter_cls, _ = TRANSPORTS[request.param]
+    exporter = exporter_cls(service=Napper(), service_name="Napper", service_host=HOST, service_port=0)
+    exporter.after_properties_set()
+    yield request.param, exporter
+    exporter.destroy()
+
+
+def test_fifty_concurrent_awaits_overlap(exported):
+    """50 concurrent awaits of an async def method that sleeps 50 ms, through the async
+    proxy, take well under the 2.5 s they would take one after another."""
+    transport, exporter = exported
+
+    async def main() -> tuple[list[int], float]:
+        async with ASYNC_PROXIES[transport](service_url=exporter.service_url) as proxy:
+            assert await proxy.nap(1) == 1  # connected and warm
+            start = time.perf_counter()
+            results = await asyncio.gather(*(proxy.nap(NAP_MS) for _ in range(CALLS)))
+            return results, time.perf_counter() - start
+
+    results, elapsed = asyncio.run(main())
+    assert results == [NAP_MS] * CALLS
+    assert elapsed < CALLS * NAP_MS / 1000 / 3, f"{CALLS} concurrent calls took {elapsed:.2f}s"
+
+
+def test_sync_and_async_clients_call_async_and_plain_methods(exported):
+    """A blocking proxy and an async proxy both call the coroutine methods and the plain
+    one; a coroutine's exception keeps the contract; the coroutines run on the exporter's
+    one loop thread."""
+    transport, exporter = exported
+    sync_proxy = TRANSPORTS[transport][1](service_url=exporter.service_url)
+    try:
+        assert sync_proxy.nap(5) == 5
+        assert sync_proxy.add(2, 3) == 5
+        with pytest.raises(KeyError) as caught:
+            sync_proxy.fail("gone")
+        assert isinstance(caught.value, RemoteFault)
+        threads = {sync_proxy.where() for _ in range(3)}
+    finally:
+        sync_proxy.destroy()
+
+    async def main() -> set[str]:
+        async with ASYNC_PROXIES[transport](service_url=exporter.service_url) as proxy:
+            assert await proxy.add(1, 1) == 2
+            with pytest.raises(KeyError):
+                await proxy.fail("gone")
+            return set(await asyncio.gather(*(proxy.where() for _ in range(5))))
+
+    threads |= asyncio.run(main())
+    (name,) = threads
+    assert name.startswith("springpython-loop-Napper")
+
+
+def test_the_service_loop_stops_with_the_exporter(exported):
+    """The exporter's loop thread starts with the first coroutine and ends at destroy()."""
+    transport, exporter = exported
+    proxy = TRANSPORTS[transport][1](service_url=exporter.service_url)
+    try:
+        proxy.nap(1)
+    finally:
+        proxy.destroy()
+    assert [t for t in threading.enumerate() if t.name.startswith("springpython-loop-")]
+    exporter.destroy()
+    assert not [t for t in threading.enumerate() if t.name.startswith("springpython-loop-")]
+
+
+def test_one_async_proxy_serves_several_event_loops(exported):
+    """Connections belong to the loop that opened them: the same proxy is used from two
+    asyncio.run() calls, closing each loop's connections with aclose()."""
+    transport, exporter = exported
+    proxy = ASYNC_PROXIES[transport](service_url=exporter.service_url)
+    proxy.after_properties_set()
+
+    async def call() -> int:
+        try:
+            return await proxy.add(20, 22)
+        finally:
+            await proxy.aclose()
+
+    assert asyncio.run(call()) == 42
+    assert asyncio.run(call()) == 42
+    assert proxy.connections == 0
+
+
+@pytest.mark.parametrize("transport", sorted(ASYNC_PROXIES))
+def test_async_proxies_are_configured_from_xml(transport, tmp_path):
+    """An async proxy factory is a bean like its twin: a bad property fails the context
+    start naming file, line and object id."""
+    cls = ASYNC_PROXIES[transport]
+    url = "PYRO:Calc@127.0.0.1:1" if transport.startswith("pyro") else "http://127.0.0.1:1/"
+    path = tmp_path / "client.xml"
+    path.write_text(textwrap.dedent(f"""\
+        <?xml version="1.0"?>
+        <objects xmlns="http://www.springframework.org/springpython/schema/objects/1.1">
+            <object id="calc" class="{cls.__module__}.{cls.__qualname__}">
+                <property name="service_url" value="{url}"/>
+                <property name="timeout" value="-x"/>
+            </object>
+        </objects>
+        """))
+    with pytest.raises(ConfigurationError) as caught:
+        ApplicationContext(XMLConfig(str(path)))
+    assert caught.value.line == 3 and caught.value.object_id == "calc"
+
+
+def test_max_threads_garbage_fails_at_start():
+    """A Pyro async proxy's max_threads below 1 fails at start, naming the property."""
+    cls = ASYNC_PROXIES["pyro5"]
+    with pytest.raises(ConfigurationError, match="max_threads must be at least 1"):
+        cls(service_url="PYRO:Calc@127.0.0.1:1", max_threads=0).after_properties_set()
