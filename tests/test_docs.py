@@ -199,3 +199,12 @@ def test_security_page_states_the_tls_minimum(site):
     text = _text(site, "security")
     assert MINIMUM_VERSION.name.replace("TLSv1_2", "TLS 1.2") in text
     assert "verify_fields" in text and "pickle" in text
+
+
+def test_asyncio_page_names_the_async_proxies_and_their_pool(site):
+    """The asyncio page names every async proxy factory and the property the Pyro ones add."""
+    text = _text(site, "asyncio")
+    for name in ("AsyncHessianProxyFactory", "AsyncXMLRPCProxyFactory", "AsyncPyroProxyFactory",
+                 "AsyncPyro5ProxyFactory", "AsyncPyro4ProxyFactory"):
+        assert name in text, name
+    assert "max_threads" in _literals(site, "asyncio")
