@@ -66,6 +66,7 @@ class _ReplyProtocol(asyncio.Protocol):
         self._waiter: asyncio.Future[Response] | None = None
         self._method: str | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._last_data = 0.0
         self._gone: asyncio.Future[None] = loop.create_future()
 
     # -- asyncio.Protocol ---------------------------------------------------------
@@ -80,7 +81,8 @@ class _ReplyProtocol(asyncio.Protocol):
         if waiter is None or waiter.done():
             self._close()  # bytes nobody asked for: the connection cannot be trusted
             return
-        self._arm()
+        if self._timer is not None:
+            self._last_data = self.loop.time()
         try:
             complete = self.reader.feed(data)
         except ProtocolError as exc:
@@ -117,7 +119,10 @@ class _ReplyProtocol(asyncio.Protocol):
         waiter: asyncio.Future[Response] = self.loop.create_future()
         self._waiter = waiter
         self.transport.write(request)
-        self._arm()
+        timeout = self.endpoint.timeout
+        if timeout is not None:
+            self._last_data = self.loop.time()
+            self._timer = self.loop.call_later(timeout, self._timed_out)
         try:
             return await waiter
         finally:
@@ -126,15 +131,15 @@ class _ReplyProtocol(asyncio.Protocol):
                 self._timer.cancel()
                 self._timer = None
 
-    def _arm(self) -> None:
-        timeout = self.endpoint.timeout
-        if timeout is None:
-            return
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer = self.loop.call_later(timeout, self._timed_out)
-
     def _timed_out(self) -> None:
+        """One timer per call: each wait for bytes is bounded by ``timeout``, so bytes
+        that came since it was set move the deadline on."""
+        timeout = self.endpoint.timeout
+        assert timeout is not None  # the timer is set only with a timeout
+        left = self._last_data + timeout - self.loop.time()
+        if left > 0:
+            self._timer = self.loop.call_later(left, self._timed_out)
+            return
         self._timer = None
         exc = TimeoutError("timed out")
         self._fail(failures.for_exception(exc, url=self.endpoint.url, method=self._method, stage=Stage.REPLY,

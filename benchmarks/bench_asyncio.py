@@ -1,0 +1,213 @@
+"""asyncio figures, each a ratio measured in one run.
+
+* Sequential short calls: an async proxy awaiting ``add(1, 2)`` one call after
+  another against its blocking twin on the same transport and exporter (target 0.9
+  for Hessian and XML-RPC; Pyro5's row is shown without a target: its async proxy
+  hands every call to a pool thread and back, a cost the blocking proxy never pays).
+* An I/O-bound service (a method awaiting 10 ms): 64 concurrent async clients through
+  uvicorn (the ASGI path: the coroutine awaited on the server's loop) against the
+  threaded embedded exporter (a plain method sleeping 10 ms) called by 8 client
+  threads (target 4 times the calls per second). Both servers are child processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+from benchmarks._harness import Result, rate, rate_threads
+from benchmarks.bench_hosting import _env, _free_port, _wait_for_port
+
+GROUP = "asyncio"
+CLIENTS = 64
+CLIENT_THREADS = 8
+NAP_S = 0.01
+
+SERVICE = '''\
+import asyncio
+import time
+
+
+class Service:
+    def add(self, a, b):
+        return a + b
+
+    async def wait(self):
+        await asyncio.sleep(0.01)
+        return 1
+
+    def block(self):
+        time.sleep(0.01)
+        return 1
+'''
+
+SERVER_XML = '''\
+<?xml version="1.0" encoding="UTF-8"?>
+<objects xmlns="http://www.springframework.org/springpython/schema/objects/1.1">
+    <object id="service" class="service.Service"/>
+    <object id="hessian" class="springpython.remoting.hessian.HessianServiceExporter">
+        <property name="service" ref="service"/>
+        <property name="service_host"><value>127.0.0.1</value></property>
+        <property name="service_port"><value>{port}</value></property>
+        <property name="path"><value>/hessian</value></property>
+    </object>
+</objects>
+'''
+
+
+class Service:
+    def add(self, a: int, b: int) -> int:
+        return a + b
+
+
+def _async_rate(make_call: Callable[[], Awaitable[Any]], seconds: float, rounds: int = 3) -> float:
+    """Calls per second of awaiting ``make_call()`` one after another on one loop (median of rounds)."""
+
+    async def measure() -> float:
+        await make_call()
+        results = []
+        for _ in range(rounds):
+            n, start = 0, time.perf_counter()
+            deadline = start + seconds / rounds
+            while True:
+                await make_call()
+                n += 1
+                if n % 8 == 0 and time.perf_counter() >= deadline:
+                    break
+            results.append(n / (time.perf_counter() - start))
+        return sorted(results)[len(results) // 2]
+
+    return asyncio.run(measure())
+
+
+def _sequential(seconds: float) -> list[Result]:
+    from springpython.remoting.hessian import AsyncHessianProxyFactory, HessianProxyFactory, HessianServiceExporter
+    from springpython.remoting.pyro import AsyncPyro5ProxyFactory, Pyro5ProxyFactory, Pyro5ServiceExporter
+    from springpython.remoting.xmlrpc import AsyncXMLRPCProxyFactory, XMLRPCProxyFactory, XMLRPCServiceExporter
+
+    transports: list[tuple[str, Any, Any, Any, float | None]] = [
+        ("Hessian", HessianServiceExporter, HessianProxyFactory, AsyncHessianProxyFactory, 0.9),
+        ("XML-RPC", XMLRPCServiceExporter, XMLRPCProxyFactory, AsyncXMLRPCProxyFactory, 0.9),
+        ("Pyro5", Pyro5ServiceExporter, Pyro5ProxyFactory, AsyncPyro5ProxyFactory, None),
+    ]
+    results = []
+    for name, exporter_cls, sync_cls, async_cls, target in transports:
+        exporter = exporter_cls(service=Service(), service_name="Service", service_host="127.0.0.1",
+                                service_port=0)
+        exporter.after_properties_set()
+        try:
+            sync_proxy = sync_cls(service_url=exporter.service_url)
+            async_proxy = async_cls(service_url=exporter.service_url)
+            try:
+                blocking = rate(lambda: sync_proxy.add(1, 2), seconds)
+
+                async def call() -> Any:
+                    return await async_proxy.add(1, 2)
+
+                awaited = _async_rate(call, seconds)
+            finally:
+                sync_proxy.destroy()
+                async_proxy.destroy()
+        finally:
+            exporter.destroy()
+        results.append(Result(GROUP, f"{name} add, sequential: async proxy vs blocking proxy", awaited, blocking,
+                              "calls/s", target, baseline_name="blocking"))
+    return results
+
+
+def _server(directory: Path, args: list[str], port: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen([sys.executable, *args], cwd=directory, env=_env(directory),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _wait_for_port(port, proc)
+    return proc
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _concurrent_async(url: str, seconds: float) -> float:
+    from springpython.remoting.hessian import AsyncHessianProxyFactory
+
+    async def measure() -> float:
+        async with AsyncHessianProxyFactory(service_url=url) as proxy:
+            await asyncio.gather(*(proxy.wait() for _ in range(CLIENTS)))  # every connection open
+            counts = [0] * CLIENTS
+            end = time.perf_counter() + seconds
+
+            async def client(i: int) -> None:
+                while time.perf_counter() < end:
+                    await proxy.wait()
+                    counts[i] += 1
+
+            start = time.perf_counter()
+            await asyncio.gather(*(client(i) for i in range(CLIENTS)))
+            return sum(counts) / (time.perf_counter() - start)
+
+    return asyncio.run(measure())
+
+
+def _threaded(url: str, seconds: float) -> float:
+    from springpython.remoting.hessian import HessianProxyFactory
+
+    proxies: list[Any] = []
+
+    def make() -> Callable[[], object]:
+        proxy = HessianProxyFactory(service_url=url)
+        proxies.append(proxy)
+        return proxy.block
+
+    try:
+        return rate_threads(make, CLIENT_THREADS, seconds)
+    finally:
+        for proxy in proxies:
+            proxy.destroy()
+
+
+def _io_bound(seconds: float) -> Result:
+    directory = Path(tempfile.mkdtemp(prefix="bench-asyncio-"))
+    try:
+        port = _free_port()
+        (directory / "service.py").write_text(SERVICE)
+        (directory / "server.xml").write_text(SERVER_XML.format(port=port))
+        (directory / "app.py").write_text('from springpython.hosting import asgi_app\napp = asgi_app("server.xml")\n')
+        url = f"http://127.0.0.1:{port}/hessian"
+        embedded = _server(directory, ["-m", "springpython", "-q", "run", "server.xml"], port)
+        try:
+            threaded = _threaded(url, seconds)
+        finally:
+            _stop(embedded)
+        uvicorn = _server(directory, ["-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port", str(port),
+                                      "--log-level", "warning", "--no-access-log"], port)
+        try:
+            awaited = _concurrent_async(url, seconds)
+        finally:
+            _stop(uvicorn)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+    return Result(GROUP, f"10 ms I/O: {CLIENTS} async clients on uvicorn (async def) vs {CLIENT_THREADS} threads "
+                  "on the embedded exporter", awaited, threaded, "calls/s", 4.0, baseline_name="embedded, threads")
+
+
+def run(quick: bool = False) -> list[Result]:
+    seconds = 1.0 if quick else 3.0
+    return [*_sequential(seconds), _io_bound(seconds)]
+
+
+if __name__ == "__main__":  # pragma: no cover - a convenience for running this file alone
+    from benchmarks._harness import print_table
+
+    print_table(run(quick="--quick" in sys.argv))
+    os._exit(0)
