@@ -21,8 +21,11 @@ from ._pool import (
     HighAvailabilityProxyFactory,
 )
 
+from ._async_pool import AsyncHighAvailabilityProxyFactory
+
 __all__ = [
     "HighAvailabilityProxyFactory",
+    "AsyncHighAvailabilityProxyFactory",
     "EndpointState",
     "ROUND_ROBIN",
     "FAILOVER",
