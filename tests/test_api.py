@@ -12,6 +12,10 @@ PUBLIC = {
         "ObjectPostProcessor", "scope",
     ],
     "springpython.config": ["XMLConfig", "PythonConfig", "Object", "SpringJavaConfig"],
+    "springpython.remoting.hessian": ["HessianProxyFactory", "AsyncHessianProxyFactory"],
+    "springpython.remoting.xmlrpc": ["XMLRPCProxyFactory", "AsyncXMLRPCProxyFactory"],
+    "springpython.remoting.pyro": ["PyroProxyFactory", "AsyncPyroProxyFactory", "AsyncPyro4ProxyFactory"],
+    "springpython.remoting.ha": ["HighAvailabilityProxyFactory", "AsyncHighAvailabilityProxyFactory"],
 }
 
 

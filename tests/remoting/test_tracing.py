@@ -130,10 +130,20 @@ def only(spans: list[dict[str, Any]], **facts: Any) -> dict[str, Any]:
     return found[0]
 
 
+def in_mode(transport: Transport, mode: str) -> Transport:
+    """``transport`` with its async proxy factory (``Async`` before the class name) in mode ``async``."""
+    if mode == "sync":
+        return transport
+    module, _, name = transport.proxy.rpartition(".")
+    return Transport(transport.system, transport.exporter, f"{module}.Async{name}", transport.url, transport.service)
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
 @pytest.mark.parametrize("name", sorted(TRANSPORTS))
-def test_client_span_is_the_parent_of_the_server_span(name, servers, spawn, tmp_path):
-    """A call's CLIENT span and the SERVER span it causes share the trace; names, kinds and attributes follow semconv."""
-    transport = TRANSPORTS[name]
+def test_client_span_is_the_parent_of_the_server_span(name, mode, servers, spawn, tmp_path):
+    """A call's CLIENT span and the SERVER span it causes share the trace; names, kinds and attributes
+    follow semconv; the same through the blocking and the async proxies."""
+    transport = in_mode(TRANSPORTS[name], mode)
     port, server_spans = servers.start("server", transport)
     client_spans = tmp_path / "client.spans"
     assert call(spawn, client_spans, transport, port, "relay", "client") == {"result": "client>server"}
@@ -154,10 +164,12 @@ def test_client_span_is_the_parent_of_the_server_span(name, servers, spawn, tmp_
     assert client["status"] == server["status"] == "UNSET"
 
 
+@pytest.mark.parametrize("mode", ["sync", "async"])
 @pytest.mark.parametrize("name", sorted(TRANSPORTS))
-def test_a_failed_call_records_the_exception_type_on_both_sides(name, servers, spawn, tmp_path):
-    """A call whose service raises is an ERROR span with error.type and an exception event, client and server."""
-    transport = TRANSPORTS[name]
+def test_a_failed_call_records_the_exception_type_on_both_sides(name, mode, servers, spawn, tmp_path):
+    """A call whose service raises is an ERROR span with error.type and an exception event, client and
+    server; the same through the blocking and the async proxies."""
+    transport = in_mode(TRANSPORTS[name], mode)
     port, server_spans = servers.start("server", transport)
     client_spans = tmp_path / "client.spans"
     assert call(spawn, client_spans, transport, port, "fail", "missing")["remote_type"] == "builtins.KeyError"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import asyncio
 import sys
 import threading
 from typing import Any, Sequence
@@ -111,14 +112,30 @@ def serve(context_xml: str) -> None:
 
 
 def call(class_path: str, url: str, method: str, args: list[str]) -> None:
+    """One call through proxy factory ``class_path``; an ``Async…`` one is awaited."""
     module, _, name = class_path.rpartition(".")
     factory = getattr(importlib.import_module(module), name)
+    if name.startswith("Async"):
+        print(json.dumps(asyncio.run(call_async(factory, url, method, args))), flush=True)
+        return
     with factory(service_url=url) as proxy:
         try:
             outcome = {"result": getattr(proxy, method)(*args)}
         except Exception as exc:
-            outcome = {"error": type(exc).__name__, "remote_type": getattr(exc, "remote_type", None)}
+            outcome = failed(exc)
     print(json.dumps(outcome), flush=True)
+
+
+async def call_async(factory: Any, url: str, method: str, args: list[str]) -> dict[str, Any]:
+    async with factory(service_url=url) as proxy:
+        try:
+            return {"result": await getattr(proxy, method)(*args)}
+        except Exception as exc:
+            return failed(exc)
+
+
+def failed(exc: Exception) -> dict[str, Any]:
+    return {"error": type(exc).__name__, "remote_type": getattr(exc, "remote_type", None)}
 
 
 def call_ssl(url: str, ca_certs: str, method: str, args: list[str]) -> None:

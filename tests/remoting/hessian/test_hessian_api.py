@@ -10,8 +10,10 @@ from springpython.remoting.proxy import RemoteProxy
 
 def test_facade_names_are_the_implementations():
     """The package exports exactly its documented names, each the object its private module defines."""
-    assert sorted(hessian.__all__) == ["HessianObject", "HessianProxyFactory", "HessianServiceExporter", "Long"]
+    assert sorted(hessian.__all__) == ["AsyncHessianProxyFactory", "HessianObject", "HessianProxyFactory",
+                                       "HessianServiceExporter", "Long"]
     assert hessian.HessianProxyFactory is _client.HessianProxyFactory
+    assert hessian.AsyncHessianProxyFactory is _client.AsyncHessianProxyFactory
     assert hessian.HessianServiceExporter is _exporter.HessianServiceExporter
     assert hessian.HessianObject is _codec.HessianObject
     assert hessian.Long is _codec.Long
