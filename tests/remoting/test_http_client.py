@@ -1,9 +1,11 @@
 """The shared HTTP client: the sans-IO reply reader (bytes in memory), the failure
-mapping (the contract's three errors by stage), and the connection against real
-peers on 127.0.0.1 (our HTTPServer, raw sockets that misbehave on cue)."""
+mapping (the contract's three errors by stage), and the connection — blocking and
+asyncio — against real peers on 127.0.0.1 (our HTTPServer, raw sockets that
+misbehave on cue)."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import ssl
 import threading
@@ -21,6 +23,7 @@ from springpython.errors import (
 from springpython.remoting import failures, tls
 from springpython.remoting.failures import Stage
 from springpython.remoting.http import HTTPServer, Response
+from springpython.remoting.async_http_client import AsyncHTTPConnection
 from springpython.remoting.http_client import HTTPConnection, HTTPEndpoint, parse_url
 from springpython.remoting.http_wire import MAX_HEADERS, RequestHead, ResponseReader
 
@@ -208,6 +211,35 @@ def endpoint(url: str, **kwargs) -> HTTPEndpoint:
     return HTTPEndpoint(parse_url(url), content_type="text/plain", user_agent="test", **kwargs)
 
 
+class BlockingAsyncConnection:
+    """An :class:`AsyncHTTPConnection` driven from blocking test code on its own loop."""
+
+    def __init__(self, endpoint: HTTPEndpoint) -> None:
+        self.conn = AsyncHTTPConnection(endpoint)
+        self.loop = asyncio.new_event_loop()
+
+    @property
+    def connected(self) -> bool:
+        return self.conn.connected
+
+    def exchange(self, body: bytes, method: str | None = None):
+        return self.loop.run_until_complete(self.conn.exchange(body, method))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.conn.close()
+        self.loop.run_until_complete(asyncio.sleep(0))  # the transport closes on its loop
+        self.loop.close()
+
+
+@pytest.fixture(params=["sync", "async"])
+def connection(request):
+    """Makes a connection to an endpoint: the blocking one, then the asyncio one."""
+    return HTTPConnection if request.param == "sync" else BlockingAsyncConnection
+
+
 def test_connection_keeps_alive_and_replaces_a_connection_the_server_closed():
     """Calls share one connection; after the server closes it while idle, the next call reconnects first."""
     with HTTPServer("127.0.0.1", 0, idle_timeout=0.2) as server:
@@ -221,11 +253,11 @@ def test_connection_keeps_alive_and_replaces_a_connection_the_server_closed():
             assert conn.sock is not first and first.fileno() == -1
 
 
-def test_connection_limits_the_reply_size():
+def test_connection_limits_the_reply_size(connection):
     """A reply over max_reply_size is a ProtocolError naming the URL; the next call uses a new connection."""
     with HTTPServer("127.0.0.1", 0) as server:
         server.mount("/big", lambda request: Response(200, b"x" * int(request.body)))
-        with HTTPConnection(endpoint(server.url("/big"), timeout=5, max_reply_size=1000)) as conn:
+        with connection(endpoint(server.url("/big"), timeout=5, max_reply_size=1000)) as conn:
             with pytest.raises(ProtocolError, match=f"{server.url('/big')}: bad reply to get\\(\\).*limit of 1000"):
                 conn.exchange(b"5000", "get")
             assert not conn.connected
@@ -284,7 +316,7 @@ def test_request_arrives_in_one_segment_with_nodelay():
     assert seen[0].startswith(b"POST /p HTTP/1.1\r\nHost: 127.0.0.1:") and seen[0].endswith(b"\r\n\r\nbody")
 
 
-def test_silent_server_is_a_call_timeout_and_a_closed_one_is_connection_lost():
+def test_silent_server_is_a_call_timeout_and_a_closed_one_is_connection_lost(connection):
     """No reply within the timeout is CallTimeoutError; a close without reply ConnectionLostError."""
     release = threading.Event()
 
@@ -294,7 +326,7 @@ def test_silent_server_is_a_call_timeout_and_a_closed_one_is_connection_lost():
 
     peer = RawPeer(silent)
     try:
-        with HTTPConnection(endpoint(f"http://127.0.0.1:{peer.port}/p", timeout=0.2)) as conn:
+        with connection(endpoint(f"http://127.0.0.1:{peer.port}/p", timeout=0.2)) as conn:
             with pytest.raises(CallTimeoutError, match="no reply to ping\\(\\) within 0.2s"):
                 conn.exchange(b"x", "ping")
     finally:
@@ -302,18 +334,32 @@ def test_silent_server_is_a_call_timeout_and_a_closed_one_is_connection_lost():
         peer.close()
     peer = RawPeer(lambda sock: _read_request(sock))
     try:
-        with HTTPConnection(endpoint(f"http://127.0.0.1:{peer.port}/p", timeout=5)) as conn:
+        with connection(endpoint(f"http://127.0.0.1:{peer.port}/p", timeout=5)) as conn:
             with pytest.raises(ConnectionLostError, match="without replying to ping\\(\\); it may have run"):
                 conn.exchange(b"x", "ping")
     finally:
         peer.close()
 
 
-def test_nothing_listening_is_connect_failed():
+def test_nothing_listening_is_connect_failed(connection):
     """A refused connection is ConnectFailedError naming URL and method."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    with HTTPConnection(endpoint(f"http://127.0.0.1:{port}/p", timeout=5)) as conn:
+    with connection(endpoint(f"http://127.0.0.1:{port}/p", timeout=5)) as conn:
         with pytest.raises(ConnectFailedError, match=f"127.0.0.1:{port}/p: cannot connect: .*ping\\(\\) was not sent"):
             conn.exchange(b"x", "ping")
+
+
+def test_async_connection_replaces_a_connection_the_server_closed_while_idle():
+    """A kept asyncio connection the server closed while idle is replaced before the next call is written."""
+    with HTTPServer("127.0.0.1", 0, idle_timeout=0.2) as server:
+        server.mount("/echo", lambda request: Response(200, request.body))
+        with BlockingAsyncConnection(endpoint(server.url("/echo"), timeout=5)) as blocking:
+            assert blocking.exchange(b"one").body == b"one"
+            first = blocking.conn._protocol
+            assert blocking.exchange(b"two").body == b"two" and blocking.conn._protocol is first
+            blocking.loop.run_until_complete(asyncio.sleep(0.5))  # the server's idle timeout closes it
+            assert not blocking.conn.usable()
+            assert blocking.exchange(b"three").body == b"three"
+            assert blocking.conn._protocol is not first

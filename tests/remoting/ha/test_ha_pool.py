@@ -488,11 +488,12 @@ def test_connection_lost_is_a_failure_of_the_endpoint_not_an_application_error(s
 def test_public_names_are_the_implementations():
     """springpython.remoting.ha exports the pool and its constants; the names are the implementation objects."""
     import springpython.remoting.ha as ha
-    from springpython.remoting.ha import _pool
+    from springpython.remoting.ha import _async_pool, _pool
 
     assert ha.HighAvailabilityProxyFactory is _pool.HighAvailabilityProxyFactory
+    assert ha.AsyncHighAvailabilityProxyFactory is _async_pool.AsyncHighAvailabilityProxyFactory
     assert ha.EndpointState is _pool.EndpointState
-    assert set(ha.__all__) == set(_pool.__all__)
+    assert set(ha.__all__) == set(_pool.__all__) | set(_async_pool.__all__)
     assert all(hasattr(ha, name) for name in ha.__all__)
 
 
