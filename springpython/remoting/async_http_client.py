@@ -178,9 +178,11 @@ class _ReplyProtocol(asyncio.Protocol):
         self._close()
 
     def _close(self) -> None:
+        # abort, not close: as the blocking client, no TLS close_notify exchange (a
+        # graceful TLS shutdown would hold the socket open until the peer answers it)
         self.closed = True
         if self.transport is not None:
-            self.transport.close()
+            self.transport.abort()
 
 
 class AsyncHTTPConnection:

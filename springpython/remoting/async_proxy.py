@@ -53,8 +53,10 @@ class AsyncProxy(RemoteProxy):
     coroutine. Subclasses implement :meth:`_call` as a coroutine function."""
 
     async def aclose(self) -> None:
-        """Close this proxy's connections (the next call opens new ones)."""
+        """Close this proxy's connections (the next call opens new ones); a transport
+        closes its socket on the loop's next turn, which this waits for."""
         self.destroy()
+        await asyncio.sleep(0)
 
     async def __aenter__(self) -> "AsyncProxy":
         return self
@@ -96,16 +98,15 @@ class AsyncHTTPProxy(AsyncProxy, HTTPProxyFactory[S], Generic[S]):
         return pool
 
     def _acquire(self, pool: _LoopPool) -> tuple[AsyncHTTPConnection, bool]:
-        """An idle usable connection (reused) or a new one."""
-        while pool.idle:
+        """The most recently used idle connection (reused: its exchange replaces it
+        first if the server closed it meanwhile) or a new one."""
+        if pool.idle:
             conn = pool.idle.pop()
-            if conn.usable():
-                pool.busy.add(conn)
-                return conn, True
-            conn.close()
-        conn = AsyncHTTPConnection(self._target()[0])
+            reused = True
+        else:
+            conn, reused = AsyncHTTPConnection(self._target()[0]), False
         pool.busy.add(conn)
-        return conn, False
+        return conn, reused
 
     @staticmethod
     def _release(pool: _LoopPool, conn: AsyncHTTPConnection) -> None:

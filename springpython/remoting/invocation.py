@@ -177,20 +177,30 @@ def _call_blocking(call: Call, loop: ServiceLoop) -> Any:
     return loop.run(result) if inspect.isawaitable(result) else result
 
 
+@dataclass(frozen=True, slots=True)
+class _Done:
+    value: Any
+
+
+def _advance(steps: Steps[Any], result: Any, error: BaseException | None) -> Call | _Done:
+    """Hand the last call's result (or exception) to ``steps``: the next call, or the reply."""
+    try:
+        return steps.send(result) if error is None else steps.throw(error)
+    except StopIteration as stop:
+        return _Done(stop.value)
+
+
 def run_steps(steps: Steps[R], loop: ServiceLoop) -> R:
     """Drive ``steps`` on this thread; a coroutine runs on ``loop``."""
-    send: Any = None
-    error: BaseException | None = None
-    while True:
+    step = _advance(steps, None, None)
+    while isinstance(step, Call):
         try:
-            call = steps.send(send) if error is None else steps.throw(error)
-        except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]  # the generator's return value
-        send, error = None, None
-        try:
-            send = _call_blocking(call, loop)
+            result = _call_blocking(step, loop)
         except BaseException as exc:  # handed to the steps, which turn it into a fault
-            error = exc
+            step = _advance(steps, None, exc)
+        else:
+            step = _advance(steps, result, None)
+    return step.value  # type: ignore[no-any-return]  # the steps' reply
 
 
 async def _call_async(call: Call) -> Any:
@@ -203,18 +213,15 @@ async def _call_async(call: Call) -> Any:
 async def run_steps_async(steps: Steps[R]) -> R:
     """Drive ``steps`` on the running event loop: a coroutine is awaited here, a
     plain method runs on the loop's default thread pool."""
-    send: Any = None
-    error: BaseException | None = None
-    while True:
+    step = _advance(steps, None, None)
+    while isinstance(step, Call):
         try:
-            call = steps.send(send) if error is None else steps.throw(error)
-        except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]  # the generator's return value
-        send, error = None, None
-        try:
-            send = await _call_async(call)
+            result = await _call_async(step)
         except asyncio.CancelledError:
             steps.close()
             raise
         except BaseException as exc:  # handed to the steps, which turn it into a fault
-            error = exc
+            step = _advance(steps, None, exc)
+        else:
+            step = _advance(steps, result, None)
+    return step.value  # type: ignore[no-any-return]  # the steps' reply

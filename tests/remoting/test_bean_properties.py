@@ -31,6 +31,12 @@ TLS = {
     "Pyro5ProxyFactory": CLIENT_TLS_PROPERTIES,
     "HessianProxyFactory": CLIENT_TLS_PROPERTIES,
     "XMLRPCProxyFactory": CLIENT_TLS_PROPERTIES,
+    "AsyncPyroProxyFactory": CLIENT_TLS_PROPERTIES,
+    "AsyncPyro5ProxyFactory": CLIENT_TLS_PROPERTIES,
+    "AsyncHessianProxyFactory": CLIENT_TLS_PROPERTIES,
+    "AsyncXMLRPCProxyFactory": CLIENT_TLS_PROPERTIES,
+    "AsyncPyro4ProxyFactory": None,
+    "AsyncHighAvailabilityProxyFactory": None,
     "Pyro4ServiceExporter": None,  # declares the names typed None, and refuses values
     "Pyro4ProxyFactory": None,
     "HighAvailabilityProxyFactory": None,  # its members speak TLS
