@@ -513,7 +513,7 @@ def test_public_names():
     import springpython.remoting.xmlrpc as package
 
     assert set(package.__all__) == {"SSLServer", "SSLClient", "VerificationException",
-                                    "XMLRPCServiceExporter", "XMLRPCProxyFactory"}
+                                    "XMLRPCServiceExporter", "XMLRPCProxyFactory", "AsyncXMLRPCProxyFactory"}
     assert package.VerificationException is springpython.errors.VerificationException
     assert issubclass(SSLClient, xmlrpc.client.ServerProxy)
 
