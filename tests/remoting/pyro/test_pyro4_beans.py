@@ -166,7 +166,7 @@ sys.modules["Pyro4"] = None  # as if Pyro4 were not installed
 import springpython.remoting.pyro as pyro
 from springpython.errors import MissingDependencyError
 print("imported", sorted(pyro.__all__))
-for cls in (pyro.Pyro4ServiceExporter, pyro.Pyro4ProxyFactory):
+for cls in (pyro.Pyro4ServiceExporter, pyro.Pyro4ProxyFactory, pyro.AsyncPyro4ProxyFactory):
     try:
         cls()
     except MissingDependencyError as exc:
@@ -176,10 +176,10 @@ print("pyro5 still works:", pyro.PyroServiceExporter().service_port)
 
 
 def test_missing_pyro4_is_explained(spawn):
-    """Without Pyro4 the package imports and the Pyro4 beans say which extra to install."""
+    """Without Pyro4 the package imports and the Pyro4 beans (the async one too) say which extra to install."""
     proc = spawn(["-c", MISSING_PYRO4])
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert "imported" in out and "Pyro4ServiceExporter" in out
-    assert out.count('missing: the Pyro4 beans need Pyro4, which is not installed: pip install "springpython[pyro4]"') == 2
+    assert out.count('missing: the Pyro4 beans need Pyro4, which is not installed: pip install "springpython[pyro4]"') == 3
     assert "pyro5 still works: 7766" in out
