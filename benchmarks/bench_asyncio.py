@@ -1,7 +1,8 @@
 """asyncio figures, each a ratio measured in one run.
 
 * Sequential short calls: an async proxy awaiting ``add(1, 2)`` one call after
-  another against its blocking twin on the same transport and exporter (target 0.9
+  another against its blocking twin on the same transport and exporter (a
+  ``springpython run`` child process; the two measured in alternating rounds) (target 0.9
   for Hessian and XML-RPC; Pyro5's row is shown without a target: its async proxy
   hands every call to a pool thread and back, a cost the blocking proxy never pays).
 * An I/O-bound service (a method awaiting 10 ms): 64 concurrent async clients through
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import statistics
 import signal
 import subprocess
 import sys
@@ -22,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
-from benchmarks._harness import Result, rate, rate_threads
+from benchmarks._harness import Result, rate_threads
 from benchmarks.bench_hosting import _env, _free_port, _wait_for_port
 
 GROUP = "asyncio"
@@ -48,6 +50,31 @@ class Service:
         return 1
 '''
 
+SEQUENTIAL_XML = '''\
+<?xml version="1.0" encoding="UTF-8"?>
+<objects xmlns="http://www.springframework.org/springpython/schema/objects/1.1">
+    <object id="service" class="service.Service"/>
+    <object id="hessian" class="springpython.remoting.hessian.HessianServiceExporter">
+        <property name="service" ref="service"/>
+        <property name="service_host"><value>127.0.0.1</value></property>
+        <property name="service_port"><value>{port}</value></property>
+        <property name="path"><value>/hessian</value></property>
+    </object>
+    <object id="xmlrpc" class="springpython.remoting.xmlrpc.XMLRPCServiceExporter">
+        <property name="service" ref="service"/>
+        <property name="service_host"><value>127.0.0.1</value></property>
+        <property name="service_port"><value>{port}</value></property>
+        <property name="path"><value>/RPC2</value></property>
+    </object>
+    <object id="pyro" class="springpython.remoting.pyro.Pyro5ServiceExporter">
+        <property name="service" ref="service"/>
+        <property name="service_name"><value>Service</value></property>
+        <property name="service_host"><value>127.0.0.1</value></property>
+        <property name="service_port"><value>{pyro_port}</value></property>
+    </object>
+</objects>
+'''
+
 SERVER_XML = '''\
 <?xml version="1.0" encoding="UTF-8"?>
 <objects xmlns="http://www.springframework.org/springpython/schema/objects/1.1">
@@ -62,63 +89,69 @@ SERVER_XML = '''\
 '''
 
 
-class Service:
-    def add(self, a: int, b: int) -> int:
-        return a + b
 
+def _alternating(blocking: Callable[[], object], awaited: Callable[[], Awaitable[Any]], seconds: float,
+                 rounds: int = 6) -> tuple[float, float]:
+    """Calls per second of ``blocking()`` and of awaiting ``awaited()``, one after
+    another, measured in alternating rounds (so a noisy moment hits both); the medians."""
+    loop = asyncio.new_event_loop()
+    try:
+        async def awaiting(deadline: float) -> int:
+            n = 0
+            while True:
+                await awaited()
+                n += 1
+                if n % 8 == 0 and time.perf_counter() >= deadline:
+                    return n
 
-def _async_rate(make_call: Callable[[], Awaitable[Any]], seconds: float, rounds: int = 3) -> float:
-    """Calls per second of awaiting ``make_call()`` one after another on one loop (median of rounds)."""
-
-    async def measure() -> float:
-        await make_call()
-        results = []
+        blocking()
+        loop.run_until_complete(awaited())
+        sync_rates, async_rates = [], []
         for _ in range(rounds):
             n, start = 0, time.perf_counter()
-            deadline = start + seconds / rounds
+            deadline = start + seconds / rounds / 2
             while True:
-                await make_call()
+                blocking()
                 n += 1
                 if n % 8 == 0 and time.perf_counter() >= deadline:
                     break
-            results.append(n / (time.perf_counter() - start))
-        return sorted(results)[len(results) // 2]
+            sync_rates.append(n / (time.perf_counter() - start))
+            start = time.perf_counter()
+            n = loop.run_until_complete(awaiting(start + seconds / rounds / 2))
+            async_rates.append(n / (time.perf_counter() - start))
+        return statistics.median(sync_rates), statistics.median(async_rates)
+    finally:
+        loop.close()
 
-    return asyncio.run(measure())
 
+def _sequential(directory: Path, seconds: float) -> list[Result]:
+    from springpython.remoting.hessian import AsyncHessianProxyFactory, HessianProxyFactory
+    from springpython.remoting.pyro import AsyncPyro5ProxyFactory, Pyro5ProxyFactory
+    from springpython.remoting.xmlrpc import AsyncXMLRPCProxyFactory, XMLRPCProxyFactory
 
-def _sequential(seconds: float) -> list[Result]:
-    from springpython.remoting.hessian import AsyncHessianProxyFactory, HessianProxyFactory, HessianServiceExporter
-    from springpython.remoting.pyro import AsyncPyro5ProxyFactory, Pyro5ProxyFactory, Pyro5ServiceExporter
-    from springpython.remoting.xmlrpc import AsyncXMLRPCProxyFactory, XMLRPCProxyFactory, XMLRPCServiceExporter
-
-    transports: list[tuple[str, Any, Any, Any, float | None]] = [
-        ("Hessian", HessianServiceExporter, HessianProxyFactory, AsyncHessianProxyFactory, 0.9),
-        ("XML-RPC", XMLRPCServiceExporter, XMLRPCProxyFactory, AsyncXMLRPCProxyFactory, 0.9),
-        ("Pyro5", Pyro5ServiceExporter, Pyro5ProxyFactory, AsyncPyro5ProxyFactory, None),
+    port, pyro_port = _free_port(), _free_port()
+    (directory / "sequential.xml").write_text(SEQUENTIAL_XML.format(port=port, pyro_port=pyro_port))
+    transports: list[tuple[str, str, Any, Any, float | None]] = [
+        ("Hessian", f"http://127.0.0.1:{port}/hessian", HessianProxyFactory, AsyncHessianProxyFactory, 0.9),
+        ("XML-RPC", f"http://127.0.0.1:{port}/RPC2", XMLRPCProxyFactory, AsyncXMLRPCProxyFactory, 0.9),
+        ("Pyro5", f"PYRO:Service@127.0.0.1:{pyro_port}", Pyro5ProxyFactory, AsyncPyro5ProxyFactory, None),
     ]
     results = []
-    for name, exporter_cls, sync_cls, async_cls, target in transports:
-        exporter = exporter_cls(service=Service(), service_name="Service", service_host="127.0.0.1",
-                                service_port=0)
-        exporter.after_properties_set()
-        try:
-            sync_proxy = sync_cls(service_url=exporter.service_url)
-            async_proxy = async_cls(service_url=exporter.service_url)
+    server = _server(directory, ["-m", "springpython", "-q", "run", "sequential.xml"], port)
+    try:
+        _wait_for_port(pyro_port, server)
+        for name, url, sync_cls, async_cls, target in transports:
+            sync_proxy, async_proxy = sync_cls(service_url=url), async_cls(service_url=url)
             try:
-                blocking = rate(lambda: sync_proxy.add(1, 2), seconds)
-
-                async def call() -> Any:
-                    return await async_proxy.add(1, 2)
-
-                awaited = _async_rate(call, seconds)
+                blocking, awaited = _alternating(lambda: sync_proxy.add(1, 2), lambda: async_proxy.add(1, 2),
+                                                 seconds)
             finally:
                 sync_proxy.destroy()
                 async_proxy.destroy()
-        finally:
-            exporter.destroy()
-        results.append(Result(GROUP, f"{name} add, sequential: async proxy vs blocking proxy", awaited, blocking,
-                              "calls/s", target, baseline_name="blocking"))
+            results.append(Result(GROUP, f"{name} add, sequential: async proxy vs blocking proxy", awaited,
+                                  blocking, "calls/s", target, baseline_name="blocking"))
+    finally:
+        _stop(server)
     return results
 
 
@@ -176,34 +209,34 @@ def _threaded(url: str, seconds: float) -> float:
             proxy.destroy()
 
 
-def _io_bound(seconds: float) -> Result:
-    directory = Path(tempfile.mkdtemp(prefix="bench-asyncio-"))
+def _io_bound(directory: Path, seconds: float) -> Result:
+    port = _free_port()
+    (directory / "server.xml").write_text(SERVER_XML.format(port=port))
+    (directory / "app.py").write_text('from springpython.hosting import asgi_app\napp = asgi_app("server.xml")\n')
+    url = f"http://127.0.0.1:{port}/hessian"
+    embedded = _server(directory, ["-m", "springpython", "-q", "run", "server.xml"], port)
     try:
-        port = _free_port()
-        (directory / "service.py").write_text(SERVICE)
-        (directory / "server.xml").write_text(SERVER_XML.format(port=port))
-        (directory / "app.py").write_text('from springpython.hosting import asgi_app\napp = asgi_app("server.xml")\n')
-        url = f"http://127.0.0.1:{port}/hessian"
-        embedded = _server(directory, ["-m", "springpython", "-q", "run", "server.xml"], port)
-        try:
-            threaded = _threaded(url, seconds)
-        finally:
-            _stop(embedded)
-        uvicorn = _server(directory, ["-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port", str(port),
-                                      "--log-level", "warning", "--no-access-log"], port)
-        try:
-            awaited = _concurrent_async(url, seconds)
-        finally:
-            _stop(uvicorn)
+        threaded = _threaded(url, seconds)
     finally:
-        shutil.rmtree(directory, ignore_errors=True)
+        _stop(embedded)
+    uvicorn = _server(directory, ["-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port", str(port),
+                                  "--log-level", "warning", "--no-access-log"], port)
+    try:
+        awaited = _concurrent_async(url, seconds)
+    finally:
+        _stop(uvicorn)
     return Result(GROUP, f"10 ms I/O: {CLIENTS} async clients on uvicorn (async def) vs {CLIENT_THREADS} threads "
                   "on the embedded exporter", awaited, threaded, "calls/s", 4.0, baseline_name="embedded, threads")
 
 
 def run(quick: bool = False) -> list[Result]:
     seconds = 1.0 if quick else 3.0
-    return [*_sequential(seconds), _io_bound(seconds)]
+    directory = Path(tempfile.mkdtemp(prefix="bench-asyncio-"))
+    try:
+        (directory / "service.py").write_text(SERVICE)
+        return [*_sequential(directory, seconds), _io_bound(directory, seconds)]
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 if __name__ == "__main__":  # pragma: no cover - a convenience for running this file alone

@@ -98,6 +98,9 @@ class _ReplyProtocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self.lost = exc
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         if not self._gone.done():
             self._gone.set_result(None)
         self._ended(exc)
@@ -122,25 +125,27 @@ class _ReplyProtocol(asyncio.Protocol):
         timeout = self.endpoint.timeout
         if timeout is not None:
             self._last_data = self.loop.time()
-            self._timer = self.loop.call_later(timeout, self._timed_out)
+            if self._timer is None:
+                self._timer = self.loop.call_later(timeout, self._timed_out)
         try:
             return await waiter
         finally:
             self._waiter = None
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
 
     def _timed_out(self) -> None:
-        """One timer per call: each wait for bytes is bounded by ``timeout``, so bytes
-        that came since it was set move the deadline on."""
+        """The connection's one timer (set by the first call, not once per call): each
+        wait for bytes is bounded by ``timeout``, so a call or bytes that came since it
+        was set move the deadline on; with no call waiting it lapses."""
+        self._timer = None
+        waiter = self._waiter
+        if waiter is None or waiter.done():
+            return
         timeout = self.endpoint.timeout
         assert timeout is not None  # the timer is set only with a timeout
         left = self._last_data + timeout - self.loop.time()
         if left > 0:
             self._timer = self.loop.call_later(left, self._timed_out)
             return
-        self._timer = None
         exc = TimeoutError("timed out")
         self._fail(failures.for_exception(exc, url=self.endpoint.url, method=self._method, stage=Stage.REPLY,
                                           timeout=self.endpoint.timeout), exc)
@@ -181,6 +186,9 @@ class _ReplyProtocol(asyncio.Protocol):
         # abort, not close: as the blocking client, no TLS close_notify exchange (a
         # graceful TLS shutdown would hold the socket open until the peer answers it)
         self.closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         if self.transport is not None:
             self.transport.abort()
 
