@@ -133,3 +133,17 @@ def test_max_threads_garbage_fails_at_start():
     cls = ASYNC_PROXIES["pyro5"]
     with pytest.raises(ConfigurationError, match="max_threads must be at least 1"):
         cls(service_url="PYRO:Calc@127.0.0.1:1", max_threads=0).after_properties_set()
+
+
+def test_a_cancelled_call_leaves_the_proxy_usable(exported):
+    """An awaited call cancelled mid-flight (wait_for's timeout) raises there; the proxy's
+    next call gets its answer (the HTTP proxies drop the cancelled call's connection)."""
+    transport, exporter = exported
+
+    async def main() -> int:
+        async with ASYNC_PROXIES[transport](service_url=exporter.service_url) as proxy:
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(proxy.nap(300), 0.05)
+            return await proxy.add(1, 2)
+
+    assert asyncio.run(main()) == 3
