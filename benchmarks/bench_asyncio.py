@@ -50,7 +50,7 @@ class Service:
         return 1
 '''
 
-SEQUENTIAL_XML = '''\
+SERVER_XML = '''\
 <?xml version="1.0" encoding="UTF-8"?>
 <objects xmlns="http://www.springframework.org/springpython/schema/objects/1.1">
     <object id="service" class="service.Service"/>
@@ -75,18 +75,6 @@ SEQUENTIAL_XML = '''\
 </objects>
 '''
 
-SERVER_XML = '''\
-<?xml version="1.0" encoding="UTF-8"?>
-<objects xmlns="http://www.springframework.org/springpython/schema/objects/1.1">
-    <object id="service" class="service.Service"/>
-    <object id="hessian" class="springpython.remoting.hessian.HessianServiceExporter">
-        <property name="service" ref="service"/>
-        <property name="service_host"><value>127.0.0.1</value></property>
-        <property name="service_port"><value>{port}</value></property>
-        <property name="path"><value>/hessian</value></property>
-    </object>
-</objects>
-'''
 
 
 
@@ -130,7 +118,7 @@ def _sequential(directory: Path, seconds: float) -> list[Result]:
     from springpython.remoting.xmlrpc import AsyncXMLRPCProxyFactory, XMLRPCProxyFactory
 
     port, pyro_port = _free_port(), _free_port()
-    (directory / "sequential.xml").write_text(SEQUENTIAL_XML.format(port=port, pyro_port=pyro_port))
+    (directory / "sequential.xml").write_text(SERVER_XML.format(port=port, pyro_port=pyro_port))
     transports: list[tuple[str, str, Any, Any, float | None]] = [
         ("Hessian", f"http://127.0.0.1:{port}/hessian", HessianProxyFactory, AsyncHessianProxyFactory, 0.9),
         ("XML-RPC", f"http://127.0.0.1:{port}/RPC2", XMLRPCProxyFactory, AsyncXMLRPCProxyFactory, 0.9),
@@ -211,7 +199,7 @@ def _threaded(url: str, seconds: float) -> float:
 
 def _io_bound(directory: Path, seconds: float) -> Result:
     port = _free_port()
-    (directory / "server.xml").write_text(SERVER_XML.format(port=port))
+    (directory / "server.xml").write_text(SERVER_XML.format(port=port, pyro_port=_free_port()))
     (directory / "app.py").write_text('from springpython.hosting import asgi_app\napp = asgi_app("server.xml")\n')
     url = f"http://127.0.0.1:{port}/hessian"
     embedded = _server(directory, ["-m", "springpython", "-q", "run", "server.xml"], port)
