@@ -96,6 +96,21 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("--format", choices=("dot", "svg"), default="dot", help="dot (default) or svg via Graphviz")
     graph.set_defaults(handler=_graph)
 
+    describe = commands.add_parser("describe", help="print what the exporter at a URL offers",
+                                   description="Ask the exporter at URL for its public methods, their "
+                                               "signatures and docstrings: PYRO:, PYROLOC://, PYRONAME: and "
+                                               "PYROMETA: URLs through the describe call (Pyro5, then Pyro4), "
+                                               "http(s):// URLs (Hessian or XML-RPC) through their API page.")
+    describe.add_argument("url", metavar="URL")
+    describe.add_argument("--json", action="store_true", help="print the description as JSON")
+    describe.add_argument("--timeout", type=float, default=10.0, help="seconds to wait (default 10)")
+    describe.add_argument("--ca-certs", metavar="FILE", help="CA certificates the server's certificate must chain to")
+    describe.add_argument("--certfile", metavar="FILE", help="client certificate, for servers that require one")
+    describe.add_argument("--keyfile", metavar="FILE", help="the client certificate's key")
+    describe.add_argument("--engine", choices=("auto", "pyro5", "pyro4"), default="auto",
+                          help="the Pyro protocol of a Pyro URL (default: Pyro5, then Pyro4)")
+    describe.set_defaults(handler=_describe)
+
     demo = commands.add_parser("demo", help="export a service over every transport and call it through proxies",
                                description="Start exporters on 127.0.0.1 for every transport, call each through "
                                            "a configured proxy, print the answers and timings, shut down.")
@@ -310,6 +325,24 @@ def _graph(args: argparse.Namespace) -> int:
     if result.returncode != 0:
         raise CommandError(f"dot failed: {result.stderr.decode(errors='replace').strip()}")
     sys.stdout.buffer.write(result.stdout)
+    return EXIT_OK
+
+
+# -- describe -----------------------------------------------------------------------------
+def _describe(args: argparse.Namespace) -> int:
+    from .remoting.api_client import DescribeOptions, describe_url
+    from .remoting.api_description import render_json, render_text
+
+    options = DescribeOptions(timeout=args.timeout, ca_certs=args.ca_certs, certfile=args.certfile,
+                              keyfile=args.keyfile, engine=args.engine)
+    try:
+        description = describe_url(args.url, options)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
+    if args.json:
+        sys.stdout.write(render_json(description).decode("utf-8") + "\n")
+    else:
+        sys.stdout.write(render_text(description, title=args.url))
     return EXIT_OK
 
 

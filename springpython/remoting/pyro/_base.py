@@ -43,6 +43,7 @@ from ...context.properties import state
 from .. import failures, faults, tracing
 from .. import tls as _tls
 from .._values import Names, as_bool, as_float, as_int, as_optional_port
+from ..api_description import DESCRIBE_METHOD, describe_interface
 from ..exporter import ServiceExporter
 from ..exposure import ServiceInterface, describe
 from ..proxy import RemoteProxy
@@ -80,6 +81,8 @@ class ExposedService:
         for method_name, method in interface.methods.items():
             qualname = f"{cls_name}.{method_name}"
             self.__dict__[method_name] = internals.mark_exposed(_traced(method, qualname, target, internals))
+        # the describe call: a dotted name, which no attribute of the service can have
+        self.__dict__[DESCRIBE_METHOD] = internals.mark_exposed(functools.partial(describe_interface(interface).answer))
         self._sp_metadata = {
             "methods": set(interface.methods),
             "oneway": set(),
