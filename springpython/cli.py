@@ -60,8 +60,19 @@ def build_parser() -> argparse.ArgumentParser:
                      help="serve the HTTP exporters under gunicorn with N worker processes, at the one "
                           "host:port they name (needs springpython[gunicorn])")
     run.add_argument("--admin", metavar="[HOST:]PORT",
-                     help="serve the call metrics in Prometheus text format at http://HOST:PORT/metrics "
-                          "(host 127.0.0.1 unless given; needs the 'admin' extra; not with --workers)")
+                     help="serve a live status page at http://HOST:PORT/ and the call metrics in Prometheus "
+                          "text format at /metrics (host 127.0.0.1 unless given; needs the 'admin' extra; "
+                          "not with --workers)")
+    run.add_argument("--admin-certfile", metavar="FILE", help="serve the admin address over HTTPS with this "
+                                                              "certificate (needed on a non-loopback host)")
+    run.add_argument("--admin-keyfile", metavar="FILE", help="the key of --admin-certfile")
+    run.add_argument("--admin-ca-certs", metavar="FILE",
+                     help="require admin clients to present a certificate signed by these CAs")
+    run.add_argument("--admin-verify-field", action="append", default=[], metavar="NAME=VALUE",
+                     help="a subject field the admin client's certificate must have (repeatable)")
+    run.add_argument("--admin-plain-http", action="store_true",
+                     help="allow plain HTTP for --admin on a non-loopback host (anyone who can reach it "
+                          "sees the status page and metrics)")
     run.set_defaults(handler=_run)
 
     validate = commands.add_parser("validate", help="check contexts without creating anything",
@@ -192,7 +203,7 @@ def _run(args: argparse.Namespace) -> int:
         if args.admin:
             raise CommandError("--admin does not work with --workers yet (each worker process has its own metrics)")
         return _run_workers(configs, args.workers)
-    admin = _admin(args.admin) if args.admin else None
+    admin = _admin(args) if args.admin else None
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -202,7 +213,11 @@ def _run(args: argparse.Namespace) -> int:
             for name, exporter in exporters.items():
                 print(f"exported {name}: {exporter.service_url}", flush=True)
             if admin is not None:
+                from .remoting.ha import HighAvailabilityProxyFactory
+
+                admin.show(exporters, context.get_objects_by_type(HighAvailabilityProxyFactory))
                 print(f"admin: {admin.url}metrics", flush=True)
+                print(f"status: {admin.url}", flush=True)
             print(f"serving {len(exporters)} service(s); stop with Ctrl-C or SIGTERM", flush=True)
             stop.wait()
         finally:
@@ -231,13 +246,22 @@ def _run_workers(configs: Sequence[Any], workers: int) -> int:
     return code
 
 
-def _admin(address: str) -> "AdminServer":
-    """The admin server at ``address``, with the call metrics installed (before the
+def _admin(args: argparse.Namespace) -> "AdminServer":
+    """The admin server at ``--admin``, with the call metrics installed (before the
     context starts, so that every call is counted)."""
-    from .admin import AdminServer, parse_address, prometheus_metrics
+    from .admin import AdminServer, MetricsRegistry, parse_address
+    from .remoting.tls import ServerTLS
 
-    host, port = parse_address(address)
-    return AdminServer(host, port, prometheus_metrics())
+    host, port = parse_address(args.admin)
+    fields = {}
+    for item in args.admin_verify_field:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise CommandError(f"--admin-verify-field must be NAME=VALUE, got {item!r}")
+        fields[name] = value
+    tls = ServerTLS.from_properties(certfile=args.admin_certfile, keyfile=args.admin_keyfile,
+                                    ca_certs=args.admin_ca_certs, verify_fields=fields or None, owner="--admin")
+    return AdminServer(host, port, MetricsRegistry.install(), tls=tls, allow_plain_http=args.admin_plain_http)
 
 
 # -- validate -----------------------------------------------------------------------
