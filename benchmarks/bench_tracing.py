@@ -111,7 +111,7 @@ class _Modes:
         for namespace, name, shipped, stripped in self._facades:
             namespace[name] = stripped if untraced else shipped
         sdk = mode == "sdk"
-        self._trace._TRACER_PROVIDER = self._tracer_provider if sdk else None  # type: ignore[attr-defined]
+        self._trace._TRACER_PROVIDER = self._tracer_provider if sdk else None
         self._metrics._METER_PROVIDER = self._meter_provider if sdk else None
 
     def close(self) -> None:
