@@ -9,12 +9,12 @@ import os
 import shutil
 import signal
 import subprocess
-import textwrap
+import sys
 import urllib.request
 from pathlib import Path
 
 import pytest
-from support import free_port
+from support import free_port, python_env
 
 from springpython.admin import AdminServer, MetricsRegistry, is_loopback
 from springpython.errors import ConfigurationError
@@ -100,9 +100,6 @@ def running(tmp_path_factory):
     directory = tmp_path_factory.mktemp("status")
     xml = directory / "server.xml"
     xml.write_text(SERVER_XML.format(end_port=free_port(), dead_port=free_port()))
-    from support import python_env
-    import sys
-
     proc = subprocess.Popen([sys.executable, "-m", "springpython", "run", "--admin", "127.0.0.1:0", str(xml)],
                             cwd=SERVICES, env=python_env(SERVICES), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)

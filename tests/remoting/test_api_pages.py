@@ -8,6 +8,7 @@ import json
 from typing import Iterator
 
 import pytest
+from contract_services import TRANSPORTS
 
 from springpython import cli
 from springpython.errors import ConnectFailedError, RemoteFault
@@ -19,22 +20,9 @@ from springpython.remoting.api_description import (
     render_html,
 )
 from springpython.remoting.api_page import MAX_ACCEPT_ITEMS, prefers_json
-from springpython.remoting.hessian import HessianProxyFactory, HessianServiceExporter
-from springpython.remoting.pyro import (
-    Pyro4ProxyFactory,
-    Pyro4ServiceExporter,
-    Pyro5ProxyFactory,
-    Pyro5ServiceExporter,
-)
-from springpython.remoting.xmlrpc import XMLRPCProxyFactory, XMLRPCServiceExporter
+from springpython.remoting.hessian import HessianServiceExporter
 
 HOST = "127.0.0.1"
-TRANSPORTS = {
-    "pyro5": (Pyro5ServiceExporter, Pyro5ProxyFactory),
-    "pyro4": (Pyro4ServiceExporter, Pyro4ProxyFactory),
-    "hessian": (HessianServiceExporter, HessianProxyFactory),
-    "xmlrpc": (XMLRPCServiceExporter, XMLRPCProxyFactory),
-}
 HTTP_TRANSPORTS = ("hessian", "xmlrpc")
 
 
