@@ -236,7 +236,7 @@ _SCRIPT = r"""
       if (history.length > KEEP) { history.shift(); } }
     last = now; draw();
     document.getElementById("updated").textContent = new Date(s.time * 1000).toLocaleTimeString();
-    document.body.setAttribute("data-polls", String(Number(document.body.getAttribute("data-polls") || 0) + 1)); }
+    document.body.dataset.polls = String(Number(document.body.dataset.polls || 0) + 1); }
   function poll() { fetch("%(json_path)s", {cache: "no-store", headers: {"Accept": "application/json"}})
     .then(function (r) { return r.json(); }).then(show)
     .catch(function () { document.getElementById("updated").textContent = "not reachable"; })

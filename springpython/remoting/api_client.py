@@ -11,7 +11,12 @@ as a registry look-up that resolves to one of these URLs, is one more entry):
   (:data:`~.api_description.DESCRIBE_METHOD`) through a Pyro proxy factory. Pyro5
   and Pyro4 speak different protocols on the same URLs: with ``engine="auto"``
   Pyro5 is tried first and Pyro4 (when installed) if the daemon did not answer
-  Pyro5's handshake."""
+  Pyro5's handshake.
+
+A scheme that names a registry rather than a service is one line that resolves
+and describes one of its endpoints, for instance::
+
+    SCHEMES["etcd"] = lambda url, options: describe_url(lookup_endpoints(url)[0], options)"""
 
 from __future__ import annotations
 
