@@ -32,7 +32,15 @@ from .errors import ConfigurationError, MissingDependencyError
 from .remoting.http import HTTPServer, Request, Response
 from .remoting.tls import ServerTLS
 
-__all__ = ["AdminServer", "MetricsRegistry", "parse_address", "is_loopback", "DEFAULT_HOST", "INSTALL_HINT"]
+__all__ = [
+    "AdminServer",
+    "MetricsRegistry",
+    "parse_address",
+    "is_loopback",
+    "check_exposure",
+    "DEFAULT_HOST",
+    "INSTALL_HINT",
+]
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +71,17 @@ def is_loopback(host: str) -> bool:
     except OSError:
         return False
     return bool(infos) and all(ipaddress.ip_address(str(info[4][0]).partition("%")[0]).is_loopback for info in infos)
+
+
+def check_exposure(host: str, port: int, tls: ServerTLS | None, allow_plain_http: bool) -> None:
+    """Refuse plain HTTP on a host that is not loopback unless it is allowed by name
+    (a :class:`ConfigurationError` saying how to fix it)."""
+    if tls is None and not allow_plain_http and not is_loopback(host):
+        raise ConfigurationError(
+            f"--admin {host}:{port} is not a loopback address: serve it over TLS (--admin-certfile and "
+            "--admin-keyfile, --admin-ca-certs to require client certificates) or allow plain HTTP "
+            "there with --admin-plain-http"
+        )
 
 
 class MetricsRegistry:
@@ -114,12 +133,7 @@ class AdminServer:
 
     def __init__(self, host: str, port: int, metrics: MetricsRegistry, *, tls: ServerTLS | None = None,
                  allow_plain_http: bool = False, title: str = "springpython") -> None:
-        if tls is None and not allow_plain_http and not is_loopback(host):
-            raise ConfigurationError(
-                f"--admin {host}:{port} is not a loopback address: serve it over TLS (--admin-certfile and "
-                "--admin-keyfile, --admin-ca-certs to require client certificates) or allow plain HTTP "
-                "there with --admin-plain-http"
-            )
+        check_exposure(host, port, tls, allow_plain_http)
         self._metrics = metrics
         self._title = title
         self._lock = threading.Lock()

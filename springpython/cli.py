@@ -249,7 +249,7 @@ def _run_workers(configs: Sequence[Any], workers: int) -> int:
 def _admin(args: argparse.Namespace) -> "AdminServer":
     """The admin server at ``--admin``, with the call metrics installed (before the
     context starts, so that every call is counted)."""
-    from .admin import AdminServer, MetricsRegistry, parse_address
+    from .admin import AdminServer, MetricsRegistry, check_exposure, parse_address
     from .remoting.tls import ServerTLS
 
     host, port = parse_address(args.admin)
@@ -261,6 +261,7 @@ def _admin(args: argparse.Namespace) -> "AdminServer":
         fields[name] = value
     tls = ServerTLS.from_properties(certfile=args.admin_certfile, keyfile=args.admin_keyfile,
                                     ca_certs=args.admin_ca_certs, verify_fields=fields or None, owner="--admin")
+    check_exposure(host, port, tls, args.admin_plain_http)  # before the meter provider is installed
     return AdminServer(host, port, MetricsRegistry.install(), tls=tls, allow_plain_http=args.admin_plain_http)
 
 

@@ -247,3 +247,22 @@ def test_admin_over_tls_on_a_non_loopback_host(pki):
         context = tls.client_context(str(pki.ca_chain))
         with urllib.request.urlopen(f"https://localhost:{admin.port}/metrics", timeout=10, context=context) as reply:
             assert reply.read() == b"# nothing\n"
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    (["--admin", "0.0.0.0:0"], "is not a loopback address: serve it over TLS"),
+    (["--admin", "0", "--admin-ca-certs", "ca.pem"], "--admin: ca_certs need certfile"),
+    (["--admin", "0", "--admin-verify-field", "commonName"], "--admin-verify-field must be NAME=VALUE"),
+])
+def test_run_refuses_a_bad_admin_setting_before_anything_starts(tmp_path, capsys, options, message):
+    """A non-loopback admin address without TLS, or TLS options that do not fit, exit 1 before metrics or context start."""
+    from springpython import cli
+    from springpython.remoting import call_metrics
+
+    xml = tmp_path / "empty.xml"
+    xml.write_text('<?xml version="1.0"?>\n'
+                   '<objects xmlns="http://www.springframework.org/springpython/schema/objects/1.1"/>\n')
+    assert cli.main(["run", *options, str(xml)]) == 1
+    assert message in capsys.readouterr().err
+    assert not call_metrics.active()
+

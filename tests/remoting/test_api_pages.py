@@ -206,3 +206,17 @@ def test_html_rendering_escapes_everything_from_the_service():
     page = render_html(description)
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert "m(a=&#x27;&lt;b&gt;&#x27;)" in page and "<title>&lt;S&gt; API</title>" in page
+
+
+def test_describe_over_https(pki):
+    """describe_url reads a TLS exporter's API page, checking its certificate against the given CAs."""
+    from springpython.errors import CommunicationError
+    from springpython.remoting.xmlrpc import XMLRPCServiceExporter
+
+    with XMLRPCServiceExporter(service=Shop(), service_host="localhost", service_port=0,
+                               certfile=str(pki.server_cert), keyfile=str(pki.server_key)) as exporter:
+        assert exporter.service_url.startswith("https://")
+        description = describe_url(exporter.service_url, DescribeOptions(ca_certs=str(pki.ca_chain)))
+        assert description.to_dict() == EXPECTED
+        with pytest.raises(CommunicationError, match="CERTIFICATE_VERIFY_FAILED"):
+            describe_url(exporter.service_url)
