@@ -202,6 +202,7 @@ _SCRIPT = r"""
   function cell(row, text, cls) { var td = document.createElement("td"); td.textContent = text;
     if (cls) { td.className = cls; } row.appendChild(td); return td; }
   function fill(id, rows, make) { var body = document.getElementById(id); if (!body) { return; }
+    var note = document.getElementById(id + "-empty"); if (note) { note.hidden = rows.length > 0; }
     while (body.firstChild) { body.removeChild(body.firstChild); }
     rows.forEach(function (r) { var tr = document.createElement("tr"); make(tr, r); body.appendChild(tr); }); }
   function totals(s) { var c = 0, ms = 0; s.methods.forEach(function (m) {
@@ -267,7 +268,8 @@ def _rows(rows: Iterable[Iterable[tuple[str, str | None]]]) -> str:
 
 def _table(title: str, body_id: str, headers: Iterable[str], rows: str, empty: str) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    note = f'<p class="muted">{html.escape(empty)}</p>' if not rows else ""
+    hidden = " hidden" if rows else ""
+    note = f'<p class="muted" id="{body_id}-empty"{hidden}>{html.escape(empty)}</p>'
     return f'<h2>{html.escape(title)}</h2><table><thead><tr>{head}</tr></thead><tbody id="{body_id}">{rows}</tbody></table>{note}'
 
 
