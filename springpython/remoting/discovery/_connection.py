@@ -216,7 +216,7 @@ class EtcdConnection:
 
 #: Seconds a watch waits for a change before it is opened again (which also re-reads the
 #: registrations, so a change lost while etcd restarted is found within this time).
-WATCH_WINDOW = 2.0
+WATCH_WINDOW = 1.0
 
 
 def _range_end(prefix: str) -> str:

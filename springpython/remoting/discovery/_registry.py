@@ -188,7 +188,7 @@ class EtcdRegistry(DeclaredProperties, InitializingObject, DisposableObject):
         connection = self._connect()
         check_service_name(service_name)
         url = f"etcd://{_first_host(connection)}/{service_name}"
-        watch = ServiceWatch(connection, service_prefix(self._prefix, service_name), url, on_change)
+        watch = ServiceWatch(connection, service_prefix(self._prefix, service_name), url, on_change, self._ttl)
         self.__dict__["_watches"].append(watch)
         watch.start()
         return watch

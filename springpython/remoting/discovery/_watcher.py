@@ -6,7 +6,9 @@ revision), then watches the prefix from the next revision; any change, or the en
 the watch window, reads them again. A change lost while etcd restarted is therefore
 found within :data:`~._connection.WATCH_WINDOW` seconds, and nothing depends on
 receiving every single event. When etcd cannot be reached the last registrations
-stay (one WARNING per outage) and the thread tries again.
+stay (one WARNING per outage) and the thread tries again. For ``grace`` seconds after
+etcd answers again (the registry's TTL: the time an exporter takes to register again
+in an etcd that lost its data) registrations that are missing are kept too.
 
 Rules of this file: ``_current`` is replaced whole under ``_lock``, never changed in
 place; ``on_change`` is called outside the lock."""
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from ...errors import ConnectFailedError
@@ -33,7 +36,7 @@ class ServiceWatch:
     """The registrations under one service prefix, kept current by a thread."""
 
     def __init__(self, connection: EtcdConnection, prefix: str, url: str,
-                 on_change: Callable[[], None] | None = None) -> None:
+                 on_change: Callable[[], None] | None = None, grace: float = 0.0) -> None:
         self._connection = connection
         self._prefix = prefix
         self.url = url
@@ -43,6 +46,8 @@ class ServiceWatch:
         self._error: ConnectFailedError | None = None
         self._listed = False
         self._outage = False
+        self._grace = grace
+        self._grace_until = 0.0
         self._bad: set[tuple[str, bytes]] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -101,7 +106,12 @@ class ServiceWatch:
                 if (key, value) not in self._bad:
                     self._bad.add((key, value))
                     log.warning("%s: %s; ignored", self.url, exc)
+        now = time.monotonic()
+        if self._outage:
+            self._grace_until = now + self._grace
         with self._lock:
+            if now < self._grace_until:
+                found = {**{k: r for k, r in self._current.items() if k not in found}, **found}
             changed = found != self._current or not self._listed
             self._current = found
             self._listed = True

@@ -360,7 +360,8 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
             if endpoint is None:
                 if discovery is not None and not refreshed:
                     refreshed = True
-                    if self._refresh(wait=True):
+                    # another caller's look-up may have found endpoints while this one waited
+                    if self._refresh(wait=True) or len(self.__dict__["_endpoints"]) > len(tried or ()):
                         continue
                 raise self._all_down(name, lost) from last_exc
             if not endpoint.up:
