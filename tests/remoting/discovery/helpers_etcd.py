@@ -16,6 +16,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 HERE = Path(__file__).resolve().parent
 HOST = "127.0.0.1"
 SERVICE = "Echo"
@@ -207,3 +209,11 @@ def start_server(tmp_path: Path, etcd_url: str, prefix: str, host_id: str, trans
             stdout=subprocess.PIPE, stderr=err,
         )
     return Server(proc, host_id, transport, err_path)
+
+
+@pytest.fixture(scope="module")
+def etcd(tmp_path_factory):
+    """One etcd for a module's tests (each test uses its own key prefix)."""
+    server = Etcd(tmp_path_factory.mktemp("etcd") / "data").start()
+    yield server
+    server.stop()

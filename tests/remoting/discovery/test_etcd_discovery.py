@@ -13,20 +13,12 @@ import time
 import uuid
 
 import pytest
-from helpers_etcd import SERVICE, Etcd, start_server
+from helpers_etcd import SERVICE, Etcd, etcd, start_server  # noqa: F401 (etcd is a fixture)
 
 from springpython.errors import ConnectionLostError
 from springpython.remoting.discovery import EtcdRegistry, lookup_endpoints
 from springpython.remoting.ha import HighAvailabilityProxyFactory
 from springpython.remoting.xmlrpc import XMLRPCProxyFactory
-
-
-@pytest.fixture(scope="module")
-def etcd(tmp_path_factory):
-    """One etcd for the module's tests (each test uses its own key prefix)."""
-    server = Etcd(tmp_path_factory.mktemp("etcd") / "data").start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
