@@ -87,6 +87,8 @@ class EtcdConnection:
         protocol, host, port = parse_endpoint(url)
         s = self.settings
         session = requests.Session()
+        # the library reads no environment: no proxy, .netrc or CA bundle variables behind the settings' back
+        session.trust_env = False
         # etcd3gw's watch request carries no timeout: a default on the adapter bounds it too.
         adapter = _timeout_adapter_class()((s.timeout, s.timeout + WATCH_WINDOW + 1.0))
         session.mount("http://", adapter)
@@ -180,7 +182,7 @@ class EtcdConnection:
                     result = request(client)
             except (exceptions.ConnectionFailedError, exceptions.ConnectionTimeoutError,
                     requests.exceptions.RequestException) as exc:
-                errors.append(f"{self.settings.endpoints[index]}: {type(exc).__name__}")
+                errors.append(f"{self.settings.endpoints[index]}: {_reason(exc)}")
                 continue
             except exceptions.Etcd3Exception as exc:
                 raise ConnectFailedError(
@@ -217,6 +219,12 @@ class EtcdConnection:
 #: Seconds a watch waits for a change before it is opened again (which also re-reads the
 #: registrations, so a change lost while etcd restarted is found within this time).
 WATCH_WINDOW = 1.0
+
+
+def _reason(exc: Exception) -> str:
+    """A short reason for a failed request: etcd's own text, or the connection error's."""
+    text = str(getattr(exc, "detail_text", None) or exc or type(exc).__name__)
+    return " ".join(text.split())[:200]
 
 
 def _range_end(prefix: str) -> str:

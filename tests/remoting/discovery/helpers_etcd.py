@@ -74,14 +74,16 @@ def free_ports(count: int) -> list[int]:
 class Etcd:
     """A single-member etcd on 127.0.0.1; stop() and start() again keep its ports and data."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, tls: dict[str, str] | None = None, *extra: str) -> None:
         binary = shutil.which("etcd")
         if binary is None:
             raise AssertionError("etcd is not installed: apt-get install etcd-server (.ci/run does)")
         self.binary = binary
         self.data_dir = data_dir
         self.client_port, self.peer_port = free_ports(2)
-        self.url = f"http://{HOST}:{self.client_port}"
+        self.url = f"{'https' if tls else 'http'}://{HOST}:{self.client_port}"
+        self.tls = tls
+        self.extra = extra
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 20.0) -> "Etcd":
@@ -91,7 +93,8 @@ class Etcd:
             [self.binary, "--name", "default", "--data-dir", str(self.data_dir),
              "--listen-client-urls", self.url, "--advertise-client-urls", self.url,
              "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-             "--initial-cluster", f"default={peer}", "--logger", "zap", "--log-level", "warn"],
+             "--initial-cluster", f"default={peer}", "--logger", "zap", "--log-level", "warn",
+             *(f"--{k}={v}" for k, v in (self.tls or {}).items()), *self.extra],
             stdout=self.log, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
@@ -99,6 +102,9 @@ class Etcd:
             if self.proc.poll() is not None:
                 raise AssertionError(f"etcd exited {self.proc.returncode}; see {self.log.name}")
             try:
+                if self.tls or self.extra:
+                    with socket.create_connection((HOST, self.client_port), timeout=1):
+                        return self
                 with urllib.request.urlopen(f"{self.url}/health", timeout=1) as reply:
                     if b"true" in reply.read():
                         return self
