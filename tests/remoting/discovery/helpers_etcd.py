@@ -5,13 +5,10 @@ children (run with this folder on their path) import it by name."""
 
 from __future__ import annotations
 
-import os
-import select
 import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -19,6 +16,11 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).resolve().parent
+#: The high-availability tests' folder: their HostService and LineReader serve here too.
+HA = HERE.parent / "ha"
+sys.path.insert(0, str(HA))
+from helpers_ha import LineReader  # noqa: E402 (the children import helpers_ha.HostService)
+
 HOST = "127.0.0.1"
 SERVICE = "Echo"
 
@@ -28,35 +30,6 @@ EXPORTERS = {
     "hessian": "springpython.remoting.hessian.HessianServiceExporter",
     "xmlrpc": "springpython.remoting.xmlrpc.XMLRPCServiceExporter",
 }
-
-
-class HostService:
-    """Tells which server answered; ``echo`` is idempotent, ``record`` is not (it keeps what it got)."""
-
-    def __init__(self, host_id: str = "host", delay: float | str = 0.0) -> None:
-        self.host_id = host_id
-        self.delay = float(delay)
-        self._lock = threading.Lock()
-        self._recorded: list[int] = []
-
-    def whoami(self) -> str:
-        return self.host_id
-
-    def echo(self, seq: int) -> list:
-        if self.delay:
-            time.sleep(self.delay)
-        return [self.host_id, seq]
-
-    def record(self, seq: int) -> list:
-        if self.delay:
-            time.sleep(self.delay)
-        with self._lock:
-            self._recorded.append(seq)
-        return [self.host_id, seq]
-
-    def recorded(self) -> list:
-        with self._lock:
-            return list(self._recorded)
 
 
 def free_ports(count: int) -> list[int]:
@@ -132,7 +105,7 @@ SERVER_XML = """<?xml version="1.0" encoding="UTF-8"?>
         <property name="ttl" value="{ttl}"/>
         <property name="prefix" value="{prefix}"/>
     </object>
-    <object id="service" class="helpers_etcd.HostService">
+    <object id="service" class="helpers_ha.HostService">
         <constructor-arg value="{host_id}"/>
         <constructor-arg value="{delay}"/>
     </object>
@@ -156,33 +129,22 @@ class Server:
         self.err_path = err_path
         self.host_id = host_id
         self.transport = transport
-        self.lines: list[str] = []
+        self.lines = LineReader(proc)
         self.url = ""
         self.key = ""
         self.registered_at = 0.0
-        self._fd = proc.stdout.fileno() if proc.stdout else -1
-        os.set_blocking(self._fd, False)
-        self._buffer = b""
 
     def wait_registered(self, timeout: float = 30.0) -> "Server":
-        deadline = time.monotonic() + timeout
-        while not self.lines or not self.lines[-1].startswith("serving"):
-            left = deadline - time.monotonic()
-            if left <= 0 or self.proc.poll() is not None:
-                err = self.err_path.read_text()
-                raise AssertionError(f"{self.host_id} did not start: {self.lines} {err}")
-            ready, _, _ = select.select([self._fd], [], [], min(left, 0.2))
-            if ready:
-                self._buffer += os.read(self._fd, 65536)
-                *done, self._buffer = self._buffer.split(b"\n")
-                for raw in done:
-                    line = raw.decode()
-                    self.lines.append(line)
-                    if line.startswith("exported exporter: "):
-                        self.url = line.split(": ", 1)[1]
-                    if line.startswith("registered exporter: "):
-                        self.key = line.rsplit(" as ", 1)[1]
-                        self.registered_at = time.monotonic()
+        """Wait until it serves; its URL and registration key are read from its output."""
+        try:
+            line = self.lines.wait_for(lambda text: text.startswith("exported exporter: "), timeout)
+            self.url = line.split(": ", 1)[1]
+            line = self.lines.wait_for(lambda text: text.startswith("registered exporter: "), timeout)
+            self.registered_at = time.monotonic()
+            self.key = line.rsplit(" as ", 1)[1]
+            self.lines.wait_for(lambda text: text.startswith("serving"), timeout)
+        except AssertionError as exc:
+            raise AssertionError(f"{self.host_id} did not start: {exc}\n{self.err_path.read_text()}") from None
         return self
 
     def stderr_text(self) -> str:
@@ -211,7 +173,7 @@ def start_server(tmp_path: Path, etcd_url: str, prefix: str, host_id: str, trans
     err_path = tmp_path / f"server-{host_id}.err"
     with open(err_path, "wb") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "springpython", "run", str(xml)], cwd=HERE, env=python_env(HERE),
+            [sys.executable, "-m", "springpython", "run", str(xml)], cwd=HERE, env=python_env(HA),
             stdout=subprocess.PIPE, stderr=err,
         )
     return Server(proc, host_id, transport, err_path)

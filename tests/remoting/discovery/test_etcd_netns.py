@@ -13,17 +13,12 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
-from helpers_etcd import HERE, SERVER_XML, SERVICE
+from helpers_etcd import HA, HERE, SERVER_XML, SERVICE, LineReader
+from test_ha_netns import hosts, run_ip  # noqa: F401 (hosts is a fixture; helpers_etcd put its folder on the path)
 
-from support import ROOT, python_env
-
-HA = ROOT / "tests" / "remoting" / "ha"
-sys.path.insert(0, str(HA))
-from helpers_ha import LineReader  # noqa: E402
-from test_ha_netns import Host, hosts, run_ip  # noqa: E402,F401 (hosts is a fixture)
+from support import python_env
 
 TTL = 2
 CLIENT_XML = """<?xml version="1.0" encoding="UTF-8"?>
@@ -50,7 +45,7 @@ def start():
     started: list[subprocess.Popen] = []
 
     def run(argv: list[str], **kwargs) -> subprocess.Popen:
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=python_env(HERE),
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=python_env(HA),
                                 cwd=HERE, **kwargs)
         started.append(proc)
         return proc
