@@ -222,3 +222,32 @@ def test_pool_from_registry_is_destroyed_with_its_watch(etcd):
             pool.ping()
         assert any(t.name.startswith("springpython-etcd-watch") for t in threading.enumerate())
         pool.destroy()
+
+
+def test_an_exporter_hosted_by_a_wsgi_server_does_not_register(etcd, tmp_path, caplog):
+    """Under a WSGI/ASGI server each worker would register the same address: a hosted
+    exporter with a registry serves, logs a WARNING and registers nothing."""
+    from springpython.hosting import wsgi_app
+
+    prefix = f"/hosted-{uuid.uuid4().hex[:8]}/"
+    path = tmp_path / "server.xml"
+    path.write_text(f'''<?xml version="1.0"?>\n<objects {NS}>
+        <object id="registry" class="springpython.remoting.discovery.EtcdRegistry">
+            <property name="endpoints" value="{etcd.url}"/><property name="prefix" value="{prefix}"/>
+        </object>
+        <object id="svc" class="test_etcd_records.HostServiceLike"/>
+        <object id="exporter" class="springpython.remoting.xmlrpc.XMLRPCServiceExporter">
+            <property name="service" ref="svc"/><property name="service_name" value="Hosted"/>
+            <property name="registry" ref="registry"/>
+        </object>
+    </objects>''')
+    app = wsgi_app(path)
+    try:
+        with caplog.at_level("WARNING", logger="springpython.remoting"):
+            app.start()
+        [exporter] = app.site.exporters
+        assert exporter.exported and exporter.registration is None
+        assert any("not registered" in r.getMessage() and "WSGI/ASGI" in r.getMessage() for r in caplog.records)
+        assert lookup_endpoints(f"etcd://127.0.0.1:{etcd.client_port}/Hosted", prefix=prefix) == []
+    finally:
+        app.close()
