@@ -22,6 +22,8 @@ __all__ = ["ServiceExporter"]
 log = logging.getLogger(__name__)
 
 DEFAULT_HOST = "localhost"
+#: Listening addresses that mean "every interface": no client can connect to them.
+_WILDCARDS = frozenset({"0.0.0.0", "::", "[::]"})
 
 
 class ServiceExporter(DeclaredProperties, InitializingObject, DisposableObject, ApplicationContextAware):
@@ -126,6 +128,9 @@ class ServiceExporter(DeclaredProperties, InitializingObject, DisposableObject, 
         if url is None:
             return
         assert self.TRANSPORT is not None and self.service_name is not None
+        if str(self.service_host) in _WILDCARDS:
+            log.warning("%s registers %s, which other hosts cannot connect to; set service_host to the address "
+                        "clients use", self.service_name, url)
         self._registration = discovery.register(self.service_name, url, self.TRANSPORT, self.metadata)
 
     def _deregister_endpoint(self, record: "Registration") -> None:

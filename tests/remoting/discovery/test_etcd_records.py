@@ -251,3 +251,13 @@ def test_an_exporter_hosted_by_a_wsgi_server_does_not_register(etcd, tmp_path, c
         assert lookup_endpoints(f"etcd://127.0.0.1:{etcd.client_port}/Hosted", prefix=prefix) == []
     finally:
         app.close()
+
+
+def test_a_wildcard_listening_address_is_registered_with_a_warning(etcd, caplog):
+    """0.0.0.0 listens everywhere but no client can connect to it: registered, with a WARNING."""
+    with EtcdRegistry(endpoints=etcd.url, ttl=2, prefix="/wild/") as registry:
+        exporter = XMLRPCServiceExporter(service=HostServiceLike(), service_name="Wild", service_host="0.0.0.0",
+                                         registry=registry)
+        with caplog.at_level("WARNING", logger="springpython.remoting"), exporter:
+            assert exporter.registration is not None and "0.0.0.0" in exporter.registration.url
+        assert any("other hosts cannot connect to" in r.getMessage() for r in caplog.records)
