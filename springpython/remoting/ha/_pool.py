@@ -303,7 +303,7 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
         else:
             if not members:
                 raise ConfigurationError(
-                    f"{name}: service_pool is empty and neither discovery_url nor registry is set; nothing to call"
+                    f"{name}: service_pool is empty and no discovery_url is set (nor registry); nothing to call"
                 )
             if extra:
                 raise ConfigurationError(
