@@ -212,6 +212,10 @@ def _run(args: argparse.Namespace) -> int:
             exporters = context.get_objects_by_type(ServiceExporter)
             for name, exporter in exporters.items():
                 print(f"exported {name}: {exporter.service_url}", flush=True)
+                if exporter.registration is not None:
+                    record = exporter.registration
+                    print(f"registered {name}: {record.service_name} ({record.transport}) in etcd at "
+                          f"{getattr(exporter.registry, 'location', '?')} as {record.key}", flush=True)
             if admin is not None:
                 from .remoting.ha import HighAvailabilityProxyFactory
 

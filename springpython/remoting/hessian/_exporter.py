@@ -170,6 +170,7 @@ class HessianServiceExporter(HTTPServiceExporter):
 
     DEFAULT_PORT: ClassVar[int] = DEFAULT_PORT
     DEFAULT_PATH: ClassVar[str] = DEFAULT_PATH
+    TRANSPORT: ClassVar[str | None] = "hessian"
 
     service_port: int = DEFAULT_PORT
     path: str = DEFAULT_PATH

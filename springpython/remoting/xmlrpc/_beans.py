@@ -41,6 +41,7 @@ class XMLRPCServiceExporter(HTTPServiceExporter):
 
     DEFAULT_PORT: ClassVar[int] = DEFAULT_PORT
     DEFAULT_PATH: ClassVar[str] = DEFAULT_PATH
+    TRANSPORT: ClassVar[str | None] = "xmlrpc"
 
     service_port: int = DEFAULT_PORT
     path: str = DEFAULT_PATH
