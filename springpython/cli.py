@@ -111,8 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
                                    description="Ask the exporter at URL for its public methods, their "
                                                "signatures and docstrings: PYRO:, PYROLOC://, PYRONAME: and "
                                                "PYROMETA: URLs through the describe call (Pyro5, then Pyro4), "
-                                               "http(s):// URLs (Hessian or XML-RPC) through their API page.")
+                                               "http(s):// URLs (Hessian or XML-RPC) through their API page; "
+                                               "etcd://host:port/Name (etcds:// for TLS) lists the endpoints "
+                                               "registered under Name.")
     describe.add_argument("url", metavar="URL")
+    describe.add_argument("--prefix", default=None,
+                          help="the registry's key prefix, for etcd:// URLs (default /springpython/services/)")
     describe.add_argument("--json", action="store_true", help="print the description as JSON")
     describe.add_argument("--timeout", type=float, default=10.0, help="seconds to wait (default 10)")
     describe.add_argument("--ca-certs", metavar="FILE", help="CA certificates the server's certificate must chain to")
@@ -362,6 +366,8 @@ def _describe(args: argparse.Namespace) -> int:
     from .remoting.api_client import DescribeOptions, describe_url
     from .remoting.api_description import render_json, render_text
 
+    if args.url.partition(":")[0].lower() in ("etcd", "etcds"):
+        return _describe_registrations(args)
     options = DescribeOptions(timeout=args.timeout, ca_certs=args.ca_certs, certfile=args.certfile,
                               keyfile=args.keyfile, engine=args.engine)
     try:
@@ -372,6 +378,28 @@ def _describe(args: argparse.Namespace) -> int:
         sys.stdout.write(render_json(description).decode("utf-8") + "\n")
     else:
         sys.stdout.write(render_text(description, title=args.url))
+    return EXIT_OK
+
+
+def _describe_registrations(args: argparse.Namespace) -> int:
+    """``describe etcd://host:port/Name``: the endpoints registered under Name, one a line."""
+    import json
+
+    from .remoting.discovery import DEFAULT_PREFIX, lookup_endpoints
+
+    try:
+        found = lookup_endpoints(args.url, prefix=args.prefix or DEFAULT_PREFIX, timeout=args.timeout,
+                                 ca_certs=args.ca_certs, certfile=args.certfile, keyfile=args.keyfile)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
+    if args.json:
+        rows = [{"url": r.url, "transport": r.transport, "metadata": dict(r.metadata)} for r in found]
+        sys.stdout.write(json.dumps(rows, indent=2, sort_keys=True) + "\n")
+        return EXIT_OK
+    sys.stdout.write(f"{args.url}: {len(found)} endpoint{'' if len(found) == 1 else 's'} registered\n")
+    for record in found:
+        extra = f"  {json.dumps(dict(record.metadata), sort_keys=True)}" if record.metadata else ""
+        sys.stdout.write(f"  {record.transport:<8} {record.url}{extra}\n")
     return EXIT_OK
 
 

@@ -96,6 +96,39 @@ def test_lookup_endpoints_lists_the_registered_endpoints(etcd):
     assert lookup_endpoints(f"etcd://127.0.0.1:{etcd.client_port}/Quotes", prefix=prefix) == []
 
 
+def test_describe_command_lists_the_endpoints_of_an_etcd_url(etcd):
+    """springpython describe etcd://host:port/Name prints every registered endpoint, as text and as JSON."""
+    prefix = f"/describe-{uuid.uuid4().hex[:8]}/"
+    url = f"etcd://127.0.0.1:{etcd.client_port}/Quotes"
+
+    def describe(*extra):
+        return subprocess.run([sys.executable, "-m", "springpython", "describe", url, "--prefix", prefix, *extra],
+                              capture_output=True, text=True, timeout=60, env=python_env())
+
+    with EtcdRegistry(endpoints=etcd.url, ttl=5, prefix=prefix) as registry:
+        registry.register("Quotes", "http://127.0.0.1:9/q", "hessian", {"zone": "b"})
+        registry.register("Quotes", "PYRO:Quotes@127.0.0.1:9", "pyro4")
+        text = describe()
+        assert text.returncode == 0, text.stderr
+        assert text.stdout.splitlines() == [
+            f"{url}: 2 endpoints registered",
+            "  pyro4    PYRO:Quotes@127.0.0.1:9",
+            "  hessian  http://127.0.0.1:9/q  {\"zone\": \"b\"}",
+        ]
+        as_json = describe("--json")
+        assert as_json.returncode == 0, as_json.stderr
+        assert json.loads(as_json.stdout) == [
+            {"url": "PYRO:Quotes@127.0.0.1:9", "transport": "pyro4", "metadata": {}},
+            {"url": "http://127.0.0.1:9/q", "transport": "hessian", "metadata": {"zone": "b"}},
+        ]
+    gone = describe()
+    assert gone.returncode == 0 and gone.stdout.splitlines() == [f"{url}: 0 endpoints registered"]
+    down = subprocess.run([sys.executable, "-m", "springpython", "describe",
+                           f"etcd://127.0.0.1:{free_port()}/Quotes", "--timeout", "1"],
+                          capture_output=True, text=True, timeout=60, env=python_env())
+    assert down.returncode != 0 and "etcd cannot be reached" in down.stderr
+
+
 def test_lookup_endpoints_says_when_etcd_cannot_be_reached():
     """Nothing listening: a ConnectFailedError naming the endpoint."""
     port = free_port()
