@@ -1,6 +1,33 @@
-"""The service every transport exports in the contract tests, and its exception."""
+"""The service every transport exports in the contract tests, its exception, and
+the transports' exporter and proxy factory classes (blocking and asyncio)."""
 
 from __future__ import annotations
+
+from springpython.remoting.hessian import AsyncHessianProxyFactory, HessianProxyFactory, HessianServiceExporter
+from springpython.remoting.pyro import (
+    AsyncPyro4ProxyFactory,
+    AsyncPyro5ProxyFactory,
+    Pyro4ProxyFactory,
+    Pyro4ServiceExporter,
+    Pyro5ProxyFactory,
+    Pyro5ServiceExporter,
+)
+from springpython.remoting.xmlrpc import AsyncXMLRPCProxyFactory, XMLRPCProxyFactory, XMLRPCServiceExporter
+
+#: Exporter and proxy factory class of each transport, by the transport's name.
+TRANSPORTS = {
+    "pyro5": (Pyro5ServiceExporter, Pyro5ProxyFactory),
+    "pyro4": (Pyro4ServiceExporter, Pyro4ProxyFactory),
+    "hessian": (HessianServiceExporter, HessianProxyFactory),
+    "xmlrpc": (XMLRPCServiceExporter, XMLRPCProxyFactory),
+}
+#: The asyncio twin of each transport's proxy factory.
+ASYNC_PROXIES = {
+    "pyro5": AsyncPyro5ProxyFactory,
+    "pyro4": AsyncPyro4ProxyFactory,
+    "hessian": AsyncHessianProxyFactory,
+    "xmlrpc": AsyncXMLRPCProxyFactory,
+}
 
 
 class CalcError(Exception):

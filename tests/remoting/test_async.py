@@ -11,12 +11,13 @@ import textwrap
 
 import pytest
 from async_services import Napper
-from test_contract import ASYNC_PROXIES, HOST, TRANSPORTS
+from contract_services import ASYNC_PROXIES, TRANSPORTS
 
 from springpython.config import XMLConfig
 from springpython.context import ApplicationContext
 from springpython.errors import ConfigurationError, RemoteFault
 
+HOST = "127.0.0.1"
 CALLS = 50
 NAP_MS = 50
 

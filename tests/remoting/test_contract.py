@@ -12,37 +12,14 @@ from typing import Any, Callable, Iterator
 
 import pytest
 from async_support import Blocking
-from contract_services import Calc, CalcError
+from contract_services import ASYNC_PROXIES, TRANSPORTS, Calc, CalcError
 
 from springpython.config import XMLConfig
 from springpython.context import ApplicationContext
 from springpython.errors import ConfigurationError, ConnectFailedError, NoSuchMethodError, RemoteFault
 from springpython.remoting import tls
-from springpython.remoting.hessian import AsyncHessianProxyFactory, HessianProxyFactory, HessianServiceExporter
-from springpython.remoting.pyro import (
-    AsyncPyro4ProxyFactory,
-    AsyncPyro5ProxyFactory,
-    Pyro4ProxyFactory,
-    Pyro4ServiceExporter,
-    Pyro5ProxyFactory,
-    Pyro5ServiceExporter,
-)
-from springpython.remoting.xmlrpc import AsyncXMLRPCProxyFactory, XMLRPCProxyFactory, XMLRPCServiceExporter
 
 HOST = "127.0.0.1"
-TRANSPORTS = {
-    "pyro5": (Pyro5ServiceExporter, Pyro5ProxyFactory),
-    "pyro4": (Pyro4ServiceExporter, Pyro4ProxyFactory),
-    "hessian": (HessianServiceExporter, HessianProxyFactory),
-    "xmlrpc": (XMLRPCServiceExporter, XMLRPCProxyFactory),
-}
-#: The asyncio twin of each transport's proxy factory.
-ASYNC_PROXIES = {
-    "pyro5": AsyncPyro5ProxyFactory,
-    "pyro4": AsyncPyro4ProxyFactory,
-    "hessian": AsyncHessianProxyFactory,
-    "xmlrpc": AsyncXMLRPCProxyFactory,
-}
 #: Where a protocol carries the server's traceback.
 CARRIES_TRACEBACK = {"pyro5", "pyro4"}
 #: A URL of the right scheme that is malformed, per transport.

@@ -4,8 +4,8 @@ endpoint bookkeeping it reuses: choosing, marking down and up, the all-down erro
 with async members (``AsyncHessianProxyFactory``, ``AsyncPyroProxyFactory``, …)
 awaited in turn.
 
-Rules of this file: those of :mod:`._pool`; a name-server look-up (discovery) runs
-off the event loop, on a thread."""
+Rules of this file: those of :mod:`._pool`; a discovery look-up (name server,
+etcd) runs off the event loop, on a thread."""
 
 from __future__ import annotations
 
@@ -44,7 +44,9 @@ class AsyncHighAvailabilityProxyFactory(AsyncProxy, HighAvailabilityProxyFactory
             if endpoint is None:
                 if discovery is not None and not refreshed:
                     refreshed = True
-                    if await asyncio.to_thread(self._refresh, True):
+                    # another caller's look-up may have found endpoints while this one waited
+                    if await asyncio.to_thread(self._refresh, True) or \
+                            len(self.__dict__["_endpoints"]) > len(tried or ()):
                         continue
                 raise self._all_down(name, lost) from last_exc
             if not endpoint.up:

@@ -43,6 +43,7 @@ from ...context.properties import state
 from .. import failures, faults, tracing
 from .. import tls as _tls
 from .._values import Names, as_bool, as_float, as_int, as_optional_port
+from ..api_description import DESCRIBE_METHOD, describe_interface
 from ..exporter import ServiceExporter
 from ..exposure import ServiceInterface, describe
 from ..invocation import ServiceLoop, blocking
@@ -82,6 +83,8 @@ class ExposedService:
             qualname = f"{cls_name}.{method_name}"
             served = _traced(blocking(method, loop), qualname, target, internals)
             self.__dict__[method_name] = internals.mark_exposed(served)
+        # the describe call: a dotted name, which no attribute of the service can have
+        self.__dict__[DESCRIBE_METHOD] = internals.mark_exposed(functools.partial(describe_interface(interface).answer))
         self._sp_metadata = {
             "methods": set(interface.methods),
             "oneway": set(),

@@ -13,6 +13,8 @@ from xmlrpc.server import SimpleXMLRPCDispatcher
 
 from ...errors import ConfigurationError
 from .. import faults, tls, tracing
+from ..api_description import DESCRIBE_METHOD
+from ..api_page import APIPage
 from ..http import DEFAULT_MAX_BODY_SIZE, HTTPServer, Request, Response
 from ..invocation import Call, ServiceLoop, Steps, is_async, run_steps
 from ._client import RPC_SYSTEM
@@ -33,8 +35,10 @@ class XMLRPCEndpoint:
     """Turns HTTP POSTs into calls on a :class:`SimpleXMLRPCDispatcher`.
 
     A body that is not well-formed XML-RPC (or carries a DTD) gets a fault
-    (``-32700``/``-32600``) in a 200 response, so the connection stays usable. An
-    ``async def`` function runs on ``loop`` (:mod:`springpython.remoting.invocation`)."""
+    (``-32700``/``-32600``) in a 200 response, so the connection stays usable.
+    With a ``page`` (:class:`~springpython.remoting.api_page.APIPage`), a GET gets
+    the API page; without one, any method but POST gets 405. An ``async def``
+    function runs on ``loop`` (:mod:`springpython.remoting.invocation`)."""
 
     def __init__(
         self,
@@ -43,9 +47,11 @@ class XMLRPCEndpoint:
         logger: logging.Logger | None = None,
         log_requests: Callable[[], bool] = lambda: False,
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+        page: APIPage | None = None,
         loop: ServiceLoop | None = None,
     ) -> None:
         self.dispatcher = dispatcher
+        self.page = page
         self.log = logger or log
         self._log_requests = log_requests
         self.max_body_size = max_body_size
@@ -66,6 +72,8 @@ class XMLRPCEndpoint:
 
     def _handle(self, request: Request) -> Steps[Response]:
         if request.method != "POST":
+            if self.page is not None:
+                return self.page.answer(request)
             return Response(405, b"XML-RPC requests must be POSTed\n", headers=[("Allow", "POST")])
         body = request.body
         encoding = (request.header("content-encoding") or "identity").strip().lower()
@@ -105,7 +113,7 @@ def dispatch(dispatcher: SimpleXMLRPCDispatcher, data: bytes, path: str | None, 
         if method not in dispatcher.funcs and dispatcher.instance is None:
             raise xmlrpc.client.Fault(METHOD_NOT_FOUND, f"the service has no method named {method!r}")
         try:
-            with spans(method) if spans is not None else tracing.NO_SPAN:
+            with spans(method) if spans is not None and method != DESCRIBE_METHOD else tracing.NO_SPAN:
                 function = dispatcher.funcs.get(method) if _plain_dispatch(dispatcher) else None
                 if function is not None:
                     result = yield Call(function, tuple(params))
