@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import inspect
 import logging
 import re
 import ssl
@@ -77,9 +78,15 @@ class ExposedService:
                  target: tracing.Target) -> None:
         self._sp_service = service
         cls_name = type(service).__qualname__
+        plain: dict[str, Any] = {}
+        traced: dict[str, Any] = {}
         for method_name, method in interface.methods.items():
             qualname = f"{cls_name}.{method_name}"
-            self.__dict__[method_name] = internals.mark_exposed(_traced(method, qualname, target, internals))
+            traced[method_name] = internals.mark_exposed(_traced(method, qualname, target, internals))
+            plain[method_name] = traced[method_name] if inspect.iscoroutinefunction(method) else (
+                internals.mark_exposed(functools.partial(method)))
+        self._sp_traced = traced
+        self.__dict__.update(traced if tracing.active() else plain)
         self._sp_metadata = {
             "methods": set(interface.methods),
             "oneway": set(),
@@ -90,6 +97,13 @@ class ExposedService:
         if name.startswith("_"):
             raise AttributeError(name)
         raise AttributeError(faults.no_such_method_message(name))
+
+    def sp_trace(self) -> None:
+        """Serve the traced methods from now on: tracing was turned on after this
+        facade was made (until then its methods are the service's own, called through
+        a C-level ``functools.partial`` that costs no frame; see
+        :meth:`._daemons.ConnectionTracking.sp_trace_on`)."""
+        self.__dict__.update(self._sp_traced)
 
 
 def _traced(method: Callable[..., Any], qualname: str, target: tracing.Target,

@@ -49,6 +49,7 @@ from typing import Any, Callable, Hashable
 
 from ...errors import ExportError, VerificationException
 from .. import tls as tls_policy
+from .. import tracing
 from ..tls import CLIENT_CERTIFICATE_REFUSED
 from ..registry import SharedServers
 from ._pyro_internals import Internals, WireHeader
@@ -145,6 +146,8 @@ class ConnectionTracking:
         self.sp_lock = threading.Lock()
         self.sp_open: dict[Any, ClientConnection] = {}
         self.sp_closing = False
+        #: Whether the facades serve their traced methods (see :meth:`sp_trace_on`).
+        self.sp_traced = False
         layout = internals.layout
         #: What the check of each message needs, in one tuple (see :meth:`handleRequest`).
         self.sp_check = (
@@ -241,6 +244,8 @@ class ConnectionTracking:
                 ok = self._sp_read(client, None)
         if not ok:
             raise self.sp_internals.errors.ConnectionClosedError("connection closed")
+        if not self.sp_traced and tracing.active():  # checked once the message is in
+            self.sp_trace_on()
         try:
             self.pyro_handle_request(client)
         except BaseException as exc:
@@ -249,6 +254,25 @@ class ConnectionTracking:
             self.answer_exit(client, exc)
         finally:
             client.recv = _EMPTY_READ
+
+    def register(self, obj: Any, *args: Any, **kwargs: Any) -> Any:  # Pyro's name
+        if "sp_lock" not in self.__dict__:  # Pyro's own object, registered before sp_init
+            return super().register(obj, *args, **kwargs)  # type: ignore[misc]
+        with self.sp_lock:
+            if self.sp_traced and hasattr(obj, "sp_trace"):
+                obj.sp_trace()
+            return super().register(obj, *args, **kwargs)  # type: ignore[misc]
+
+    def sp_trace_on(self) -> None:
+        """Tracing was turned on (an OpenTelemetry provider is set once and stays):
+        every facade served here switches to its traced methods, once. Until then a
+        request costs this one check, made with the others in :meth:`handleRequest`."""
+        with self.sp_lock:
+            if not self.sp_traced:
+                for obj in list(self.objectsById.values()):  # type: ignore[attr-defined]
+                    if hasattr(obj, "sp_trace"):
+                        obj.sp_trace()
+                self.sp_traced = True
 
     def _sp_log_silent(self, sock: Any, exc: OSError, handshake: bool) -> None:
         """Log (at DEBUG) why a wait for a message's first bytes ended without any."""
