@@ -49,6 +49,7 @@ from ..exposure import ServiceInterface, describe
 from ..proxy import RemoteProxy
 from ..registry import SharedServers
 from . import _daemons, _settings
+from ._budget import DEFAULT_MAX_DEPTH, DEFAULT_MAX_ITEMS, DecodeBudget
 from ._pyro_internals import Internals, PyroFault
 from ._urls import DEFAULT_PORT, PyroURL, direct_uri, parse_service_url
 
@@ -176,6 +177,9 @@ class BasePyroServiceExporter(ServiceExporter):
       requests before the daemon closes it (default 30).
     - ``max_connections_per_peer``: connections one peer address may hold (default
       20); at the cap its longest-idle one is closed, or the new one refused.
+    - ``max_items`` and ``max_depth``: the decode budget of a call (default 65536
+      items, 200 levels of nesting; see :mod:`._budget`); a call over it is answered
+      with an error before Pyro decodes it.
 
     TLS properties are the Pyro5 exporter's (:class:`~..tls_properties.ServerTLSProperties`).
     Exporters on the same host:port share one daemon; their TLS, serializer and
@@ -193,6 +197,8 @@ class BasePyroServiceExporter(ServiceExporter):
     max_message_size: int = _settings.DEFAULT_MAX_MESSAGE_SIZE
     idle_timeout: float = _settings.DEFAULT_IDLE_TIMEOUT
     max_connections_per_peer: int = _settings.DEFAULT_MAX_CONNECTIONS_PER_PEER
+    max_items: int = DEFAULT_MAX_ITEMS
+    max_depth: int = DEFAULT_MAX_DEPTH
 
     _server: _daemons.ServerThread | None = state(None)
     _uri: str | None = state(None)
@@ -228,6 +234,7 @@ class BasePyroServiceExporter(ServiceExporter):
             size = as_int("max_message_size", self.max_message_size)
             idle = as_float("idle_timeout", self.idle_timeout)
             per_peer = as_int("max_connections_per_peer", self.max_connections_per_peer)
+            budget = DecodeBudget(as_int("max_items", self.max_items), as_int("max_depth", self.max_depth))
         except ValueError as exc:
             raise ConfigurationError(f"{name}: {exc}") from None
         if size < 0:
@@ -238,7 +245,10 @@ class BasePyroServiceExporter(ServiceExporter):
             raise ConfigurationError(
                 f"{name}: max_connections_per_peer must be at least 1, got {self.max_connections_per_peer!r}"
             )
-        return _settings.Limits(size, idle, _settings.DEFAULT_REQUEST_TIMEOUT, per_peer)
+        for prop, value in (("max_items", budget.max_items), ("max_depth", budget.max_depth)):
+            if value < 1:
+                raise ConfigurationError(f"{name}: {prop} must be at least 1, got {getattr(self, prop)!r}")
+        return _settings.Limits(size, idle, _settings.DEFAULT_REQUEST_TIMEOUT, per_peer, budget)
 
     def _start_daemon(self, host: str, port: int, settings: _settings.DaemonSettings) -> _daemons.ServerThread:
         internals = self._internals()

@@ -28,8 +28,9 @@ the worker thread of each connection, before Pyro sees any of its bytes:
   (:class:`ClientConnection`). A body over ``max_message_size`` bytes (after
   decompression, for a compressed one) and a call in a serializer the exporter does
   not accept are answered with an error and the connection is closed, without the
-  body being kept; a connection silent for ``idle_timeout`` seconds between
-  requests is closed.
+  body being kept; so is a call over its decode budget (:mod:`._budget`: items,
+  nesting, references), before Pyro decodes it. A connection silent for
+  ``idle_timeout`` seconds between requests is closed.
 * Every reply must be taken by the client within ``request_timeout`` seconds (one
   deadline per reply, :func:`_sender`): a client that stops reading costs its
   worker that long at most.
@@ -52,6 +53,7 @@ from .. import tls as tls_policy
 from .. import tracing
 from ..tls import CLIENT_CERTIFICATE_REFUSED
 from ..registry import SharedServers
+from . import _budget
 from ._pyro_internals import Internals, WireHeader
 from ._settings import DaemonSettings
 
@@ -148,12 +150,16 @@ class ConnectionTracking:
         self.sp_closing = False
         #: Whether the facades serve their traced methods (see :meth:`sp_trace_on`).
         self.sp_traced = False
+        #: Accepted serializers by id, and those whose calls of no more bytes than
+        #: ``max_items`` are within the decode budget without a look (:mod:`._budget`).
+        self.sp_names = {internals.serializer_id(n): n for n in settings.serializers}
+        unchecked = frozenset(i for i, n in self.sp_names.items() if n in _budget.TEXT_SERIALIZERS)
         layout = internals.layout
         #: What the check of each message needs, in one tuple (see :meth:`handleRequest`).
         self.sp_check = (
             layout.header.unpack_from, layout.header.size, layout.prefix, layout.annotations_size,
             layout.data_size, layout.flags, layout.compressed, layout.msg_type, layout.invoke,
-            layout.serializer_id, accepted, limits.max_message_size,
+            layout.serializer_id, unchecked, min(limits.max_message_size, limits.budget.max_items),
         )
 
     def on_connect(self, conn: Any, denied_reason: Any = None) -> bool:
@@ -338,6 +344,10 @@ class ConnectionTracking:
                         f"inflates to more than this server's limit of {limits.max_message_size} bytes "
                         f"(max_message_size)")
                     self._sp_refuse(client, header, handshake, body_size, internals.too_large(f"compressed message {what}"))
+            if header.is_call:
+                reason = self._sp_over_budget(header, memoryview(buf)[size:size + body_size])
+                if reason is not None:
+                    self._sp_refuse(client, header, handshake, body_size, internals.too_large(reason))
             if len(buf) == size + body_size:
                 message, client.pending = buf, bytearray()
             else:  # the next message began already
@@ -351,6 +361,18 @@ class ConnectionTracking:
             return False
         except (_Refused, ConnectionError, ssl.SSLError, OSError):
             return False
+
+    def _sp_over_budget(self, header: WireHeader, body: memoryview) -> str | None:
+        """Why the call in ``body`` is over the decode budget (:mod:`._budget`), or ``None``."""
+        try:
+            data: Any = body[header.data_from:]
+            if header.compressed_from is not None:  # its inflated size is checked already
+                data = zlib.decompress(data)
+            return _budget.refusal(self.sp_names.get(header.serializer_id, ""), data, self.sp_limits.budget)
+        except zlib.error:
+            return "the compressed call is not valid zlib data"
+        finally:
+            body.release()
 
     def _sp_refuse(self, conn: ClientConnection, header: WireHeader, handshake: bool, received: int,
                    exc: BaseException) -> None:

@@ -163,6 +163,8 @@ class WireHeader(NamedTuple):
     compressed_from: int | None
     #: A call, whose data the daemon deserializes (its serializer must be accepted).
     is_call: bool
+    #: Where the (serialized, perhaps compressed) data starts in the body, after the annotations.
+    data_from: int = 0
 
 
 class DaemonHooks:
@@ -403,7 +405,7 @@ class Pyro5Internals(Internals):
             return None
         compressed = annotations_size if flags & protocol.FLAGS_COMPRESSED else None
         return WireHeader(msg_type, serializer_id, seq, annotations_size + data_size, compressed,
-                          msg_type == protocol.MSG_INVOKE)
+                          msg_type == protocol.MSG_INVOKE, annotations_size)
 
     def too_large(self, message: str) -> BaseException:
         error: BaseException = Pyro5.errors.ProtocolError(message)
@@ -513,7 +515,7 @@ class Pyro4Internals(Internals):
         message = self._message
         compressed = annotations_size if flags & message.FLAGS_COMPRESSED else None
         return WireHeader(msg_type, serializer_id, seq, annotations_size + data_size, compressed,
-                          msg_type == message.MSG_INVOKE)
+                          msg_type == message.MSG_INVOKE, annotations_size)
 
     def too_large(self, message: str) -> BaseException:
         return self.errors.MessageTooLargeError(message)  # type: ignore[no-any-return]

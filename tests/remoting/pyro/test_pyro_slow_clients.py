@@ -10,51 +10,19 @@ import socket
 import ssl
 import threading
 import time
-from types import SimpleNamespace
 from typing import Any
 
-import Pyro4
-import Pyro4.message
-import Pyro4.util
-import Pyro5.client
-import Pyro5.errors
-import Pyro5.protocol
-import Pyro5.serializers
 import pytest
-from helpers_pyro import exporters, proxy_factories, wait_until
+from helpers_pyro import ENGINE_WIRES, connect, exporters, handshaken, proxy_factories, wait_until
 
-from springpython.remoting.pyro import Pyro4ProxyFactory, Pyro4ServiceExporter, Pyro5ProxyFactory, Pyro5ServiceExporter
+from springpython.remoting.pyro import Pyro5ProxyFactory, Pyro5ServiceExporter
 from springpython.remoting.pyro import _daemons, _settings
 
 MiB = 1024 * 1024
 #: Seconds a trickling client is given before the test calls its connection held.
 HELD = 8.0
 
-
-def pyro5_message(msg_type: int, data: bytes, seq: int) -> bytes:
-    serializer = Pyro5.serializers.serializers["serpent"]
-    return bytes(Pyro5.protocol.SendingMessage(msg_type, 0, seq, serializer.serializer_id, data).data)
-
-
-def pyro4_message(msg_type: int, data: bytes, seq: int) -> bytes:
-    serializer = Pyro4.util.get_serializer("serpent")
-    return bytes(Pyro4.message.Message(msg_type, data, serializer.serializer_id, 0, seq).to_bytes())
-
-
-ENGINES = {
-    "Pyro5": SimpleNamespace(
-        Exporter=Pyro5ServiceExporter, ProxyFactory=Pyro5ProxyFactory, Proxy=Pyro5.client.Proxy,
-        message=pyro5_message, CONNECT=Pyro5.protocol.MSG_CONNECT, INVOKE=Pyro5.protocol.MSG_INVOKE,
-        connect=lambda: Pyro5.serializers.serializers["serpent"].dumps({"handshake": "hello", "object": "Slow"}),
-        call=lambda method, *args: Pyro5.serializers.serializers["serpent"].dumpsCall("Slow", method, args, {}),
-    ),
-    "Pyro4": SimpleNamespace(
-        Exporter=Pyro4ServiceExporter, ProxyFactory=Pyro4ProxyFactory, Proxy=Pyro4.Proxy,
-        message=pyro4_message, CONNECT=Pyro4.message.MSG_CONNECT, INVOKE=Pyro4.message.MSG_INVOKE,
-        connect=lambda: Pyro4.util.get_serializer("serpent").dumps({"handshake": "hello", "object": "Slow"}),
-        call=lambda method, *args: Pyro4.util.get_serializer("serpent").dumpsCall("Slow", method, args, {}),
-    ),
-}
+ENGINES = ENGINE_WIRES
 
 
 class Big:
@@ -96,11 +64,6 @@ def proxies(engine):
     next(made, None)
 
 
-def connect(url: str) -> socket.socket:
-    host, port = url.rsplit("@", 1)[1].rsplit(":", 1)
-    return socket.create_connection((host, int(port)), timeout=HELD)
-
-
 def trickle(sock: Any, data: bytes, interval: float = 0.25) -> float | None:
     """Send ``data`` a byte every ``interval`` seconds until the server ends the
     connection; the seconds that took, or ``None`` when all of it was sent or
@@ -119,22 +82,14 @@ def trickle(sock: Any, data: bytes, interval: float = 0.25) -> float | None:
     return None
 
 
-def handshaken(engine: Any, url: str) -> socket.socket:
-    """A plain socket on which the Pyro handshake is done."""
-    sock = connect(url)
-    sock.sendall(engine.message(engine.CONNECT, engine.connect(), 0))
-    assert sock.recv(65536), "no answer to the handshake"
-    return sock
-
-
 def test_a_trickled_handshake_ends_at_the_handshake_deadline(engine, export, proxies):
     """A client sending its connect message a byte every 0.25 s is disconnected (the
     deadline is for the handshake, not for each recv), and other clients are answered
     meanwhile."""
     exporter = export()
-    sock = connect(exporter.service_url)
+    sock = connect(exporter.service_url, HELD)
     result: list[float | None] = []
-    worker = threading.Thread(target=lambda: result.append(trickle(sock, engine.message(engine.CONNECT, engine.connect(), 0))))
+    worker = threading.Thread(target=lambda: result.append(trickle(sock, engine.message(engine.CONNECT, engine.connect("Slow"), 0))))
     worker.start()
     try:
         assert proxies(exporter.service_url).echo("meanwhile") == "meanwhile"
@@ -149,9 +104,9 @@ def test_a_trickled_request_ends_at_the_request_deadline(engine, export):
     """After a normal handshake, a call sent a byte every 0.25 s is dropped once
     request_timeout has passed since its first byte."""
     exporter = export()
-    sock = handshaken(engine, exporter.service_url)
+    sock = handshaken(engine, exporter.service_url, HELD)
     try:
-        assert trickle(sock, engine.message(engine.INVOKE, engine.call("echo", "x" * 100), 1)) is not None, (
+        assert trickle(sock, engine.message(engine.INVOKE, engine.call("Slow", "echo", "x" * 100), 1)) is not None, (
             "the trickling request held its worker")
     finally:
         sock.close()
@@ -162,10 +117,10 @@ def test_a_reply_nobody_reads_ends_at_the_request_deadline(engine, export, proxi
     """A client that asks for a 24 MiB answer and never reads it costs its worker
     request_timeout seconds: the daemon closes the connection, and serves others."""
     exporter = export()
-    sock = handshaken(engine, exporter.service_url)
+    sock = handshaken(engine, exporter.service_url, HELD)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     try:
-        sock.sendall(engine.message(engine.INVOKE, engine.call("big", 24 * MiB), 1))
+        sock.sendall(engine.message(engine.INVOKE, engine.call("Slow", "big", 24 * MiB), 1))
         assert proxies(exporter.service_url).echo("meanwhile") == "meanwhile"
         wait_until(lambda: exporter.connections <= 1, timeout=HELD + 5, what="the connection of the non-reader closed")
     finally:
@@ -191,7 +146,7 @@ def test_a_trickled_tls_handshake_ends_at_the_handshake_deadline(pki, short_dead
     exporter.after_properties_set()
     proxy = Pyro5ProxyFactory(service_url=exporter.service_url, ca_certs=str(pki.ca_chain),
                               certfile=str(pki.client_cert), keyfile=str(pki.client_key))
-    sock = connect(exporter.service_url)
+    sock = connect(exporter.service_url, HELD)
     result: list[float | None] = []
     worker = threading.Thread(target=lambda: result.append(trickle(sock, client_hello())))
     worker.start()
