@@ -18,12 +18,12 @@ import logging
 import re
 from typing import Any, Callable, ClassVar
 
-from ...errors import ProtocolError
+from ...errors import ConfigurationError, ProtocolError
 from .. import faults, tracing
 from ..exposure import describe
 from ..http import Request, Response
 from ..http_exporter import HTTPServiceExporter, HTTPSettings
-from ._codec import decode_call, encode_fault, encode_reply
+from ._codec import DEFAULT_LIMITS, DecodeLimits, decode_call, encode_fault, encode_reply
 
 __all__ = ["HessianServiceExporter", "HessianEndpoint"]
 
@@ -75,8 +75,9 @@ class HessianEndpoint:
     """The request handler mounted on the HTTP server: decodes a call, invokes the
     public method and encodes the reply or fault. Never raises."""
 
-    def __init__(self, service: Any, name: str) -> None:
+    def __init__(self, service: Any, name: str, limits: DecodeLimits = DEFAULT_LIMITS) -> None:
         self.name = name
+        self.limits = limits
         self.methods: dict[str, Callable[..., Any]] = dict(describe(service).methods)
         # how many positional arguments each method takes: (least, most or None)
         self.arities: dict[str, tuple[int, int | None] | None] = {
@@ -90,7 +91,7 @@ class HessianEndpoint:
             )
         body = request.body
         try:
-            call = decode_call(body)
+            call = decode_call(body, self.limits)
         except ProtocolError as exc:
             log.warning("%s: malformed Hessian call from %s: %s", self.name, _peer(request), exc)
             version = _reply_version(body)
@@ -163,13 +164,26 @@ class HessianServiceExporter(HTTPServiceExporter):
     body over ``max_body_size`` bytes (default 8 MiB) gets HTTP 413. Exporters on the
     same host and port share one server, each on its own ``path``, when their TLS
     settings agree. Names starting with ``_`` are never callable; a Java object
-    arrives as a :class:`~springpython.remoting.hessian.HessianObject` (a dict)."""
+    arrives as a :class:`~springpython.remoting.hessian.HessianObject` (a dict).
+
+    The decode budget of a call (see :class:`~._codec.DecodeLimits`): ``max_depth``
+    (nesting, default 200), ``base_containers`` (lists, maps and objects any call may
+    create, default 65536) plus one per ``bytes_per_container`` bytes of the call
+    (default 16); a call over it is answered with a ``ProtocolException`` fault.
+    Each must be a positive integer (a ConfigurationError at start otherwise)."""
 
     DEFAULT_PORT: ClassVar[int] = DEFAULT_PORT
     DEFAULT_PATH: ClassVar[str] = DEFAULT_PATH
 
     service_port: int = DEFAULT_PORT
     path: str = DEFAULT_PATH
+    max_depth: int = DEFAULT_LIMITS.max_depth
+    base_containers: int = DEFAULT_LIMITS.base_containers
+    bytes_per_container: int = DEFAULT_LIMITS.bytes_per_container
 
     def _endpoint(self, settings: HTTPSettings) -> "HessianEndpoint":
-        return HessianEndpoint(self.service, self.service_name or type(self.service).__name__)
+        try:
+            limits = DecodeLimits.of(self.max_depth, self.base_containers, self.bytes_per_container)
+        except ValueError as exc:
+            raise ConfigurationError(f"{type(self).__name__}: {exc}") from None
+        return HessianEndpoint(self.service, self.service_name or type(self.service).__name__, limits)
