@@ -60,8 +60,19 @@ def build_parser() -> argparse.ArgumentParser:
                      help="serve the HTTP exporters under gunicorn with N worker processes, at the one "
                           "host:port they name (needs springpython[gunicorn])")
     run.add_argument("--admin", metavar="[HOST:]PORT",
-                     help="serve the call metrics in Prometheus text format at http://HOST:PORT/metrics "
-                          "(host 127.0.0.1 unless given; needs the 'admin' extra; not with --workers)")
+                     help="serve a live status page at http://HOST:PORT/ and the call metrics in Prometheus "
+                          "text format at /metrics (host 127.0.0.1 unless given; needs the 'admin' extra; "
+                          "not with --workers)")
+    run.add_argument("--admin-certfile", metavar="FILE", help="serve the admin address over HTTPS with this "
+                                                              "certificate (needed on a non-loopback host)")
+    run.add_argument("--admin-keyfile", metavar="FILE", help="the key of --admin-certfile")
+    run.add_argument("--admin-ca-certs", metavar="FILE",
+                     help="require admin clients to present a certificate signed by these CAs")
+    run.add_argument("--admin-verify-field", action="append", default=[], metavar="NAME=VALUE",
+                     help="a subject field the admin client's certificate must have (repeatable)")
+    run.add_argument("--admin-plain-http", action="store_true",
+                     help="allow plain HTTP for --admin on a non-loopback host (anyone who can reach it "
+                          "sees the status page and metrics)")
     run.set_defaults(handler=_run)
 
     validate = commands.add_parser("validate", help="check contexts without creating anything",
@@ -95,6 +106,25 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("contexts", nargs="+", metavar="FILE.xml")
     graph.add_argument("--format", choices=("dot", "svg"), default="dot", help="dot (default) or svg via Graphviz")
     graph.set_defaults(handler=_graph)
+
+    describe = commands.add_parser("describe", help="print what the exporter at a URL offers",
+                                   description="Ask the exporter at URL for its public methods, their "
+                                               "signatures and docstrings: PYRO:, PYROLOC://, PYRONAME: and "
+                                               "PYROMETA: URLs through the describe call (Pyro5, then Pyro4), "
+                                               "http(s):// URLs (Hessian or XML-RPC) through their API page; "
+                                               "etcd://host:port/Name (etcds:// for TLS) lists the endpoints "
+                                               "registered under Name.")
+    describe.add_argument("url", metavar="URL")
+    describe.add_argument("--prefix", default=None,
+                          help="the registry's key prefix, for etcd:// URLs (default /springpython/services/)")
+    describe.add_argument("--json", action="store_true", help="print the description as JSON")
+    describe.add_argument("--timeout", type=float, default=10.0, help="seconds to wait (default 10)")
+    describe.add_argument("--ca-certs", metavar="FILE", help="CA certificates the server's certificate must chain to")
+    describe.add_argument("--certfile", metavar="FILE", help="client certificate, for servers that require one")
+    describe.add_argument("--keyfile", metavar="FILE", help="the client certificate's key")
+    describe.add_argument("--engine", choices=("auto", "pyro5", "pyro4"), default="auto",
+                          help="the Pyro protocol of a Pyro URL (default: Pyro5, then Pyro4)")
+    describe.set_defaults(handler=_describe)
 
     demo = commands.add_parser("demo", help="export a service over every transport and call it through proxies",
                                description="Start exporters on 127.0.0.1 for every transport, call each through "
@@ -177,7 +207,7 @@ def _run(args: argparse.Namespace) -> int:
         if args.admin:
             raise CommandError("--admin does not work with --workers yet (each worker process has its own metrics)")
         return _run_workers(configs, args.workers)
-    admin = _admin(args.admin) if args.admin else None
+    admin = _admin(args) if args.admin else None
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -186,8 +216,16 @@ def _run(args: argparse.Namespace) -> int:
             exporters = context.get_objects_by_type(ServiceExporter)
             for name, exporter in exporters.items():
                 print(f"exported {name}: {exporter.service_url}", flush=True)
+                if exporter.registration is not None:
+                    record = exporter.registration
+                    print(f"registered {name}: {record.service_name} ({record.transport}) in etcd at "
+                          f"{getattr(exporter.registry, 'location', '?')} as {record.key}", flush=True)
             if admin is not None:
+                from .remoting.ha import HighAvailabilityProxyFactory
+
+                admin.show(exporters, context.get_objects_by_type(HighAvailabilityProxyFactory))
                 print(f"admin: {admin.url}metrics", flush=True)
+                print(f"status: {admin.url}", flush=True)
             print(f"serving {len(exporters)} service(s); stop with Ctrl-C or SIGTERM", flush=True)
             stop.wait()
         finally:
@@ -216,13 +254,23 @@ def _run_workers(configs: Sequence[Any], workers: int) -> int:
     return code
 
 
-def _admin(address: str) -> "AdminServer":
-    """The admin server at ``address``, with the call metrics installed (before the
+def _admin(args: argparse.Namespace) -> "AdminServer":
+    """The admin server at ``--admin``, with the call metrics installed (before the
     context starts, so that every call is counted)."""
-    from .admin import AdminServer, parse_address, prometheus_metrics
+    from .admin import AdminServer, MetricsRegistry, check_exposure, parse_address
+    from .remoting.tls import ServerTLS
 
-    host, port = parse_address(address)
-    return AdminServer(host, port, prometheus_metrics())
+    host, port = parse_address(args.admin)
+    fields = {}
+    for item in args.admin_verify_field:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise CommandError(f"--admin-verify-field must be NAME=VALUE, got {item!r}")
+        fields[name] = value
+    tls = ServerTLS.from_properties(certfile=args.admin_certfile, keyfile=args.admin_keyfile,
+                                    ca_certs=args.admin_ca_certs, verify_fields=fields or None, owner="--admin")
+    check_exposure(host, port, tls, args.admin_plain_http)  # before the meter provider is installed
+    return AdminServer(host, port, MetricsRegistry.install(), tls=tls, allow_plain_http=args.admin_plain_http)
 
 
 # -- validate -----------------------------------------------------------------------
@@ -310,6 +358,48 @@ def _graph(args: argparse.Namespace) -> int:
     if result.returncode != 0:
         raise CommandError(f"dot failed: {result.stderr.decode(errors='replace').strip()}")
     sys.stdout.buffer.write(result.stdout)
+    return EXIT_OK
+
+
+# -- describe -----------------------------------------------------------------------------
+def _describe(args: argparse.Namespace) -> int:
+    from .remoting.api_client import DescribeOptions, describe_url
+    from .remoting.api_description import render_json, render_text
+
+    if args.url.partition(":")[0].lower() in ("etcd", "etcds"):
+        return _describe_registrations(args)
+    options = DescribeOptions(timeout=args.timeout, ca_certs=args.ca_certs, certfile=args.certfile,
+                              keyfile=args.keyfile, engine=args.engine)
+    try:
+        description = describe_url(args.url, options)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
+    if args.json:
+        sys.stdout.write(render_json(description).decode("utf-8") + "\n")
+    else:
+        sys.stdout.write(render_text(description, title=args.url))
+    return EXIT_OK
+
+
+def _describe_registrations(args: argparse.Namespace) -> int:
+    """``describe etcd://host:port/Name``: the endpoints registered under Name, one a line."""
+    import json
+
+    from .remoting.discovery import DEFAULT_PREFIX, lookup_endpoints
+
+    try:
+        found = lookup_endpoints(args.url, prefix=args.prefix or DEFAULT_PREFIX, timeout=args.timeout,
+                                 ca_certs=args.ca_certs, certfile=args.certfile, keyfile=args.keyfile)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
+    if args.json:
+        rows = [{"url": r.url, "transport": r.transport, "metadata": dict(r.metadata)} for r in found]
+        sys.stdout.write(json.dumps(rows, indent=2, sort_keys=True) + "\n")
+        return EXIT_OK
+    sys.stdout.write(f"{args.url}: {len(found)} endpoint{'' if len(found) == 1 else 's'} registered\n")
+    for record in found:
+        extra = f"  {json.dumps(dict(record.metadata), sort_keys=True)}" if record.metadata else ""
+        sys.stdout.write(f"  {record.transport:<8} {record.url}{extra}\n")
     return EXIT_OK
 
 

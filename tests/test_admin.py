@@ -61,7 +61,7 @@ def test_admin_metrics_count_calls_and_errors_per_method(spawn, tmp_path):
             break
         name, _, url = line.strip().partition(": ")
         urls[name] = url
-    assert set(urls) == {"exported hessian", "exported xmlrpc", "admin"}, (urls, proc.stderr.read())
+    assert set(urls) == {"exported hessian", "exported xmlrpc", "admin", "status"}, (urls, proc.stderr.read())
     assert urls["admin"].startswith("http://127.0.0.1:") and urls["admin"].endswith("/metrics")
     with HessianProxyFactory(urls["exported hessian"]) as hessian, XMLRPCProxyFactory(urls["exported xmlrpc"]) as rpc:
         assert hessian.relay("a") == "a>hop" and hessian.relay("b") == "b>hop"

@@ -120,10 +120,10 @@ def test_graph_svg(tmp_path, capfdbinary):
 
 
 def test_parser_documents_all_commands():
-    """The parser knows the five subcommands (it is also what the docs render)."""
+    """The parser knows the six subcommands (it is also what the docs render)."""
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
-    assert set(sub.choices) == {"run", "validate", "certs", "graph", "demo"}
+    assert set(sub.choices) == {"run", "validate", "certs", "graph", "describe", "demo"}
 
 
 def test_run_serves_until_sigterm(tmp_path):

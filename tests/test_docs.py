@@ -122,6 +122,7 @@ BEAN_PAGES = {
     "remoting/pyro": ("springpython.remoting.pyro", ["PyroServiceExporter", "PyroProxyFactory"]),
     "remoting/hessian": ("springpython.remoting.hessian", ["HessianServiceExporter", "HessianProxyFactory"]),
     "remoting/ha": ("springpython.remoting.ha", ["HighAvailabilityProxyFactory"]),
+    "remoting/discovery": ("springpython.remoting.discovery", ["EtcdRegistry"]),
 }
 
 
@@ -147,6 +148,7 @@ API_PAGES = {
     "springpython.remoting.xmlrpc": "api/xmlrpc",
     "springpython.remoting.hessian": "api/hessian",
     "springpython.remoting.ha": "api/ha",
+    "springpython.remoting.discovery": "api/discovery",
     "springpython.hosting": "api/hosting",
 }
 

@@ -6,19 +6,24 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 
 from ..context.lifecycle import ApplicationContextAware, DisposableObject, InitializingObject
 from ..context.properties import DeclaredProperties, object_lock, state
 from ..errors import ConfigurationError
 from . import registry
-from ._values import as_port
+from ._values import Names, as_port
+
+if TYPE_CHECKING:
+    from .discovery import Registration
 
 __all__ = ["ServiceExporter"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_HOST = "localhost"
+#: Listening addresses that mean "every interface": no client can connect to them.
+_WILDCARDS = frozenset({"0.0.0.0", "::", "[::]"})
 
 
 class ServiceExporter(DeclaredProperties, InitializingObject, DisposableObject, ApplicationContextAware):
@@ -31,16 +36,25 @@ class ServiceExporter(DeclaredProperties, InitializingObject, DisposableObject, 
     with another default port redeclares ``service_port``. An exporter started by
     an application context keeps the process serving after its main code ends,
     until it is destroyed or the user presses Ctrl-C
-    (:func:`~springpython.remoting.registry.keep_serving_at_exit`)."""
+    (:func:`~springpython.remoting.registry.keep_serving_at_exit`).
+
+    With ``registry`` (an :class:`~springpython.remoting.discovery.EtcdRegistry`) the
+    exporter registers its real URL, its transport and ``metadata`` once listening,
+    and deregisters first thing in :meth:`destroy`."""
 
     DEFAULT_PORT: ClassVar[int] = 0
+    #: The transport named in registrations (the proxy factory a client needs).
+    TRANSPORT: ClassVar[str | None] = None
 
     service: object = None
     service_name: str | None = None
     service_host: str = DEFAULT_HOST
     service_port: int = DEFAULT_PORT
+    registry: object = None
+    metadata: Names | Mapping[str, Any] | None = None
 
     _exported: bool = state(False)
+    _registration: "Registration | None" = state(None)
 
     @property
     def _state_lock(self) -> threading.Lock:
@@ -60,11 +74,14 @@ class ServiceExporter(DeclaredProperties, InitializingObject, DisposableObject, 
                 raise ConfigurationError(f"{type(self).__name__}: {exc}") from None
             if not self.service_host:
                 raise ConfigurationError(f"{type(self).__name__}: the 'service_host' property is empty")
+            discovery = self._discovery_registry()
             self._export()
             self._exported = True
             if self.app_context is not None and self._keeps_process_serving:
                 registry.hold(self)
         log.info("exported %s at %s", self.service_name or type(self.service).__name__, self.service_url)
+        if discovery is not None:
+            self._register_endpoint(discovery)
 
     def destroy(self) -> None:
         """Take the service off the network; safe to call more than once."""
@@ -74,8 +91,57 @@ class ServiceExporter(DeclaredProperties, InitializingObject, DisposableObject, 
             self._exported = False
             registry.drop(self)
             url = self.service_url
+            record, self._registration = self._registration, None
+            if record is not None:
+                self._deregister_endpoint(record)
             self._unexport()
         log.info("stopped %s", url)
+
+    @property
+    def registration(self) -> "Registration | None":
+        """The registration made in ``registry`` (None without one, or while hosted)."""
+        return self._registration
+
+    def _discovery_registry(self) -> Any:
+        """The checked ``registry``, or None; ConfigurationError before anything listens."""
+        if self.registry is None:
+            return None
+        from .discovery import EtcdRegistry
+        from .discovery._records import check_service_name, metadata_of
+
+        name = type(self).__name__
+        if not isinstance(self.registry, EtcdRegistry):
+            raise ConfigurationError(f"{name}: registry must be an EtcdRegistry (a <ref>), got {self.registry!r}")
+        if self.TRANSPORT is None:
+            raise ConfigurationError(f"{name}: this exporter cannot register in a registry (no known transport)")
+        try:
+            check_service_name(self.service_name)
+            metadata_of(self.metadata)
+        except ValueError as exc:
+            raise ConfigurationError(f"{name}: {exc}") from None
+        self.registry.after_properties_set()
+        return self.registry
+
+    def _register_endpoint(self, discovery: Any) -> None:
+        """Register the real URL; a hosted exporter does not (see :meth:`_registered_url`)."""
+        url = self._registered_url()
+        if url is None:
+            return
+        assert self.TRANSPORT is not None and self.service_name is not None
+        if str(self.service_host) in _WILDCARDS:
+            log.warning("%s registers %s, which other hosts cannot connect to; set service_host to the address "
+                        "clients use", self.service_name, url)
+        self._registration = discovery.register(self.service_name, url, self.TRANSPORT, self.metadata)
+
+    def _deregister_endpoint(self, record: "Registration") -> None:
+        try:
+            self.registry.deregister(record)  # type: ignore[attr-defined]
+        except Exception:  # the service must still leave the network
+            log.warning("deregistering %s failed", record.key, exc_info=True)
+
+    def _registered_url(self) -> str | None:
+        """The URL registered for clients; None when the process does not own its listener."""
+        return self.service_url
 
     @property
     def exported(self) -> bool:

@@ -101,6 +101,16 @@ class HTTPServiceExporter(ServerTLSProperties, ServiceExporter):
     def _keeps_process_serving(self) -> bool:
         return self._host is None
 
+    def _registered_url(self) -> str | None:
+        """Hosted by a WSGI/ASGI server, each worker process would register the same
+        address under its own lease: the server's owner registers it instead."""
+        if self._host is not None:
+            log.warning("%s: not registered in %r while hosted by a WSGI/ASGI server; "
+                        "register the server's public address from the process that owns it",
+                        self.service_name, self.registry)
+            return None
+        return self.service_url
+
     def _endpoint(self, settings: HTTPSettings) -> Handler:
         """The handler that answers requests on :attr:`path`."""
         raise NotImplementedError

@@ -7,6 +7,7 @@ server stops. Each server starts once per module."""
 from __future__ import annotations
 
 import http.client
+import json
 import random
 import shutil
 import signal
@@ -180,6 +181,7 @@ def raw(base_url: str, method: str, path: str, body: bytes = b"", content_type: 
 
 BAD_INPUT = {
     "hessian GET": ("GET", "/hessian", b""),
+    "hessian PUT": ("PUT", "/hessian", b""),
     "not Hessian": ("POST", "/hessian", b"hello, world"),
     "truncated Hessian 1 call": ("POST", "/hessian", encode_call("add", [1, 2])[:-3]),
     "unknown Hessian method": ("POST", "/hessian", encode_call("nope", [])),
@@ -198,6 +200,32 @@ def test_bad_input_gets_the_embedded_servers_answer(servers, base_url, case):
     expected = raw(servers[0]["embedded"], method, path, body)
     assert expected[0] in (200, 400, 404, 405)
     assert raw(base_url, method, path, body) == expected
+
+
+@pytest.mark.parametrize("path", ["/hessian", "/RPC2"])
+def test_api_pages_are_the_embedded_servers(servers, base_url, path):
+    """A hosted exporter's API page, HTML and JSON, is the embedded one: public methods with their docstrings."""
+    page = raw(base_url, "GET", path)
+    assert page == raw(servers[0]["embedded"], "GET", path)
+    assert page[0] == 200 and page[1] == "text/html; charset=utf-8"
+    assert b"<code>hold(directory, seconds)</code>" in page[2] and b"Say busy-PID in" in page[2]
+    assert b"<code>_" not in page[2] and b"__init__" not in page[2]
+    status, _, body = raw_json(base_url, path)
+    assert status == 200 and raw_json(servers[0]["embedded"], path)[2] == body
+    names = [m["name"] for m in json.loads(body)["methods"]]
+    assert "hold" in names and "add" in names and not any(n.startswith("_") for n in names)
+
+
+def raw_json(base_url: str, path: str) -> tuple[int, str | None, bytes]:
+    """A GET asking for JSON: (status, content type, body)."""
+    host, port = base_url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        conn.request("GET", path, headers={"Accept": "application/json"})
+        response = conn.getresponse()
+        return response.status, response.getheader("Content-Type"), response.read()
+    finally:
+        conn.close()
 
 
 FUZZ_BODIES = 150

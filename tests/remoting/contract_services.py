@@ -1,6 +1,24 @@
-"""The service every transport exports in the contract tests, and its exception."""
+"""The service every transport exports in the contract tests, its exception, and
+the transports' exporter and proxy factory classes."""
 
 from __future__ import annotations
+
+from springpython.remoting.hessian import HessianProxyFactory, HessianServiceExporter
+from springpython.remoting.pyro import (
+    Pyro4ProxyFactory,
+    Pyro4ServiceExporter,
+    Pyro5ProxyFactory,
+    Pyro5ServiceExporter,
+)
+from springpython.remoting.xmlrpc import XMLRPCProxyFactory, XMLRPCServiceExporter
+
+#: Exporter and proxy factory class of each transport, by the transport's name.
+TRANSPORTS = {
+    "pyro5": (Pyro5ServiceExporter, Pyro5ProxyFactory),
+    "pyro4": (Pyro4ServiceExporter, Pyro4ProxyFactory),
+    "hessian": (HessianServiceExporter, HessianProxyFactory),
+    "xmlrpc": (XMLRPCServiceExporter, XMLRPCProxyFactory),
+}
 
 
 class CalcError(Exception):

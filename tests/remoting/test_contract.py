@@ -11,28 +11,14 @@ import time
 from typing import Any, Callable, Iterator
 
 import pytest
-from contract_services import Calc, CalcError
+from contract_services import TRANSPORTS, Calc, CalcError
 
 from springpython.config import XMLConfig
 from springpython.context import ApplicationContext
 from springpython.errors import ConfigurationError, ConnectFailedError, NoSuchMethodError, RemoteFault
 from springpython.remoting import tls
-from springpython.remoting.hessian import HessianProxyFactory, HessianServiceExporter
-from springpython.remoting.pyro import (
-    Pyro4ProxyFactory,
-    Pyro4ServiceExporter,
-    Pyro5ProxyFactory,
-    Pyro5ServiceExporter,
-)
-from springpython.remoting.xmlrpc import XMLRPCProxyFactory, XMLRPCServiceExporter
 
 HOST = "127.0.0.1"
-TRANSPORTS = {
-    "pyro5": (Pyro5ServiceExporter, Pyro5ProxyFactory),
-    "pyro4": (Pyro4ServiceExporter, Pyro4ProxyFactory),
-    "hessian": (HessianServiceExporter, HessianProxyFactory),
-    "xmlrpc": (XMLRPCServiceExporter, XMLRPCProxyFactory),
-}
 #: Where a protocol carries the server's traceback.
 CARRIES_TRACEBACK = {"pyro5", "pyro4"}
 #: A URL of the right scheme that is malformed, per transport.

@@ -93,5 +93,14 @@ class NameServerDiscovery:
                             name, text, self.url)
         return result
 
+    def make_proxy(self, name: str, uri: str, properties: dict[str, Any]) -> Any:
+        """The proxy factory of one found instance (Pyro5), with ``properties`` applied."""
+        from ..pyro import PyroProxyFactory
+
+        return PyroProxyFactory(service_url=uri, **properties)
+
+    def close(self) -> None:
+        """Nothing stays open between look-ups."""
+
     def __repr__(self) -> str:
         return f"<NameServerDiscovery {self.url} at {self.location}>"

@@ -69,7 +69,7 @@ _SETTINGS = frozenset(
     {
         "service_pool", "strategy", "retry_interval", "max_retry_interval", "idempotent",
         "idempotent_methods", "discovery_url", "refresh_interval", "discovery_timeout",
-        "nameserver_host", "nameserver_port", "endpoint_properties",
+        "nameserver_host", "nameserver_port", "endpoint_properties", "registry", "service_name",
     }
 )
 
@@ -178,6 +178,12 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
       ``discovery_timeout`` bounds a look-up (default 5 s), and
       ``endpoint_properties`` (a dict) is given to each discovered
       ``PyroProxyFactory`` (``timeout``, ``serializer``, TLS files).
+    - ``registry`` (an :class:`~springpython.remoting.discovery.EtcdRegistry`) and
+      ``service_name``: endpoints are the exporters registered in etcd under that
+      name, each called through the proxy factory of its registered transport
+      (``endpoint_properties`` that a factory has are applied to it); the pool
+      follows etcd by watching, so endpoints join and leave within moments, and
+      keeps the endpoints it knew while etcd cannot be reached.
 
     ``service_url`` and ``exception_classes``, which every proxy factory has, are
     the members' settings: set on the pool they fail at start.
@@ -202,6 +208,8 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
     nameserver_host: str | None = None
     nameserver_port: int | None = None
     endpoint_properties: dict[str, Any] | None = None
+    registry: object = None
+    service_name: str | None = None
 
     @property
     def _lock(self) -> threading.Lock:
@@ -262,7 +270,13 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
                     "factories in service_pool, not to the pool; "
                     "set them there (or in endpoint_properties for discovered endpoints)"
                 )
-            discovery = None
+            discovery: Any = None
+            if self.registry is not None:
+                discovery = self._registry_discovery()
+            elif self.service_name not in (None, ""):
+                raise ValueError("service_name names the service to find in a registry; set registry as well")
+            if self.discovery_url not in (None, "") and discovery is not None:
+                raise ValueError("set either registry or discovery_url, not both")
             if self.discovery_url not in (None, ""):
                 if not isinstance(self.discovery_url, str):
                     raise ValueError(f"discovery_url must be text, got {self.discovery_url!r}")
@@ -272,7 +286,12 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
                 discovery = NameServerDiscovery(self.discovery_url, ns_host, ns_port, timeout)
         except ValueError as exc:
             raise ConfigurationError(f"{name}: {exc}") from None
-        if discovery is not None:
+        if discovery is not None and not isinstance(discovery, NameServerDiscovery):
+            try:
+                discovery.check_properties(extra)
+            except ValueError as exc:
+                raise ConfigurationError(f"{name}: {exc}") from None
+        elif discovery is not None:
             if extra:
                 from ..pyro import PyroProxyFactory
 
@@ -283,7 +302,9 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
                         )
         else:
             if not members:
-                raise ConfigurationError(f"{name}: service_pool is empty and no discovery_url is set; nothing to call")
+                raise ConfigurationError(
+                    f"{name}: service_pool is empty and no discovery_url is set (nor registry); nothing to call"
+                )
             if extra:
                 raise ConfigurationError(
                     f"{name}: endpoint_properties {extra!r} configure discovered endpoints only; set discovery_url "
@@ -304,6 +325,25 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
         log.debug("pool %s configured: %s, %d endpoint(s), discovery %s", id(self), strategy, len(members), discovery)
         return settings
 
+    def _registry_discovery(self) -> Any:
+        """The endpoints of ``service_name`` in ``registry``, followed by watching."""
+        from ..discovery import EtcdRegistry
+        from ..discovery._records import check_service_name
+        from ..discovery._registry import RegistryDiscovery
+
+        if not isinstance(self.registry, EtcdRegistry):
+            raise ValueError(f"registry must be an EtcdRegistry (a <ref>), got {self.registry!r}")
+        if self.service_name in (None, ""):
+            raise ValueError("registry is set without service_name: name the service to find")
+        service_name = check_service_name(self.service_name)
+        state = self.__dict__
+
+        def changed() -> None:
+            state["_next_refresh"] = 0.0
+
+        self.registry.after_properties_set()
+        return RegistryDiscovery(self.registry, service_name, changed)
+
     # -- calls ------------------------------------------------------------------
     def _call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         settings = self.__dict__.get("_configured") or self._settings()
@@ -320,7 +360,8 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
             if endpoint is None:
                 if discovery is not None and not refreshed:
                     refreshed = True
-                    if self._refresh(wait=True):
+                    # another caller's look-up may have found endpoints while this one waited
+                    if self._refresh(wait=True) or len(self.__dict__["_endpoints"]) > len(tried or ()):
                         continue
                 raise self._all_down(name, lost) from last_exc
             if not endpoint.up:
@@ -482,9 +523,7 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
             new = {n: uri for n, uri in found.items() if n not in known or known[n].name != uri}
         if not gone and not new:
             return False
-        from ..pyro import PyroProxyFactory
-
-        added = {n: _Endpoint(PyroProxyFactory(service_url=uri, **settings.endpoint_properties), discovered=True)
+        added = {n: _Endpoint(discovery.make_proxy(n, uri, settings.endpoint_properties), discovered=True)
                  for n, uri in sorted(new.items())}
         with self._lock:
             removed = [known.pop(n) for n in gone if n in known]
@@ -553,6 +592,9 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
         else:
             with self._lock:
                 members = [e.proxy for e in self.__dict__["_endpoints"]]
+            discovery = self.__dict__["_discovery"]
+            if discovery is not None:
+                discovery.close()
         for proxy in members:
             _destroy(proxy)
 

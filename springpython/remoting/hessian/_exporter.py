@@ -20,6 +20,8 @@ from typing import Any, Callable, ClassVar
 
 from ...errors import ConfigurationError, ProtocolError
 from .. import faults, tracing
+from ..api_description import DESCRIBE_METHOD, describe_service
+from ..api_page import APIPage
 from ..exposure import describe
 from ..http import Request, Response
 from ..http_exporter import HTTPServiceExporter, HTTPSettings
@@ -83,12 +85,11 @@ class HessianEndpoint:
         self.arities: dict[str, tuple[int, int | None] | None] = {
             method_name: _arity(method) for method_name, method in self.methods.items()
         }
+        self.page = APIPage(describe_service(service), "Hessian")
 
     def __call__(self, request: Request) -> Response:
         if request.method != "POST":
-            return Response(
-                405, b"Hessian calls are HTTP POST requests\n", headers=[("Allow", "POST")]
-            )
+            return self.page.answer(request)
         body = request.body
         try:
             call = decode_call(body, self.limits)
@@ -98,6 +99,8 @@ class HessianEndpoint:
             if version is None:
                 return Response(400, f"not a Hessian call: {exc}\n".encode())
             return self._fault("ProtocolException", str(exc), None, version)
+        if call.method == DESCRIBE_METHOD:
+            return Response(200, encode_reply(self.page.description.to_dict(), call.reply_version), CONTENT_TYPE)
         method = self.methods.get(call.method)
         method_name = call.method
         if method is None:
@@ -174,6 +177,7 @@ class HessianServiceExporter(HTTPServiceExporter):
 
     DEFAULT_PORT: ClassVar[int] = DEFAULT_PORT
     DEFAULT_PATH: ClassVar[str] = DEFAULT_PATH
+    TRANSPORT: ClassVar[str | None] = "hessian"
 
     service_port: int = DEFAULT_PORT
     path: str = DEFAULT_PATH

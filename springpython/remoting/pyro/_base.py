@@ -44,6 +44,7 @@ from ...context.properties import state
 from .. import failures, faults, tracing
 from .. import tls as _tls
 from .._values import Names, as_bool, as_float, as_int, as_optional_port
+from ..api_description import DESCRIBE_METHOD, describe_interface
 from ..exporter import ServiceExporter
 from ..exposure import ServiceInterface, describe
 from ..proxy import RemoteProxy
@@ -88,6 +89,8 @@ class ExposedService:
                 internals.mark_exposed(functools.partial(method)))
         self._sp_traced = traced
         self.__dict__.update(traced if tracing.active() else plain)
+        # the describe call: a dotted name, which no attribute of the service can have
+        self.__dict__[DESCRIBE_METHOD] = internals.mark_exposed(functools.partial(describe_interface(interface).answer))
         self._sp_metadata = {
             "methods": set(interface.methods),
             "oneway": set(),

@@ -98,6 +98,7 @@ class Pyro4ServiceExporter(_NeedsPyro4, BasePyroServiceExporter):
     the serializers named are accepted, ``serpent`` alone by default."""
 
     ENGINE: ClassVar[str] = ENGINE
+    TRANSPORT: ClassVar[str | None] = "pyro4"
 
     certfile: None = None
     keyfile: None = None

@@ -95,6 +95,7 @@ class Pyro5ServiceExporter(ServerTLSProperties, BasePyroServiceExporter):
     one TLS policy."""
 
     ENGINE: ClassVar[str] = ENGINE
+    TRANSPORT: ClassVar[str | None] = "pyro5"
 
     def _internals(self) -> Internals:
         return PYRO5

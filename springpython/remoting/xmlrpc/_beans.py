@@ -12,6 +12,8 @@ from ...errors import ConfigurationError
 from ...errors import ProtocolError as WireProtocolError
 from .. import faults, tracing
 from .._values import as_bool
+from ..api_description import DESCRIBE_METHOD, describe_service
+from ..api_page import APIPage
 from ..exposure import describe
 from ..http_client import HTTPConnection
 from ..http_exporter import HTTPServiceExporter, HTTPSettings
@@ -39,6 +41,7 @@ class XMLRPCServiceExporter(HTTPServiceExporter):
 
     DEFAULT_PORT: ClassVar[int] = DEFAULT_PORT
     DEFAULT_PATH: ClassVar[str] = DEFAULT_PATH
+    TRANSPORT: ClassVar[str | None] = "xmlrpc"
 
     service_port: int = DEFAULT_PORT
     path: str = DEFAULT_PATH
@@ -53,7 +56,9 @@ class XMLRPCServiceExporter(HTTPServiceExporter):
         for name, method in describe(self.service).methods.items():
             dispatcher.register_function(method, name)
         dispatcher.register_introspection_functions()
-        return XMLRPCEndpoint(dispatcher, logger=log, max_body_size=settings.max_body_size)
+        page = APIPage(describe_service(self.service), "XML-RPC")
+        dispatcher.register_function(page.description.to_dict, DESCRIBE_METHOD)
+        return XMLRPCEndpoint(dispatcher, logger=log, max_body_size=settings.max_body_size, page=page)
 
 
 class XMLRPCProxyFactory(HTTPProxyFactory[bool]):

@@ -13,6 +13,8 @@ from xmlrpc.server import SimpleXMLRPCDispatcher
 
 from ...errors import ConfigurationError
 from .. import faults, tls, tracing
+from ..api_description import DESCRIBE_METHOD
+from ..api_page import APIPage
 from ..http import DEFAULT_MAX_BODY_SIZE, HTTPServer, Request, Response
 from ._client import RPC_SYSTEM
 from ._parser import UnsafeXMLError, loads_call
@@ -32,7 +34,9 @@ class XMLRPCEndpoint:
     """Turns HTTP POSTs into calls on a :class:`SimpleXMLRPCDispatcher`.
 
     A body that is not well-formed XML-RPC (or carries a DTD) gets a fault
-    (``-32700``/``-32600``) in a 200 response, so the connection stays usable."""
+    (``-32700``/``-32600``) in a 200 response, so the connection stays usable.
+    With a ``page`` (:class:`~springpython.remoting.api_page.APIPage`), a GET gets
+    the API page; without one, any method but POST gets 405."""
 
     def __init__(
         self,
@@ -41,8 +45,10 @@ class XMLRPCEndpoint:
         logger: logging.Logger | None = None,
         log_requests: Callable[[], bool] = lambda: False,
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+        page: APIPage | None = None,
     ) -> None:
         self.dispatcher = dispatcher
+        self.page = page
         self.log = logger or log
         self._log_requests = log_requests
         self.max_body_size = max_body_size
@@ -56,6 +62,8 @@ class XMLRPCEndpoint:
 
     def _handle(self, request: Request) -> Response:
         if request.method != "POST":
+            if self.page is not None:
+                return self.page.answer(request)
             return Response(405, b"XML-RPC requests must be POSTed\n", headers=[("Allow", "POST")])
         body = request.body
         encoding = (request.header("content-encoding") or "identity").strip().lower()
@@ -93,7 +101,7 @@ def dispatch(dispatcher: SimpleXMLRPCDispatcher, data: bytes, path: str | None, 
         if method not in dispatcher.funcs and dispatcher.instance is None:
             raise xmlrpc.client.Fault(METHOD_NOT_FOUND, f"the service has no method named {method!r}")
         try:
-            with spans(method) if spans is not None else tracing.NO_SPAN:
+            with spans(method) if spans is not None and method != DESCRIBE_METHOD else tracing.NO_SPAN:
                 result = dispatcher._dispatch(method, params)
         except xmlrpc.client.Fault:
             raise

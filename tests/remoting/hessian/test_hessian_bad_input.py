@@ -54,9 +54,9 @@ def assert_still_serving(exporter: HessianServiceExporter) -> None:
         factory.destroy()
 
 
-def test_get_is_405(raw, small_exporter):
-    """A GET gets 405 naming POST; the server keeps serving."""
-    status, body = post(raw, b"", method="GET")
+def test_put_is_405(raw, small_exporter):
+    """A PUT gets 405 naming POST (a GET is the API page); the server keeps serving."""
+    status, body = post(raw, b"", method="PUT")
     assert status == 405 and b"POST" in body
     assert post(raw, encode_call("add", [1, 2]))[0] == 200
     assert_still_serving(small_exporter)
