@@ -33,6 +33,7 @@ import inspect
 import logging
 import re
 import ssl
+from time import monotonic
 from typing import Any, Callable, ClassVar
 
 from ...errors import (
@@ -372,17 +373,25 @@ class BasePyroServiceExporter(ServiceExporter):
 
 # -- client side ------------------------------------------------------------------
 
+#: Seconds after a reply during which the next call skips the stale-connection check:
+#: a connection that just answered was not found idle and closed by the server
+#: since (the check, a system call, is a tenth of a short call's cost in Python).
+_JUST_ANSWERED = 0.001
+
+
 class Connection:
     """One thread's Pyro proxy, plus a check that spots a connection the server
-    closed while it was idle (so a call is known not to have been sent on it)."""
+    closed while it was idle (so a call is known not to have been sent on it), and
+    when it last answered (see :data:`_JUST_ANSWERED`)."""
 
-    __slots__ = ("proxy", "invoke", "closed_by_peer", "internals")
+    __slots__ = ("proxy", "invoke", "closed_by_peer", "internals", "answered")
 
     def __init__(self, proxy: Any, internals: Internals) -> None:
         self.proxy = proxy
         self.internals = internals
         self.invoke = internals.invoker(proxy)
         self.closed_by_peer = failures.closed_by_peer(internals.socket_of(proxy))
+        self.answered = 0.0
 
     def invoke_annotated(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], context: bytes) -> Any:
         """:attr:`invoke` with the trace ``context`` in the call's annotations (Pyro's
@@ -517,13 +526,16 @@ class BasePyroProxyFactory(RemoteProxy):
         return Connection(proxy, internals)
 
     def _invoke(self, conn: Connection, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if conn.closed_by_peer():  # closed by either side: conn.usable(), inlined
+        if monotonic() - conn.answered > _JUST_ANSWERED and conn.closed_by_peer():  # conn.usable(), inlined
             raise failures.closed_before_send(str(self.service_url), name)
         try:
             context = tracing.annotation()
             if context is None:
-                return conn.invoke(name, args, kwargs)
-            return conn.invoke_annotated(name, args, kwargs, context)
+                result = conn.invoke(name, args, kwargs)
+            else:
+                result = conn.invoke_annotated(name, args, kwargs, context)
+            conn.answered = monotonic()
+            return result
         except PyroFault as fault:
             raise self._fault(pyro_fault(fault.info, name, conn.internals), name) from None
         except Exception as exc:
