@@ -280,6 +280,8 @@ def http_headers() -> bytes:
 def annotation() -> bytes | None:
     """The current trace context as the value of the Pyro annotation :data:`ANNOTATION`,
     or ``None`` outside a span."""
+    if not tracing_on():  # the common case, answered without another call
+        return None
     carrier = _carrier()
     if not carrier:
         return None
