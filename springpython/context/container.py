@@ -20,7 +20,8 @@ import inspect
 import logging
 import typing
 import threading
-from typing import Any, Iterable, NoReturn, Sequence
+import unicodedata
+from typing import Any, Iterable, Iterator, NoReturn, Sequence
 
 from ..config.definitions import (
     Argument,
@@ -57,6 +58,10 @@ __all__ = ["ObjectContainer", "check_configs", "Report", "validate_configs"]
 log = logging.getLogger(__name__)
 
 _MISSING = object()
+#: Singletons created inside one another (references followed) before the next one
+#: first creates what it refers to without recursion (:meth:`ObjectContainer._create_dependencies`).
+_NESTED_CREATIONS = 32
+
 _IMMUTABLE = (str, bytes, int, float, complex, bool, type(None), frozenset, tuple, decimal.Decimal)
 _PLAIN = frozenset({str, int, float, bool, type(None)})  # the literals readers make most
 
@@ -93,6 +98,7 @@ class ObjectContainer:
         definitions = self._read(self.configs, allow_overriding=allow_overriding)
         self.object_defs, compiled = _compile_all(definitions)
         self._recipes: dict[str, Recipe] = compiled.recipes
+        self._refs = compiled.refs
         if compiled.errors:
             raise compiled.errors[0]
         self._prototypes = {
@@ -228,10 +234,40 @@ class ObjectContainer:
             if self._closed:
                 raise SpringPythonError(f"cannot create {recipe.id!r}: the context has been shut down")
             log.debug("Did NOT find object '%s' in the singleton storage.", recipe.id)
-            obj = _builders.make(self, recipe, True)
+            creating = self._creating
+            nesting = creating.__dict__.get("nesting", 0)
+            if nesting >= _NESTED_CREATIONS and recipe.id in self._refs:
+                self._create_dependencies(recipe.id)
+            creating.nesting = nesting + 1
+            try:
+                obj = _builders.make(self, recipe, True)
+            finally:
+                creating.nesting = nesting
             self._singletons[recipe.id] = obj
             log.debug("Stored object '%s' in container's singleton storage", recipe.id)
             return obj
+
+    def _create_dependencies(self, root: str) -> None:
+        """Create the singletons ``root`` refers to, directly or not, those it reaches
+        last first, by walking the references rather than recursing: a singleton
+        created inside :data:`_NESTED_CREATIONS` others does this, so that a chain of
+        references of any length is created without Python's recursion limit (each
+        object then finds what it refers to made already)."""
+        refs, created = self._refs, self._singletons
+        seen = {root}
+        stack: list[tuple[str, Iterator[str]]] = [(root, iter(refs.get(root, ())))]
+        while stack:
+            node, children = stack[-1]
+            for child in children:
+                if child not in seen and child not in created:
+                    seen.add(child)
+                    stack.append((child, iter(refs.get(child, ()))))
+                    break
+            else:
+                stack.pop()
+                recipe = self._recipes.get(node)
+                if node != root and recipe is not None and recipe.singleton and node not in created:
+                    self._singleton(recipe)
 
     @staticmethod
     def _check_unknown(recipe: Recipe, obj: Any) -> None:
@@ -356,6 +392,20 @@ class ObjectContainer:
         return self._closed
 
 
+def _check_name(what: str, name: str, source: Any, definition: ObjectDefinition) -> None:
+    """Refuse a name that Unicode NFKC normalisation changes (``ｘ``, ``ﬁle``): Python
+    reads such an identifier in source code as its normal form, so the attribute set
+    by name would be another one than the class's code uses; and a generated builder
+    (prototypes) would set the normal form where a singleton got the name as written."""
+    normal = unicodedata.normalize("NFKC", name)
+    if normal != name:
+        raise ConfigurationError(
+            f"{what} name {name!r} is not in Unicode normal form NFKC: Python reads it as "
+            f"{normal!r}; write {normal!r}",
+            source=source, object_id=definition.id,
+        )
+
+
 def _never_had(definition: ObjectDefinition, prop: PropertyDef, cls: type) -> ConfigurationError:
     return ConfigurationError(
         f"property {prop.name!r} is not an attribute of {cls.__qualname__} "
@@ -368,6 +418,8 @@ def _never_had(definition: ObjectDefinition, prop: PropertyDef, cls: type) -> Co
 class _Compiled:
     def __init__(self) -> None:
         self.recipes: dict[str, Recipe] = {}
+        #: The ids each recipe refers to (its inner objects' references included).
+        self.refs: dict[str, list[str]] = {}
         self.errors: list[ConfigurationError] = []
         self.warnings: list[ConfigurationError] = []
 
@@ -386,6 +438,7 @@ def _compile_all(
     concrete = {i: d for i, d in merged.items() if not d.abstract}
     compiler = _Compiler(compiled, static=static)
     refs = {i: compiler.compile(d) for i, d in concrete.items()}
+    compiled.refs = {i: [r.object_id for r in found] for i, found in refs.items() if found}
     reference_problems = []
     for defn_id, found in refs.items():
         for ref in found:
@@ -421,7 +474,14 @@ class _Compiler:
         """Compile a top-level definition; return the references it makes, its inner
         objects' included."""
         refs: list[Ref] = []
-        self.out.recipes[defn.id] = self.recipe(defn, refs)
+        try:
+            self.out.recipes[defn.id] = self.recipe(defn, refs)
+        except RecursionError:
+            self.errors.append(ConfigurationError(
+                "its values are nested too deeply to compile (Python's recursion limit)",
+                source=defn.source, object_id=defn.id,
+            ))
+            self.out.recipes[defn.id] = Recipe(defn)
         return refs
 
     def recipe(self, defn: ObjectDefinition, refs: list[Ref]) -> Recipe:
@@ -437,6 +497,8 @@ class _Compiler:
             self._arguments(recipe, defn, refs)
             properties = defn.properties
             if properties:
+                for prop in properties:
+                    _check_name("property", prop.name, prop.source or defn.source, defn)
                 nodes = self.nodes([p.value for p in properties], defn, refs)
                 recipe.props = tuple(zip([p.name for p in properties], nodes))
                 recipe.unchecked = _resolve.check_properties(cls, defn, properties)
@@ -480,6 +542,7 @@ class _Compiler:
                     )
                 indexed[arg.index] = arg
             elif arg.name is not None:
+                _check_name("constructor argument", arg.name, arg.source or defn.source, defn)
                 if arg.name in named:
                     raise ConfigurationError(
                         f"constructor argument {arg.name!r} is given twice",
@@ -539,8 +602,10 @@ class _Compiler:
                 if node.kind in (tuple, frozenset):  # type: ignore[union-attr, operator]
                     return Value(node.kind(plain))  # type: ignore[union-attr]
                 return Fresh(node.kind, tuple(plain))  # type: ignore[union-attr]
-            # Tuples compare item by item, identity first: equal means no inner object was compiled.
-            return node if items == node.items else Collection(node.kind, items)  # type: ignore[union-attr, return-value]
+            # the same items (by identity: comparing by value would recurse through every
+            # level of a deeply nested list) mean no inner object was compiled
+            same = len(items) == len(node.items) and all(a is b for a, b in zip(items, node.items))  # type: ignore[union-attr]
+            return node if same else Collection(node.kind, items)  # type: ignore[union-attr, return-value]
         if kind is Mapping:
             pairs = node.entries  # type: ignore[union-attr]
             keys = self.nodes([k for k, _ in pairs], owner, refs)
@@ -548,7 +613,8 @@ class _Compiler:
             if all(type(k) is Value for k in keys) and all(type(v) is Value for v in values):
                 return Fresh(dict, tuple((k.value, v.value) for k, v in zip(keys, values)))  # type: ignore[union-attr]
             entries = tuple(zip(keys, values))
-            return node if entries == pairs else Mapping(entries)  # type: ignore[return-value]
+            same = all(k is pk and v is pv for (k, v), (pk, pv) in zip(entries, pairs))
+            return node if same else Mapping(entries)  # type: ignore[return-value]
         raise ConfigurationError(f"unsupported value {node!r}", source=owner.source, object_id=owner.id)
 
 

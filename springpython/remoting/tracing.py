@@ -47,6 +47,7 @@ from typing import Any, Callable, ContextManager, Mapping
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
+from opentelemetry.metrics import NoOpMeterProvider
 from opentelemetry.trace import NoOpTracerProvider, ProxyTracerProvider, SpanKind, Status, StatusCode
 
 from .. import __version__
@@ -92,10 +93,28 @@ def _active_by_api() -> bool:
 tracing_on = _active_by_global if hasattr(trace, "_TRACER_PROVIDER") else _active_by_api
 
 
-def active() -> bool:
+def _active_by_calls() -> bool:
     """Whether calls are observed at all: a tracer provider or a meter provider
     (:mod:`.call_metrics`) is installed."""
     return tracing_on() or call_metrics.active()
+
+
+def _active_by_globals() -> bool:
+    """:func:`_active_by_calls` in one frame (it runs on every call of every
+    transport): both globals read here."""
+    provider = trace._TRACER_PROVIDER  # see "Private name used" above
+    if provider is not None and not isinstance(provider, NoOpTracerProvider):
+        return True
+    meters = call_metrics._GLOBALS._METER_PROVIDER  # call_metrics' own fast check, inlined
+    return meters is not None and not isinstance(meters, NoOpMeterProvider)
+
+
+#: Whether calls are observed at all: a tracer provider or a meter provider
+#: (:mod:`.call_metrics`) is installed.
+active: Callable[[], bool] = (
+    _active_by_globals if tracing_on is _active_by_global and call_metrics.active is call_metrics._active_by_global
+    else _active_by_calls
+)
 
 
 @dataclass(frozen=True)
@@ -261,6 +280,8 @@ def http_headers() -> bytes:
 def annotation() -> bytes | None:
     """The current trace context as the value of the Pyro annotation :data:`ANNOTATION`,
     or ``None`` outside a span."""
+    if not tracing_on():  # the common case, answered without another call
+        return None
     carrier = _carrier()
     if not carrier:
         return None

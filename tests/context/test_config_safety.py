@@ -292,3 +292,64 @@ def test_changelog_lists_the_deliberate_differences_from_spring_python_1_2():
         "``allow_overriding=False``",
     ):
         assert difference in section, difference
+
+
+# -- names that change under NFKC, deep values, long reference chains --------------------
+@pytest.mark.parametrize("scope_name", ["singleton", "prototype"])
+@pytest.mark.parametrize("name", ["ｘ", "ﬁle"])
+def test_a_property_name_that_nfkc_changes_is_refused_on_both_build_paths(tmp_path, scope_name, name):
+    """Python reads ``ｘ`` as ``x``: such a property name is a ConfigurationError with file,
+    line and id, whatever the scope (prototypes and singletons are built differently)."""
+    config = xml(tmp_path / "app.xml", f'<object id="bean" class="types.SimpleNamespace" scope="{scope_name}">\n'
+                                       f'  <property name="{name}" value="1"/>\n</object>')
+    with pytest.raises(ConfigurationError) as info:
+        ApplicationContext(config)
+    assert (info.value.line, info.value.object_id) == (4, "bean")  # the <property> element's line
+    assert f"property name {name!r} is not in Unicode normal form NFKC" in str(info.value)
+    assert str(tmp_path / "app.xml") in str(info.value)
+
+
+def test_a_constructor_argument_name_that_nfkc_changes_is_refused(tmp_path):
+    """The same for a named constructor argument."""
+    config = xml(tmp_path / "app.xml", '<object id="bean" class="types.SimpleNamespace" scope="prototype">\n'
+                                       '  <constructor-arg name="ｘ" value="1"/>\n</object>')
+    with pytest.raises(ConfigurationError, match="constructor argument name 'ｘ'") as info:
+        ApplicationContext(config)
+    assert info.value.object_id == "bean"
+
+
+def nested_list_xml(levels: int, scope_name: str) -> str:
+    return (f'<object id="deep" class="builtins.list" scope="{scope_name}"><constructor-arg>'
+            + "<list>" * levels + '<ref object="leaf"/>' + "</list>" * levels
+            + '</constructor-arg></object>\n<object id="leaf" class="helpers_context.Bean"/>')
+
+
+@pytest.mark.parametrize("scope_name", ["singleton", "prototype"])
+def test_lists_nested_as_deep_as_lxml_reads_are_built(tmp_path, scope_name):
+    """252 nested lists (lxml's limit is 256 levels of elements) are built on both
+    build paths; one more level is a ConfigurationError naming the file, never a bare
+    RecursionError."""
+    with ApplicationContext(xml(tmp_path / "app.xml", nested_list_xml(252, scope_name))) as context:
+        value = context.get_object("deep")
+        for _ in range(251):
+            [value] = value
+        assert value == [context.get_object("leaf")]
+    with pytest.raises(ConfigurationError, match="app2.xml"):
+        ApplicationContext(xml(tmp_path / "app2.xml", nested_list_xml(253, scope_name)))
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_a_reference_chain_of_3000_singletons_is_created(tmp_path, lazy):
+    """o0 -> o1 -> ... -> o3000: every singleton is created (eagerly, or on the first
+    get_object of a lazy head) however long the chain."""
+    count = 3000
+    body = "\n".join(
+        f'<object id="o{i}" class="helpers_context.Wrapper" lazy-init="{"true" if lazy else "false"}">'
+        f'<constructor-arg ref="o{i + 1}"/></object>' for i in range(count)
+    ) + f'\n<object id="o{count}" class="helpers_context.Bean"/>'
+    with ApplicationContext(xml(tmp_path / "app.xml", body)) as context:
+        head = context.get_object("o0")
+        for i in range(count):
+            assert head is context.get_object(f"o{i}")
+            head = head.target
+        assert head is context.get_object(f"o{count}")

@@ -290,6 +290,7 @@ def test_the_provider_checks_read_the_api_globals():
     assert call_metrics.active is call_metrics._active_by_global
     assert tracing._active_by_global() == tracing._active_by_api() is False
     assert call_metrics._active_by_global() == call_metrics._active_by_api() is False
+    assert tracing.active is tracing._active_by_globals
     assert not tracing.active()
 
 
@@ -326,3 +327,31 @@ def test_call_durations_count_calls_and_errors_per_method_on_both_sides(name, se
     point = json.loads((tmp_path / "client0.spans.metrics").read_text().splitlines()[0])
     assert point["attributes"] == {"rpc.system": transport.system, "rpc.service": transport.service,
                                    "rpc.method": "relay"}
+
+
+LATE_TRACING = """
+import sys
+sys.path.insert(0, {here!r})
+import tracing_child
+from springpython.remoting.pyro import {engine}ServiceExporter as Exporter, {engine}ProxyFactory as Factory
+
+exporter = Exporter(service=tracing_child.Hop(), service_name="hop", service_host="127.0.0.1", service_port=0)
+exporter.after_properties_set()
+with Factory(service_url=exporter.service_url) as proxy:
+    assert proxy.relay("before") == "before>hop"
+    tracing_child.install_sdk({spans!r})
+    assert proxy.relay("after") == "after>hop"
+exporter.destroy()
+print("DONE", flush=True)
+"""
+
+
+@pytest.mark.parametrize("engine", ["Pyro5", "Pyro4"])
+def test_a_pyro_exporter_traces_once_tracing_is_turned_on_after_it_started(engine, spawn, tmp_path):
+    """Tracing installed while a Pyro exporter serves: calls after it get a SERVER span."""
+    spans = tmp_path / "spans.jsonl"
+    child = spawn(["-c", LATE_TRACING.format(here=str(HERE), engine=engine, spans=str(spans))])
+    out, err = child.communicate(timeout=60)
+    assert "DONE" in out, err
+    server = only(read_spans(spans), kind="SERVER")
+    assert server["name"] == "hop/relay"

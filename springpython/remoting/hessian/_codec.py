@@ -103,6 +103,24 @@ class DecodeLimits(NamedTuple):
         """How many lists, maps and objects a message of ``size`` bytes may create."""
         return self.base_containers + size // self.bytes_per_container
 
+    @classmethod
+    def of(cls, max_depth: Any, base_containers: Any, bytes_per_container: Any) -> "DecodeLimits":
+        """Limits from property values (an int or its decimal text each); ``ValueError``
+        naming the property for anything but a positive integer."""
+        values = []
+        for name, value in (("max_depth", max_depth), ("base_containers", base_containers),
+                            ("bytes_per_container", bytes_per_container)):
+            if isinstance(value, bool) or not isinstance(value, (int, str)):
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            try:
+                number = int(value)
+            except ValueError:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}") from None
+            if number < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            values.append(number)
+        return cls(*values)
+
 
 #: The budget every decoder uses unless given another.
 DEFAULT_LIMITS = DecodeLimits()

@@ -18,7 +18,7 @@ import logging
 import re
 from typing import Any, Callable, ClassVar
 
-from ...errors import ProtocolError
+from ...errors import ConfigurationError, ProtocolError
 from .. import faults, tracing
 from ..api_description import DESCRIBE_METHOD, describe_service
 from ..api_page import APIPage
@@ -26,7 +26,7 @@ from ..exposure import describe
 from ..http import Request, Response
 from ..http_exporter import HTTPServiceExporter, HTTPSettings
 from ..invocation import Call, ServiceLoop, Steps, is_async, run_steps
-from ._codec import decode_call, encode_fault, encode_reply
+from ._codec import DEFAULT_LIMITS, DecodeLimits, decode_call, encode_fault, encode_reply
 
 __all__ = ["HessianServiceExporter", "HessianEndpoint"]
 
@@ -79,9 +79,11 @@ class HessianEndpoint:
     public method and encodes the reply or fault. Never raises. An ``async def``
     method runs on ``loop`` (:mod:`springpython.remoting.invocation`)."""
 
-    def __init__(self, service: Any, name: str, loop: ServiceLoop | None = None) -> None:
+    def __init__(self, service: Any, name: str, loop: ServiceLoop | None = None,
+                 limits: DecodeLimits = DEFAULT_LIMITS) -> None:
         self.name = name
         self.loop = loop or ServiceLoop(name)
+        self.limits = limits
         self.methods: dict[str, Callable[..., Any]] = dict(describe(service).methods)
         #: Whether some method is ``async def`` (an ASGI server then awaits it on its loop).
         self.any_async = any(is_async(method) for method in self.methods.values())
@@ -100,7 +102,7 @@ class HessianEndpoint:
             return self.page.answer(request)
         body = request.body
         try:
-            call = decode_call(body)
+            call = decode_call(body, self.limits)
         except ProtocolError as exc:
             log.warning("%s: malformed Hessian call from %s: %s", self.name, _peer(request), exc)
             version = _reply_version(body)
@@ -175,7 +177,13 @@ class HessianServiceExporter(HTTPServiceExporter):
     body over ``max_body_size`` bytes (default 8 MiB) gets HTTP 413. Exporters on the
     same host and port share one server, each on its own ``path``, when their TLS
     settings agree. Names starting with ``_`` are never callable; a Java object
-    arrives as a :class:`~springpython.remoting.hessian.HessianObject` (a dict)."""
+    arrives as a :class:`~springpython.remoting.hessian.HessianObject` (a dict).
+
+    The decode budget of a call (see :class:`~._codec.DecodeLimits`): ``max_depth``
+    (nesting, default 200), ``base_containers`` (lists, maps and objects any call may
+    create, default 65536) plus one per ``bytes_per_container`` bytes of the call
+    (default 16); a call over it is answered with a ``ProtocolException`` fault.
+    Each must be a positive integer (a ConfigurationError at start otherwise)."""
 
     DEFAULT_PORT: ClassVar[int] = DEFAULT_PORT
     DEFAULT_PATH: ClassVar[str] = DEFAULT_PATH
@@ -183,6 +191,14 @@ class HessianServiceExporter(HTTPServiceExporter):
 
     service_port: int = DEFAULT_PORT
     path: str = DEFAULT_PATH
+    max_depth: int = DEFAULT_LIMITS.max_depth
+    base_containers: int = DEFAULT_LIMITS.base_containers
+    bytes_per_container: int = DEFAULT_LIMITS.bytes_per_container
 
     def _endpoint(self, settings: HTTPSettings) -> "HessianEndpoint":
-        return HessianEndpoint(self.service, self.service_name or type(self.service).__name__, self._service_loop())
+        try:
+            limits = DecodeLimits.of(self.max_depth, self.base_containers, self.bytes_per_container)
+        except ValueError as exc:
+            raise ConfigurationError(f"{type(self).__name__}: {exc}") from None
+        return HessianEndpoint(self.service, self.service_name or type(self.service).__name__,
+                               self._service_loop(), limits)

@@ -29,9 +29,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import inspect
 import logging
 import re
 import ssl
+from time import monotonic
 from typing import Any, Callable, ClassVar
 
 from ...errors import (
@@ -50,6 +52,7 @@ from ..invocation import ServiceLoop, blocking
 from ..proxy import RemoteProxy
 from ..registry import SharedServers
 from . import _daemons, _settings
+from ._budget import DEFAULT_MAX_DEPTH, DEFAULT_MAX_ITEMS, DecodeBudget
 from ._pyro_internals import Internals, PyroFault
 from ._urls import DEFAULT_PORT, PyroURL, direct_uri, parse_service_url
 
@@ -79,10 +82,15 @@ class ExposedService:
                  target: tracing.Target, loop: ServiceLoop) -> None:
         self._sp_service = service
         cls_name = type(service).__qualname__
+        plain: dict[str, Any] = {}
+        traced: dict[str, Any] = {}
         for method_name, method in interface.methods.items():
             qualname = f"{cls_name}.{method_name}"
-            served = _traced(blocking(method, loop), qualname, target, internals)
-            self.__dict__[method_name] = internals.mark_exposed(served)
+            served = blocking(method, loop)
+            traced[method_name] = internals.mark_exposed(_traced(served, qualname, target, internals))
+            plain[method_name] = internals.mark_exposed(functools.partial(served))
+        self._sp_traced = traced
+        self.__dict__.update(traced if tracing.active() else plain)
         # the describe call: a dotted name, which no attribute of the service can have
         self.__dict__[DESCRIBE_METHOD] = internals.mark_exposed(functools.partial(describe_interface(interface).answer))
         self._sp_metadata = {
@@ -95,6 +103,13 @@ class ExposedService:
         if name.startswith("_"):
             raise AttributeError(name)
         raise AttributeError(faults.no_such_method_message(name))
+
+    def sp_trace(self) -> None:
+        """Serve the traced methods from now on: tracing was turned on after this
+        facade was made (until then its methods are the service's own, called through
+        a C-level ``functools.partial`` that costs no frame; see
+        :meth:`._daemons.ConnectionTracking.sp_trace_on`)."""
+        self.__dict__.update(self._sp_traced)
 
 
 def _traced(method: Callable[..., Any], qualname: str, target: tracing.Target,
@@ -168,6 +183,9 @@ class BasePyroServiceExporter(ServiceExporter):
       requests before the daemon closes it (default 30).
     - ``max_connections_per_peer``: connections one peer address may hold (default
       20); at the cap its longest-idle one is closed, or the new one refused.
+    - ``max_items`` and ``max_depth``: the decode budget of a call (default 65536
+      items, 200 levels of nesting; see :mod:`._budget`); a call over it is answered
+      with an error before Pyro decodes it.
 
     TLS properties are the Pyro5 exporter's (:class:`~..tls_properties.ServerTLSProperties`).
     Exporters on the same host:port share one daemon; their TLS, serializer and
@@ -185,6 +203,8 @@ class BasePyroServiceExporter(ServiceExporter):
     max_message_size: int = _settings.DEFAULT_MAX_MESSAGE_SIZE
     idle_timeout: float = _settings.DEFAULT_IDLE_TIMEOUT
     max_connections_per_peer: int = _settings.DEFAULT_MAX_CONNECTIONS_PER_PEER
+    max_items: int = DEFAULT_MAX_ITEMS
+    max_depth: int = DEFAULT_MAX_DEPTH
 
     _server: _daemons.ServerThread | None = state(None)
     _uri: str | None = state(None)
@@ -220,6 +240,7 @@ class BasePyroServiceExporter(ServiceExporter):
             size = as_int("max_message_size", self.max_message_size)
             idle = as_float("idle_timeout", self.idle_timeout)
             per_peer = as_int("max_connections_per_peer", self.max_connections_per_peer)
+            budget = DecodeBudget(as_int("max_items", self.max_items), as_int("max_depth", self.max_depth))
         except ValueError as exc:
             raise ConfigurationError(f"{name}: {exc}") from None
         if size < 0:
@@ -230,7 +251,10 @@ class BasePyroServiceExporter(ServiceExporter):
             raise ConfigurationError(
                 f"{name}: max_connections_per_peer must be at least 1, got {self.max_connections_per_peer!r}"
             )
-        return _settings.Limits(size, idle, _settings.DEFAULT_REQUEST_TIMEOUT, per_peer)
+        for prop, value in (("max_items", budget.max_items), ("max_depth", budget.max_depth)):
+            if value < 1:
+                raise ConfigurationError(f"{name}: {prop} must be at least 1, got {getattr(self, prop)!r}")
+        return _settings.Limits(size, idle, _settings.DEFAULT_REQUEST_TIMEOUT, per_peer, budget)
 
     def _start_daemon(self, host: str, port: int, settings: _settings.DaemonSettings) -> _daemons.ServerThread:
         internals = self._internals()
@@ -352,17 +376,25 @@ class BasePyroServiceExporter(ServiceExporter):
 
 # -- client side ------------------------------------------------------------------
 
+#: Seconds after a reply during which the next call skips the stale-connection check:
+#: a connection that just answered was not found idle and closed by the server
+#: since (the check, a system call, is a tenth of a short call's cost in Python).
+_JUST_ANSWERED = 0.001
+
+
 class Connection:
     """One thread's Pyro proxy, plus a check that spots a connection the server
-    closed while it was idle (so a call is known not to have been sent on it)."""
+    closed while it was idle (so a call is known not to have been sent on it), and
+    when it last answered (see :data:`_JUST_ANSWERED`)."""
 
-    __slots__ = ("proxy", "invoke", "closed_by_peer", "internals")
+    __slots__ = ("proxy", "invoke", "closed_by_peer", "internals", "answered")
 
     def __init__(self, proxy: Any, internals: Internals) -> None:
         self.proxy = proxy
         self.internals = internals
         self.invoke = internals.invoker(proxy)
         self.closed_by_peer = failures.closed_by_peer(internals.socket_of(proxy))
+        self.answered = 0.0
 
     def invoke_annotated(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], context: bytes) -> Any:
         """:attr:`invoke` with the trace ``context`` in the call's annotations (Pyro's
@@ -497,13 +529,16 @@ class BasePyroProxyFactory(RemoteProxy):
         return Connection(proxy, internals)
 
     def _invoke(self, conn: Connection, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if conn.closed_by_peer():  # closed by either side: conn.usable(), inlined
+        if monotonic() - conn.answered > _JUST_ANSWERED and conn.closed_by_peer():  # conn.usable(), inlined
             raise failures.closed_before_send(str(self.service_url), name)
         try:
             context = tracing.annotation()
             if context is None:
-                return conn.invoke(name, args, kwargs)
-            return conn.invoke_annotated(name, args, kwargs, context)
+                result = conn.invoke(name, args, kwargs)
+            else:
+                result = conn.invoke_annotated(name, args, kwargs, context)
+            conn.answered = monotonic()
+            return result
         except PyroFault as fault:
             raise self._fault(pyro_fault(fault.info, name, conn.internals), name) from None
         except Exception as exc:

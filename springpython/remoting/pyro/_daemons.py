@@ -19,15 +19,21 @@ the worker thread of each connection, before Pyro sees any of its bytes:
   refused through Pyro's handshake ("too many connections from HOST").
 * The connection turns into TLS when the daemon has a TLS context (so a slow or
   hostile client ties up only its own worker, never the accept loop), and the TLS
-  and Pyro handshakes must be done within :data:`HANDSHAKE_TIMEOUT` seconds.
+  and Pyro handshakes together must be done within :data:`HANDSHAKE_TIMEOUT`
+  seconds of the connection, however slowly their bytes trickle in (one deadline,
+  not a timeout per ``recv``).
 * Every message (the handshake's and each request) is read here, not by Pyro: its
   header first, then the body, which must arrive within ``request_timeout`` seconds
   of its first byte however slowly it trickles in. Pyro then parses it from memory
-  (:class:`ReadMessage`). A body over ``max_message_size`` bytes (after
+  (:class:`ClientConnection`). A body over ``max_message_size`` bytes (after
   decompression, for a compressed one) and a call in a serializer the exporter does
   not accept are answered with an error and the connection is closed, without the
-  body being kept; a connection silent for ``idle_timeout`` seconds between
-  requests is closed.
+  body being kept; so is a call over its decode budget (:mod:`._budget`: items,
+  nesting, references), before Pyro decodes it. A connection silent for
+  ``idle_timeout`` seconds between requests is closed.
+* Every reply must be taken by the client within ``request_timeout`` seconds (one
+  deadline per reply, :func:`_sender`): a client that stops reading costs its
+  worker that long at most.
 * The connection is remembered so that ``close()`` can end it."""
 
 from __future__ import annotations
@@ -44,14 +50,16 @@ from typing import Any, Callable, Hashable
 
 from ...errors import ExportError, VerificationException
 from .. import tls as tls_policy
+from .. import tracing
 from ..tls import CLIENT_CERTIFICATE_REFUSED
 from ..registry import SharedServers
+from . import _budget
 from ._pyro_internals import Internals, WireHeader
 from ._settings import DaemonSettings
 
 __all__ = [
     "ConnectionTracking",
-    "ReadMessage",
+    "ClientConnection",
     "ServerThread",
     "acquire_server",
     "release_server",
@@ -67,17 +75,32 @@ HANDSHAKE_TIMEOUT = 10.0
 #: Seconds a refused client has to read the answer (a TLS alert, a refused message)
 #: while what it still sends is read and dropped.
 REFUSAL_DRAIN_TIMEOUT = 1.0
+#: The shortest socket timeout set for a deadline that is about to pass (a timeout
+#: of 0 would make the socket non-blocking instead).
+_MIN_WAIT = 0.001
+_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 #: Seconds ``close()`` waits for each serving thread to end.
 JOIN_TIMEOUT = 5.0
 _RECV_SIZE = 65536
 
 
-class _Client:
-    """One open connection: its worker thread, its peer's host, since when it has
-    been waiting for a request (``None`` while handshaking or busy), and bytes
-    received past the last message."""
+class ClientConnection:
+    """One open connection, and what Pyro handles each of its messages through.
 
-    __slots__ = ("conn", "thread", "host", "idle_since", "evicted", "pending", "rest_timeout")
+    Its record: the worker thread, the peer's host, since when it has been waiting
+    for a request (``None`` while handshaking or busy) and bytes received past the
+    last message. As Pyro's connection: ``recv`` hands out the bytes of the message
+    this module has read and checked already (``header`` holds the facts of a
+    message read by :meth:`ConnectionTracking._sp_read`), ``send`` sends under a
+    deadline (:func:`_sender`), everything else goes to Pyro's own connection.
+
+    ``recv`` is a :class:`io.BytesIO`'s ``read``, bound per message: Pyro reads a
+    message in three ``recv`` calls, and a C-level read keeps their cost to the
+    binding. The object lives as long as the connection, so a message costs no
+    stand-in of its own."""
+
+    __slots__ = ("conn", "thread", "host", "idle_since", "evicted", "pending", "rest_timeout",
+                 "recv", "send", "sock", "header", "__weakref__")
 
     def __init__(self, conn: Any, host: str) -> None:
         self.pending = bytearray()
@@ -88,35 +111,16 @@ class _Client:
         self.host = host
         self.idle_since: float | None = None
         self.evicted = False
-
-
-class ReadMessage:
-    """Stands in for a client connection while Pyro handles one message this module
-    has read already: ``recv`` hands out its bytes, everything else goes to the
-    connection. ``header`` holds the facts of the message's header.
-
-    ``recv`` is a :class:`io.BytesIO`'s ``read`` and ``send``/``sock`` the
-    connection's own, bound once: Pyro reads a message in three ``recv`` calls, and a
-    C-level read keeps this stand-in's cost per call to its construction."""
-
-    __slots__ = ("conn", "header", "recv", "send", "sock", "__weakref__")
-
-    def __init__(self, conn: Any, header: WireHeader, head: bytes, body: bytearray) -> None:
-        self.conn = conn
-        self.header = header
-        self.recv = io.BytesIO(head + body).read
-        self.send = conn.send
-        self.sock = conn.sock
-
-    def release(self) -> None:
-        """Drop the message's bytes (Pyro's call context may keep this object)."""
-        self.recv = _EMPTY.read
+        self.recv: Callable[..., bytes] = _EMPTY_READ
+        self.send: Callable[[bytes], None] = conn.send
+        self.sock: Any = conn.sock
+        self.header: WireHeader | None = None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.conn, name)
 
 
-_EMPTY = io.BytesIO(b"")
+_EMPTY_READ = io.BytesIO(b"").read
 
 
 class _Refused(Exception):
@@ -124,50 +128,68 @@ class _Refused(Exception):
 
 
 class ConnectionTracking:
-    """Mixin for a Pyro ``Daemon`` subclass: the per-connection checks of the module
+    """Mixin for a Pyro ``Daemon`` subclass (in front of
+    :class:`~._pyro_internals.DaemonHooks`): the per-connection checks of the module
     docstring and a record of open connections."""
 
     sp_tls: ssl.SSLContext | None = None
+    # DaemonHooks' (see there)
+    pyro_handle_request: Any
+    answer_exit: Callable[[Any, BaseException], None]
 
     def sp_init(self, internals: Internals, settings: DaemonSettings) -> None:
         tls = settings.tls
         self.sp_tls = tls.context() if tls is not None else None
         self.sp_verify = tls.verify if tls is not None and tls.verify_fields else None
-        self.sp_limits = settings.limits
+        limits = self.sp_limits = settings.limits
         self.sp_internals = internals
         self.sp_accepted = settings.serializers
-        self.sp_accepted_ids = frozenset(internals.serializer_id(n) for n in settings.serializers)
+        accepted = self.sp_accepted_ids = frozenset(internals.serializer_id(n) for n in settings.serializers)
         self.sp_lock = threading.Lock()
-        self.sp_open: dict[Any, _Client] = {}
+        self.sp_open: dict[Any, ClientConnection] = {}
         self.sp_closing = False
+        #: Whether the facades serve their traced methods (see :meth:`sp_trace_on`).
+        self.sp_traced = False
+        #: Accepted serializers by id, and those whose calls of no more bytes than
+        #: ``max_items`` are within the decode budget without a look (:mod:`._budget`).
+        self.sp_names = {internals.serializer_id(n): n for n in settings.serializers}
+        unchecked = frozenset(i for i, n in self.sp_names.items() if n in _budget.TEXT_SERIALIZERS)
+        layout = internals.layout
+        #: What the check of each message needs, in one tuple (see :meth:`handleRequest`).
+        self.sp_check = (
+            layout.header.unpack_from, layout.header.size, layout.prefix, layout.annotations_size,
+            layout.data_size, layout.flags, layout.compressed, layout.msg_type, layout.invoke,
+            layout.serializer_id, unchecked, min(limits.max_message_size, limits.budget.max_items),
+        )
 
     def on_connect(self, conn: Any, denied_reason: Any = None) -> bool:
         deadline = time.monotonic() + HANDSHAKE_TIMEOUT
-        client = _Client(conn, _peer_host(conn.sock))
+        client = ClientConnection(conn, _peer_host(conn.sock))
         denied_reason = self._sp_admit(client) or denied_reason
         ok = False
         try:
             conn.sock.settimeout(HANDSHAKE_TIMEOUT)
             if self.sp_tls is not None:
-                if not self._sp_tls_handshake(conn):
+                if not self._sp_tls_handshake(conn, deadline):
                     return False
                 denied_reason = denied_reason or self._sp_check_subject(conn)
-            message = self._sp_read(conn, client, deadline, handshake=True)
-            if message is None:
+            sock = client.sock = conn.sock
+            client.send = _sender(sock, self.sp_limits.request_timeout, self.sp_internals.errors)
+            if not self._sp_read(client, deadline, handshake=True):
                 return False
             try:
-                ok = bool(self.sp_protocol_handshake(message, denied_reason))
+                ok = bool(self.sp_protocol_handshake(client, denied_reason))
             finally:
-                message.release()
+                client.recv = _EMPTY_READ
             if ok:
-                client.rest_timeout = _wait_in_kernel(conn.sock, self.sp_limits.idle_timeout)
+                client.rest_timeout = _wait_in_kernel(sock, self.sp_limits.idle_timeout)
                 client.idle_since = time.monotonic()  # waiting for its first request
             return ok
         finally:
             if not ok:
                 self._sp_forget(conn)
 
-    def _sp_admit(self, client: _Client) -> str | None:
+    def _sp_admit(self, client: ClientConnection) -> str | None:
         """Record ``client``; at its peer's cap, close that peer's longest-idle
         connection, or return why it is refused when none is idle."""
         cap = self.sp_limits.max_connections_per_peer
@@ -194,41 +216,102 @@ class ConnectionTracking:
         return reason
 
     def handleRequest(self, conn: Any) -> None:  # Pyro's name
-        client = self.sp_open.get(conn) or _Client(conn, "")
-        client.idle_since = time.monotonic()
-        message = self._sp_read(conn, client, None)
-        if message is None:
+        """Read the next message, check it, and let Pyro handle it (see the module
+        docstring). The usual message, one that arrives whole with the first ``recv``
+        and passes every check, is checked here with the fields of its header; any
+        other goes through :meth:`_sp_read`. A ``BaseException`` that is not an
+        ``Exception`` (a service's ``SystemExit``) is answered to the caller."""
+        client = self.sp_open.get(conn)
+        if client is None:
             raise self.sp_internals.errors.ConnectionClosedError("connection closed")
+        client.idle_since = time.monotonic()
+        if client.pending:
+            ok = self._sp_read(client, None)
+        else:
+            try:
+                data = client.sock.recv(_RECV_SIZE)
+            except OSError as exc:  # the receive timeout (EAGAIN), or the peer is gone
+                self._sp_log_silent(client.sock, exc, False)
+                data = b""
+            client.idle_since = None
+            (unpack, header_size, prefix, annotations_at, data_at, flags_at, compressed, type_at, invoke,
+             serializer_at, accepted, max_size) = self.sp_check
+            if len(data) >= header_size and data.startswith(prefix):
+                fields = unpack(data)
+                size = fields[annotations_at] + fields[data_at]
+                ok = (len(data) - header_size == size <= max_size and not fields[flags_at] & compressed
+                      and (fields[type_at] != invoke or fields[serializer_at] in accepted))
+                if ok:
+                    client.recv = io.BytesIO(data).read
+            else:
+                ok = False
+            if not ok and data:
+                client.pending += data
+                ok = self._sp_read(client, None)
+        if not ok:
+            raise self.sp_internals.errors.ConnectionClosedError("connection closed")
+        if not self.sp_traced and tracing.active():  # checked once the message is in
+            self.sp_trace_on()
         try:
-            super().handleRequest(message)  # type: ignore[misc]
+            self.pyro_handle_request(client)
+        except BaseException as exc:
+            if isinstance(exc, Exception):
+                raise  # Pyro's own way of ending a connection
+            self.answer_exit(client, exc)
         finally:
-            message.release()
+            client.recv = _EMPTY_READ
 
-    def _sp_read(self, conn: Any, client: _Client, deadline: float | None, *,
-                 handshake: bool = False) -> ReadMessage | None:
-        """The next message on ``conn``, checked; ``None`` when the connection is to
-        end (closed, idle, too slow, or refused and answered). ``deadline`` bounds
-        the whole message (by default ``request_timeout`` from its first byte).
+    def register(self, obj: Any, *args: Any, **kwargs: Any) -> Any:  # Pyro's name
+        if "sp_lock" not in self.__dict__:  # Pyro's own object, registered before sp_init
+            return super().register(obj, *args, **kwargs)  # type: ignore[misc]
+        with self.sp_lock:
+            if self.sp_traced and hasattr(obj, "sp_trace"):
+                obj.sp_trace()
+            return super().register(obj, *args, **kwargs)  # type: ignore[misc]
 
-        A message that arrives with its first ``recv`` (the usual case) costs that
-        one system call: the wait for it is bounded by the socket's own receive
-        timeout (:func:`_wait_in_kernel`), and bytes read past its end are kept
-        in ``client.pending`` for the next one."""
+    def sp_trace_on(self) -> None:
+        """Tracing was turned on (an OpenTelemetry provider is set once and stays):
+        every facade served here switches to its traced methods, once. Until then a
+        request costs this one check, made with the others in :meth:`handleRequest`."""
+        with self.sp_lock:
+            if not self.sp_traced:
+                for obj in list(self.objectsById.values()):  # type: ignore[attr-defined]
+                    if hasattr(obj, "sp_trace"):
+                        obj.sp_trace()
+                self.sp_traced = True
+
+    def _sp_log_silent(self, sock: Any, exc: OSError, handshake: bool) -> None:
+        """Log (at DEBUG) why a wait for a message's first bytes ended without any."""
+        if isinstance(exc, (socket.timeout, BlockingIOError, ssl.SSLWantReadError)):
+            log.debug("closing the connection from %s: %s", _peer(sock),
+                      "handshake not done in time" if handshake else
+                      f"idle for {self.sp_limits.idle_timeout:g}s")
+
+    def _sp_read(self, client: ClientConnection, deadline: float | None, *, handshake: bool = False) -> bool:
+        """Read and check the next message on ``client`` and hand its bytes to
+        ``client.recv``; false when the connection is to end (closed, idle, too slow,
+        or refused and answered). ``deadline`` bounds the whole message (by default
+        ``request_timeout`` from its first byte); during the handshake it bounds the
+        wait for the first byte too.
+
+        A message that arrives with its first ``recv`` costs that one system call:
+        the wait for it is bounded by the socket's own receive timeout
+        (:func:`_wait_in_kernel`), and bytes read past its end are kept in
+        ``client.pending`` for the next one."""
         internals, limits = self.sp_internals, self.sp_limits
-        sock = conn.sock
+        sock = client.sock
         buf = client.pending
         try:
             if not buf:
                 try:
+                    if deadline is not None:
+                        sock.settimeout(max(deadline - time.monotonic(), _MIN_WAIT))
                     chunk = sock.recv(_RECV_SIZE)
                 except OSError as exc:  # the receive timeout (EAGAIN), or the peer is gone
-                    if isinstance(exc, (socket.timeout, BlockingIOError, ssl.SSLWantReadError)):
-                        log.debug("closing the connection from %s: %s", _peer(sock),
-                                  "handshake not done in time" if handshake else
-                                  f"idle for {limits.idle_timeout:g}s")
-                    return None
+                    self._sp_log_silent(sock, exc, handshake)
+                    return False
                 if not chunk:
-                    return None
+                    return False
                 buf += chunk
             client.idle_since = None
             size = internals.header_size
@@ -238,42 +321,60 @@ class ConnectionTracking:
             header = internals.parse_header(buf)
             if header is None:
                 log.warning("closing the connection from %s: not a %s message", _peer(sock), internals.name)
-                return None
+                return False
+            client.header = header
             body_size = header.body_size
             if body_size > limits.max_message_size:
-                self._sp_refuse(conn, header, handshake, len(buf) - size, internals.too_large(
+                self._sp_refuse(client, header, handshake, len(buf) - size, internals.too_large(
                     f"message of {body_size} bytes is larger than this server's limit of "
                     f"{limits.max_message_size} bytes (max_message_size)"))
             if header.is_call and header.serializer_id not in self.sp_accepted_ids:
                 name = internals.serializer_name(header.serializer_id)
-                self._sp_refuse(conn, header, handshake, len(buf) - size, internals.refused(
+                self._sp_refuse(client, header, handshake, len(buf) - size, internals.refused(
                     f"serializer {name!r} is not accepted by this service; use one of {', '.join(self.sp_accepted)}"))
             if len(buf) < size + body_size:
                 deadline = deadline or time.monotonic() + limits.request_timeout
                 _read_into(sock, buf, size + body_size, deadline, None if handshake else client.rest_timeout)
-            head = bytes(buf[:size])
-            del buf[:size]  # cheap: a bytearray drops its front without moving the rest
-            if len(buf) == body_size:
-                body, client.pending = buf, bytearray()
-            else:  # the next message began already
-                body = buf[:body_size]
-                del buf[:body_size]
             if header.compressed_from is not None:
+                body = memoryview(buf)[size:size + body_size]
                 inflated = _inflated_size(body, header.compressed_from, limits.max_message_size)
+                body.release()
                 if inflated is None or inflated > limits.max_message_size:
                     what = "is not valid zlib data" if inflated is None else (
                         f"inflates to more than this server's limit of {limits.max_message_size} bytes "
                         f"(max_message_size)")
-                    self._sp_refuse(conn, header, handshake, body_size, internals.too_large(f"compressed message {what}"))
-            return ReadMessage(conn, header, head, body)
+                    self._sp_refuse(client, header, handshake, body_size, internals.too_large(f"compressed message {what}"))
+            if header.is_call:
+                reason = self._sp_over_budget(header, memoryview(buf)[size:size + body_size])
+                if reason is not None:
+                    self._sp_refuse(client, header, handshake, body_size, internals.too_large(reason))
+            if len(buf) == size + body_size:
+                message, client.pending = buf, bytearray()
+            else:  # the next message began already
+                message = buf[:size + body_size]
+                del buf[:size + body_size]  # cheap: a bytearray drops its front without moving the rest
+            client.recv = io.BytesIO(message).read
+            return True
         except socket.timeout:
             log.warning("closing the connection from %s: a message did not arrive within %s", _peer(sock),
                         "the handshake timeout" if handshake else f"request_timeout={limits.request_timeout:g}s")
-            return None
+            return False
         except (_Refused, ConnectionError, ssl.SSLError, OSError):
-            return None
+            return False
 
-    def _sp_refuse(self, conn: Any, header: WireHeader, handshake: bool, received: int,
+    def _sp_over_budget(self, header: WireHeader, body: memoryview) -> str | None:
+        """Why the call in ``body`` is over the decode budget (:mod:`._budget`), or ``None``."""
+        try:
+            data: Any = body[header.data_from:]
+            if header.compressed_from is not None:  # its inflated size is checked already
+                data = zlib.decompress(data)
+            return _budget.refusal(self.sp_names.get(header.serializer_id, ""), data, self.sp_limits.budget)
+        except zlib.error:
+            return "the compressed call is not valid zlib data"
+        finally:
+            body.release()
+
+    def _sp_refuse(self, conn: ClientConnection, header: WireHeader, handshake: bool, received: int,
                    exc: BaseException) -> None:
         """Log ``exc``, answer the message with it (not during the handshake, where
         the client waits for another kind of answer), drop what the client still
@@ -288,8 +389,9 @@ class ConnectionTracking:
         _drain(conn.sock, max(header.body_size - received, 0))
         raise _Refused(str(exc))
 
-    def _sp_tls_handshake(self, conn: Any) -> bool:
-        """Turn ``conn`` into TLS; a refused client is logged and told why (see :func:`refuse`)."""
+    def _sp_tls_handshake(self, conn: Any, deadline: float) -> bool:
+        """Turn ``conn`` into TLS by ``deadline``; a refused client is logged and told
+        why (see :func:`refuse`)."""
         peer = _peer(conn.sock)
         try:
             tls_sock = self.sp_tls.wrap_socket(conn.sock, server_side=True, do_handshake_on_connect=False)  # type: ignore[union-attr]
@@ -298,6 +400,9 @@ class ConnectionTracking:
             return False
         conn.sock = tls_sock
         try:
+            # one deadline for the whole handshake: the TLS layer retries each read
+            # and write within what is left of the socket's timeout
+            tls_sock.settimeout(max(deadline - time.monotonic(), _MIN_WAIT))
             tls_sock.do_handshake()
         except (OSError, ValueError) as exc:
             refuse(tls_sock, peer, exc)
@@ -374,6 +479,63 @@ def _read_into(sock: socket.socket, buffer: bytearray, size: int, deadline: floa
             sock.settimeout(None if rest_timeout < 0 else rest_timeout)
 
 
+def _sender(sock: Any, timeout: float, errors: Any) -> Callable[[bytes], None]:
+    """The ``send`` of a client connection: all of ``data`` within ``timeout``
+    seconds, or the engine's ``TimeoutError`` (``ConnectionClosedError`` when the
+    client is gone), which ends the connection.
+
+    On a plain socket the reply is first offered to the kernel without waiting
+    (``MSG_DONTWAIT``), which takes a reply that fits its buffer in that one system
+    call; only what is left waits, under the deadline. Pyro's own send would wait
+    again in full for every part a slow reader takes, so a client reading a byte
+    now and then would hold the worker for ever."""
+    tls = isinstance(sock, ssl.SSLSocket)
+    send = sock.send
+
+    def send_all(data: bytes) -> None:
+        sent = 0
+        if not tls:
+            try:
+                sent = send(data, _DONTWAIT)
+            except BlockingIOError:
+                pass
+            except OSError as exc:
+                raise errors.ConnectionClosedError(f"sending: connection lost: {exc}") from None
+            if sent == len(data):
+                return
+        _send_rest(sock, data, sent, timeout, errors)
+
+    return send_all
+
+
+def _send_rest(sock: Any, data: bytes, sent: int, timeout: float, errors: Any) -> None:
+    """Send ``data[sent:]`` within ``timeout`` seconds (see :func:`_sender`); the
+    socket's timeout is as before afterwards."""
+    deadline = time.monotonic() + timeout
+    before = sock.gettimeout()
+    view = memoryview(data)
+    try:
+        while sent < len(view):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                log.warning("closing the connection from %s: it did not take a reply within "
+                            "request_timeout=%gs", _peer(sock), timeout)
+                raise errors.TimeoutError(f"sending: the reply was not taken within {timeout:g}s")
+            sock.settimeout(left)
+            try:
+                sent += sock.send(view[sent:])
+            except socket.timeout:
+                continue
+            except OSError as exc:
+                raise errors.ConnectionClosedError(f"sending: connection lost: {exc}") from None
+    finally:
+        view.release()
+        try:
+            sock.settimeout(before)
+        except OSError:
+            pass  # closed meanwhile
+
+
 #: ``rest_timeout`` of a plain socket: blocking, its receive timeout in the kernel.
 _IN_KERNEL = -1.0
 
@@ -395,7 +557,7 @@ def _wait_in_kernel(sock: socket.socket, idle_timeout: float) -> float:
     return _IN_KERNEL
 
 
-def _inflated_size(body: bytearray, start: int, limit: int) -> int | None:
+def _inflated_size(body: bytearray | memoryview, start: int, limit: int) -> int | None:
     """How many bytes the zlib data in ``body[start:]`` inflates to, counted up to
     ``limit + 1`` only (the output is not kept); ``None`` when it is not zlib data."""
     inflater = zlib.decompressobj()

@@ -70,8 +70,8 @@ class _Daemon(_daemons.ConnectionTracking, Pyro5DaemonHooks, _server.Daemon):  #
         self.sp_handshake = threading.local()
         self.methodcall_error_handler = quiet_error_handler
 
-    def sp_protocol_handshake(self, conn: _daemons.ReadMessage, denied_reason: Any) -> bool:
-        self.sp_handshake.serializer_id = conn.header.serializer_id
+    def sp_protocol_handshake(self, conn: _daemons.ClientConnection, denied_reason: Any) -> bool:
+        self.sp_handshake.serializer_id = conn.header.serializer_id if conn.header else None
         try:
             return self.pyro_handshake(conn, denied_reason)
         finally:

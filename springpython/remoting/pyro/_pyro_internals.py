@@ -13,9 +13,9 @@ Private names used, and why:
   each new connection's worker thread before anything is read. :class:`DaemonHooks`
   overrides it to run TLS there and track connections, and calls Pyro's own.
 * ``Daemon._sendExceptionResponse(conn, seq, serializer_id, exc, traceback_lines)``
-  (Pyro4, Pyro5): sends an exception back to the caller; :class:`DaemonHooks` uses it
-  for a ``SystemExit`` or ``KeyboardInterrupt`` a service raised, which Pyro itself
-  lets end the worker thread.
+  (Pyro4, Pyro5): sends an exception back to the caller; :meth:`DaemonHooks.answer_exit`
+  uses it for a ``SystemExit`` or ``KeyboardInterrupt`` a service raised, which Pyro
+  itself lets end the worker thread.
 * ``Daemon._Daemon__serializer_ids`` (Pyro4): the daemon's own copy of the accepted
   serializer ids, replaced per daemon instead of changing ``config.SERIALIZERS_ACCEPTED``.
 * ``Pyro5.serializers.serializers`` / ``serializers_by_id``, ``Pyro4.util._serializers``:
@@ -64,6 +64,7 @@ import Pyro5.core
 import Pyro5.errors
 import Pyro5.protocol
 import Pyro5.serializers
+import Pyro5.server
 import Pyro5.socketutil
 
 from ...errors import MissingDependencyError
@@ -76,6 +77,7 @@ __all__ = [
     "DaemonHooks",
     "Pyro5DaemonHooks",
     "WireHeader",
+    "HeaderLayout",
     "Internals",
     "Pyro5Internals",
     "Pyro4Internals",
@@ -161,6 +163,8 @@ class WireHeader(NamedTuple):
     compressed_from: int | None
     #: A call, whose data the daemon deserializes (its serializer must be accepted).
     is_call: bool
+    #: Where the (serialized, perhaps compressed) data starts in the body, after the annotations.
+    data_from: int = 0
 
 
 class DaemonHooks:
@@ -168,25 +172,24 @@ class DaemonHooks:
 
     Pyro's per-connection handshake hook calls :meth:`on_connect`, which a subclass
     implements and which calls :meth:`pyro_handshake` (Pyro's own handshake) when it
-    wants it. And a ``SystemExit``, ``KeyboardInterrupt`` or ``GeneratorExit`` raised
-    by a service method, which Pyro does not catch (it would end the worker thread
-    and drop the connection), is sent back to the caller like any exception, with
-    its traceback; the worker keeps serving. Catching it here, around Pyro's
-    request handling, costs nothing on calls that do not raise it."""
+    wants it. :attr:`pyro_handle_request` is Pyro's own request handling, which a
+    subclass calls around its per-message checks; a ``SystemExit``,
+    ``KeyboardInterrupt`` or ``GeneratorExit`` raised by a service method, which Pyro
+    does not catch (it would end the worker thread and drop the connection), goes
+    back to the caller like any exception through :meth:`answer_exit`."""
 
     #: Pyro's per-thread call context (it holds the sequence number and serializer
     #: of the request being handled).
     call_context: Any = None
+    #: Pyro's own ``Daemon.handleRequest(conn)`` (set per engine).
+    pyro_handle_request: Any
 
-    def handleRequest(self, conn: Any) -> None:  # Pyro's name
-        try:
-            super().handleRequest(conn)  # type: ignore[misc]
-        except BaseException as exc:
-            if isinstance(exc, Exception):
-                raise  # Pyro's own way of ending a connection
-            context = self.call_context
-            lines = traceback.format_exception(exc)
-            self._sendExceptionResponse(conn, context.seq, context.serializer_id, exc, lines)  # type: ignore[attr-defined]
+    def answer_exit(self, conn: Any, exc: BaseException) -> None:
+        """Send ``exc`` (a ``BaseException`` a service raised) back to the caller of
+        the request being handled, with its traceback."""
+        context = self.call_context
+        lines = traceback.format_exception(exc)
+        self._sendExceptionResponse(conn, context.seq, context.serializer_id, exc, lines)  # type: ignore[attr-defined]
 
     def _handshake(self, conn: Any, denied_reason: Any = None) -> bool:
         return self.on_connect(conn, denied_reason)
@@ -197,6 +200,23 @@ class DaemonHooks:
     def pyro_handshake(self, conn: Any, denied_reason: Any) -> bool:
         """Pyro's own connect handshake on ``conn``."""
         return bool(super()._handshake(conn, denied_reason))  # type: ignore[misc]
+
+
+class HeaderLayout(NamedTuple):
+    """Where the facts of a message header are, for a daemon's check of each
+    message: the header's ``struct``, the bytes every header of this protocol version
+    starts with, the positions of its fields in the unpacked tuple, the message type
+    of a call and the flag of a compressed body."""
+
+    header: struct.Struct
+    prefix: bytes
+    msg_type: int
+    serializer_id: int
+    flags: int
+    data_size: int
+    annotations_size: int
+    invoke: int
+    compressed: int
 
 
 class Internals:
@@ -306,6 +326,8 @@ class Internals:
 
     #: Bytes in a message header.
     header_size: int
+    #: Where the facts of a message header are.
+    layout: HeaderLayout
 
     def parse_header(self, data: bytes | bytearray) -> WireHeader | None:
         """The facts of the message header at the start of ``data``; ``None`` when it
@@ -342,6 +364,7 @@ class Pyro5DaemonHooks(DaemonHooks):
     """:class:`DaemonHooks` for a Pyro5 daemon."""
 
     call_context = Pyro5.callcontext.current_context
+    pyro_handle_request = Pyro5.server.Daemon.handleRequest
 
 
 _PYRO5_HEADER = struct.Struct(Pyro5.protocol._header_format)
@@ -353,6 +376,10 @@ class Pyro5Internals(Internals):
 
     name = "Pyro5"
     header_size = _PYRO5_HEADER.size
+    layout = HeaderLayout(
+        _PYRO5_HEADER, b"PYRO" + Pyro5.protocol.PROTOCOL_VERSION.to_bytes(2, "big"),
+        2, 3, 4, 6, 7, Pyro5.protocol.MSG_INVOKE, Pyro5.protocol.FLAGS_COMPRESSED,
+    )
     errors = Pyro5.errors
     Proxy = Pyro5.client.Proxy
     version = Pyro5.__version__
@@ -378,7 +405,7 @@ class Pyro5Internals(Internals):
             return None
         compressed = annotations_size if flags & protocol.FLAGS_COMPRESSED else None
         return WireHeader(msg_type, serializer_id, seq, annotations_size + data_size, compressed,
-                          msg_type == protocol.MSG_INVOKE)
+                          msg_type == protocol.MSG_INVOKE, annotations_size)
 
     def too_large(self, message: str) -> BaseException:
         error: BaseException = Pyro5.errors.ProtocolError(message)
@@ -456,13 +483,20 @@ class Pyro4Internals(Internals):
         self.locate_ns = Pyro4.naming.locateNS
         self.call_context = Pyro4.core.current_context
         self.DaemonHooks: type[DaemonHooks] = type(
-            "Pyro4DaemonHooks", (DaemonHooks,), {"call_context": Pyro4.core.current_context}
+            "Pyro4DaemonHooks", (DaemonHooks,), {
+                "call_context": Pyro4.core.current_context,
+                "pyro_handle_request": Pyro4.core.Daemon.handleRequest,
+            }
         )
         self._util = Pyro4.util
         self._message = Pyro4.message
         self._header = struct.Struct(Pyro4.message.Message.header_format)
         self.header_size = self._header.size
         self._protocol_version = Pyro4.constants.PROTOCOL_VERSION
+        self.layout = HeaderLayout(
+            self._header, b"PYRO" + self._protocol_version.to_bytes(2, "big"),
+            2, 6, 3, 5, 7, Pyro4.message.MSG_INVOKE, Pyro4.message.FLAGS_COMPRESSED,
+        )
 
     def _table(self) -> dict[str, Any]:
         table: dict[str, Any] = self._util._serializers
@@ -481,7 +515,7 @@ class Pyro4Internals(Internals):
         message = self._message
         compressed = annotations_size if flags & message.FLAGS_COMPRESSED else None
         return WireHeader(msg_type, serializer_id, seq, annotations_size + data_size, compressed,
-                          msg_type == message.MSG_INVOKE)
+                          msg_type == message.MSG_INVOKE, annotations_size)
 
     def too_large(self, message: str) -> BaseException:
         return self.errors.MessageTooLargeError(message)  # type: ignore[no-any-return]

@@ -11,6 +11,7 @@ from typing import Any, Iterable
 from ...errors import ConfigurationError
 from ..http import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_BODY_SIZE, DEFAULT_REQUEST_TIMEOUT
 from ..tls import ServerTLS
+from ._budget import DecodeBudget
 
 __all__ = [
     "DaemonSettings",
@@ -39,16 +40,20 @@ UNSAFE_SERIALIZERS = frozenset({"pickle", "dill", "cloudpickle"})
 class Limits:
     """What one client may cost a daemon: the size of a message, the seconds a
     connection may stay idle between requests, the seconds a request may take to
-    arrive once its first byte did, and the connections one peer address may hold."""
+    arrive once its first byte did (and a reply may take to be read), the connections
+    one peer address may hold, and the decode budget of a call."""
 
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
     idle_timeout: float = DEFAULT_IDLE_TIMEOUT
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
     max_connections_per_peer: int = DEFAULT_MAX_CONNECTIONS_PER_PEER
+    #: What one call may cost to decode (:mod:`._budget`).
+    budget: DecodeBudget = DecodeBudget()
 
     def __str__(self) -> str:
         return (f"max_message_size={self.max_message_size}, idle_timeout={self.idle_timeout:g}, "
-                f"max_connections_per_peer={self.max_connections_per_peer}")
+                f"max_connections_per_peer={self.max_connections_per_peer}, "
+                f"max_items={self.budget.max_items}, max_depth={self.budget.max_depth}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -159,3 +159,62 @@ def test_exporter_refuses_a_crafted_body_at_the_size_limit(spawn):
         service.destroy()
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
+
+
+class Nesting:
+    def echo(self, value):
+        return value
+
+    def nested(self, depth):
+        value: list = []
+        for _ in range(depth):
+            value = [value]
+        return value
+
+
+def nested(depth: int) -> list:
+    value: list = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def test_the_budget_is_a_property_of_the_exporter_and_the_proxy_factory():
+    """max_depth, base_containers and bytes_per_container set on the beans (as text,
+    as XML gives them) bound what each side decodes: within them calls run, over them
+    the exporter answers a ProtocolException fault and the proxy raises ProtocolError."""
+    from springpython.errors import RemoteFault
+    from springpython.remoting.hessian import HessianServiceExporter
+
+    with HessianServiceExporter(service=Nesting(), service_host="127.0.0.1", service_port=0, path="/n",
+                                max_depth="8", base_containers="20", bytes_per_container="1000") as exporter:
+        proxy = HessianProxyFactory(service_url=exporter.service_url, max_depth="6")
+        try:
+            assert proxy.echo(nested(5)) == nested(5)
+            with pytest.raises(RemoteFault, match="nested deeper than 8"):
+                proxy.echo(nested(12))
+            with pytest.raises(RemoteFault, match="more than 20 lists, maps and objects"):
+                proxy.echo([[] for _ in range(40)])  # 41 containers: over 20 + a few bytes / 1000
+            assert proxy.nested(5) == nested(5)
+            with pytest.raises(ProtocolError, match="nested deeper than 6"):
+                proxy.nested(7)
+        finally:
+            proxy.destroy()
+
+
+@pytest.mark.parametrize("prop", ["max_depth", "base_containers", "bytes_per_container"])
+@pytest.mark.parametrize("value", ["0", "-3", "deep", 2.5, True])
+def test_a_bad_budget_property_is_a_configuration_error(prop, value):
+    """Anything but a positive integer is refused at start, naming the property; the
+    exporter listens on nothing."""
+    from springpython.errors import ConfigurationError
+    from springpython.remoting.hessian import HessianServiceExporter
+
+    exporter = HessianServiceExporter(service=Nesting(), service_host="127.0.0.1", service_port=0,
+                                      **{prop: value})
+    with pytest.raises(ConfigurationError, match=prop):
+        exporter.after_properties_set()
+    assert exporter.port in (0, None)
+    proxy = HessianProxyFactory(service_url="http://127.0.0.1:1/", **{prop: value})
+    with pytest.raises(ConfigurationError, match=prop):
+        proxy.after_properties_set()

@@ -5,9 +5,18 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from types import SimpleNamespace
 from typing import Any, Callable, Iterator
 
+import Pyro4
+import Pyro4.message
+import Pyro4.util
+import Pyro5.client
+import Pyro5.protocol
+import Pyro5.serializers
+
 from springpython.context import DisposableObject, InitializingObject, ObjectPostProcessor
+from springpython.remoting.pyro import Pyro4ProxyFactory, Pyro4ServiceExporter, Pyro5ProxyFactory, Pyro5ServiceExporter
 
 
 class ServiceError(Exception):
@@ -155,3 +164,47 @@ def proxy_factories(default_cls: type) -> Iterator[Callable[..., Any]]:
     for proxy in made:
         proxy.destroy()
 
+
+
+def pyro5_message(msg_type: int, data: bytes, seq: int, serializer: str = "serpent") -> bytes:
+    """A Pyro5 message of ``data`` as sent in ``serializer``."""
+    serializer_id = Pyro5.serializers.serializers[serializer].serializer_id
+    return bytes(Pyro5.protocol.SendingMessage(msg_type, 0, seq, serializer_id, data).data)
+
+
+def pyro4_message(msg_type: int, data: bytes, seq: int, serializer: str = "serpent") -> bytes:
+    """A Pyro4 message of ``data`` as sent in ``serializer``."""
+    serializer_id = Pyro4.util.get_serializer(serializer).serializer_id
+    return bytes(Pyro4.message.Message(msg_type, data, serializer_id, 0, seq).to_bytes())
+
+
+#: What a test needs to speak each engine's wire protocol on a plain socket, and its beans.
+ENGINE_WIRES = {
+    "Pyro5": SimpleNamespace(
+        Exporter=Pyro5ServiceExporter, ProxyFactory=Pyro5ProxyFactory, Proxy=Pyro5.client.Proxy,
+        message=pyro5_message, CONNECT=Pyro5.protocol.MSG_CONNECT, INVOKE=Pyro5.protocol.MSG_INVOKE,
+        connect=lambda obj: Pyro5.serializers.serializers["serpent"].dumps({"handshake": "hello", "object": obj}),
+        call=lambda obj, method, *args: Pyro5.serializers.serializers["serpent"].dumpsCall(obj, method, args, {}),
+    ),
+    "Pyro4": SimpleNamespace(
+        Exporter=Pyro4ServiceExporter, ProxyFactory=Pyro4ProxyFactory, Proxy=Pyro4.Proxy,
+        message=pyro4_message, CONNECT=Pyro4.message.MSG_CONNECT, INVOKE=Pyro4.message.MSG_INVOKE,
+        connect=lambda obj: Pyro4.util.get_serializer("serpent").dumps({"handshake": "hello", "object": obj}),
+        call=lambda obj, method, *args: Pyro4.util.get_serializer("serpent").dumpsCall(obj, method, args, {}),
+    ),
+}
+
+
+def connect(url: str, timeout: float) -> socket.socket:
+    """A plain socket connected to the daemon of a ``PYRO:`` URL."""
+    host, port = url.rsplit("@", 1)[1].rsplit(":", 1)
+    return socket.create_connection((host, int(port)), timeout=timeout)
+
+
+def handshaken(engine: Any, url: str, timeout: float) -> socket.socket:
+    """A plain socket on which the Pyro handshake (in serpent) is done."""
+    sock = connect(url, timeout)
+    obj = url.split(":", 1)[1].split("@", 1)[0]
+    sock.sendall(engine.message(engine.CONNECT, engine.connect(obj), 0))
+    assert sock.recv(65536), "no answer to the handshake"
+    return sock

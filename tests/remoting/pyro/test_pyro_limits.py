@@ -132,7 +132,7 @@ def test_max_message_size_is_configurable(export, proxies):
 
 
 @pytest.mark.parametrize("value", ["-1", "many"])
-@pytest.mark.parametrize("prop", ["max_message_size", "idle_timeout", "max_connections_per_peer"])
+@pytest.mark.parametrize("prop", ["max_message_size", "idle_timeout", "max_connections_per_peer", "max_items", "max_depth"])
 def test_bad_limit_is_a_configuration_error(export, prop, value):
     """A negative or non-numeric limit is a ConfigurationError naming the property; nothing keeps listening."""
     with pytest.raises(ConfigurationError, match=prop):
