@@ -139,11 +139,11 @@ class SSLServer(SimpleXMLRPCDispatcher):
 
     ``ssl_version`` is accepted for compatibility and always means TLS 1.2 or newer;
     ``do_handshake_on_connect`` and ``suppress_ragged_eofs`` are accepted and
-    ignored (the handshake always runs in a worker thread, under a timeout). Besides
+    ignored (the handshake always runs without blocking, under a timeout). Besides
     ``verify_fields``, ``**kwargs`` takes the stdlib server's ``allow_none``,
     ``encoding`` and ``use_builtin_types``, and the HTTP server's ``max_body_size``,
-    ``max_workers``, ``handshake_timeout``, ``idle_timeout`` and
-    ``request_timeout``. Calls are answered at ``rpc_paths`` (``/`` and ``/RPC2``,
+    ``max_workers``, ``max_connections``, ``max_connections_per_peer``,
+    ``handshake_timeout``, ``idle_timeout`` and ``request_timeout``. Calls are answered at ``rpc_paths`` (``/`` and ``/RPC2``,
     as the stdlib's request handler does)."""
 
     rpc_paths: tuple[str, ...] = ("/", "/RPC2")
@@ -171,7 +171,8 @@ class SSLServer(SimpleXMLRPCDispatcher):
         use_builtin_types = kwargs.pop("use_builtin_types", False)
         kwargs.pop("bind_and_activate", None)  # the constructor always binds
         options = {name: kwargs.pop(name) for name in
-                   ("max_body_size", "max_workers", "handshake_timeout", "idle_timeout", "request_timeout")
+                   ("max_body_size", "max_workers", "max_connections", "max_connections_per_peer",
+                    "handshake_timeout", "idle_timeout", "request_timeout")
                    if name in kwargs}
         if kwargs:
             raise TypeError(f"{type(self).__name__}() got unexpected keyword arguments {sorted(kwargs)}")
