@@ -145,7 +145,7 @@ class HTTPServiceExporter(ServerTLSProperties, ServiceExporter):
             if shared.settings != settings:
                 raise ConfigurationError(
                     f"{type(self).__name__}: {self.service_host}:{shared.http.port} is already served with "
-                    f"other TLS, size or connection settings ({shared.settings}, not {settings}); "
+                    f"other TLS or size settings ({shared.settings}, not {settings}); "
                     "use another port or the same settings"
                 )
             try:

@@ -8,14 +8,13 @@ import ssl
 import threading
 import xmlrpc.client
 from typing import Any, Callable, ContextManager
-from xml.parsers.expat import ExpatError
 from xmlrpc.server import SimpleXMLRPCDispatcher
 
 from ...errors import ConfigurationError
 from .. import faults, tls, tracing
 from ..http import DEFAULT_MAX_BODY_SIZE, HTTPServer, Request, Response
 from ._client import RPC_SYSTEM
-from ._parser import UnsafeXMLError, loads_call
+from ._parser import MalformedCallError, UnsafeXMLError, loads_call
 
 __all__ = ["SSLServer", "XMLRPCEndpoint", "PARSE_ERROR", "INVALID_REQUEST"]
 
@@ -86,7 +85,7 @@ def dispatch(dispatcher: SimpleXMLRPCDispatcher, data: bytes, path: str | None, 
             params, method = loads_call(data, getattr(dispatcher, "use_builtin_types", False))
         except UnsafeXMLError as exc:
             raise xmlrpc.client.Fault(INVALID_REQUEST, f"invalid request: {exc}") from None
-        except (ExpatError, xmlrpc.client.ResponseError, ValueError, TypeError, IndexError) as exc:
+        except MalformedCallError as exc:
             raise xmlrpc.client.Fault(PARSE_ERROR, f"parse error: not a well-formed XML-RPC call: {exc}") from None
         if not method:
             raise xmlrpc.client.Fault(INVALID_REQUEST, "invalid request: no methodName")
