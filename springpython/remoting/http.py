@@ -452,7 +452,7 @@ class HTTPServer:
                                 pass
                         except BlockingIOError:
                             pass
-                    else:
+                    elif not key.data.closed:  # (one closed to make room may still be listed)
                         self._on_ready(key.data)
                 with self._lock:
                     to_park, self._to_park = self._to_park, []
@@ -466,6 +466,9 @@ class HTTPServer:
                     _, _, generation, conn = heapq.heappop(deadlines)
                     if generation == conn.generation and id(conn) in self._parked:
                         self._expire(conn)
+                if len(deadlines) > 4 * len(self._parked) + 1024:  # mostly stale entries: rebuild
+                    deadlines[:] = [(c.deadline, id(c), c.generation, c) for c in self._parked.values()]
+                    heapq.heapify(deadlines)
         except Exception:  # the I/O thread must never die silently
             self.log.error("%s: I/O loop failed", self, exc_info=True)
         finally:
@@ -674,10 +677,16 @@ class HTTPServer:
 
     def _read(self, conn: _Connection) -> None:
         """Read what ``conn`` has; hand a complete request to a worker."""
-        data = conn.recv_now()
-        while data:
-            self._received(conn, data)
-            data = conn.recv_now() if conn.more_decrypted() else None
+        try:
+            data = conn.recv_now()
+            while data:
+                self._received(conn, data)
+                data = conn.recv_now() if conn.more_decrypted() else None
+        except OSError as exc:  # a reset, a TLS error: that peer is gone
+            self.log.debug("connection from %s failed: %s", _peer(conn.address), exc)
+            self._unwatch(conn)
+            self._drop(conn)
+            return
         if data == b"":
             self._unwatch(conn)
             self._eof(conn)
