@@ -9,6 +9,7 @@ import tracemalloc
 import xmlrpc.client
 
 import pytest
+from support import peak_kib
 
 from springpython.remoting.xmlrpc._parser import (
     DEFAULT_LIMITS,
@@ -107,14 +108,6 @@ with XMLRPCServiceExporter(Counter(), service_host="127.0.0.1", service_port=0) 
     print(exporter.port, flush=True)
     sys.stdin.read()
 """
-
-
-def peak_kib(pid: int) -> int:
-    with open(f"/proc/{pid}/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    raise AssertionError(f"no VmHWM in /proc/{pid}/status")
 
 
 def test_crafted_bodies_at_the_size_limit_cost_the_server_little(spawn, tmp_path):
