@@ -534,7 +534,7 @@ class HTTPServer:
         """The selector says ``conn`` can go on: handshake, read or drain."""
         try:
             if conn.phase == _HANDSHAKE:
-                self._handshake(conn)
+                self._tls_handshake(conn)
             elif conn.phase == _READING:
                 self._read(conn)
             else:
@@ -601,7 +601,7 @@ class HTTPServer:
             self._drop(conn)
             return
         conn.timeout = 0.0
-        self._handshake(conn)
+        self._tls_handshake(conn)
 
     def _make_room(self, host: str) -> str | None:
         """At a connection cap, close the longest-idle connection that counts against
@@ -629,7 +629,7 @@ class HTTPServer:
                 if c.idle_since is not None and (host is None or c.host == host)]
         return min(idle, key=lambda c: c.idle_since or 0.0) if idle else None
 
-    def _handshake(self, conn: _Connection) -> None:
+    def _tls_handshake(self, conn: _Connection) -> None:
         """Advance a TLS handshake without blocking; on success, check the peer and read."""
         peer = _peer(conn.address)
         tls = conn.sock
