@@ -1,3 +1,56 @@
+"""A small threaded HTTP/1.1 server shared by the HTTP-based transports (XML-RPC,
+Hessian): handlers are mounted on paths and turn a :class:`Request` into a
+:class:`Response`.
+
+Rules of this file:
+
+* One I/O thread owns every connection that is not being answered: it accepts,
+  performs TLS handshakes without blocking (``do_handshake_on_connect=False``),
+  reads request bytes as they come and hands a *complete* request to a bounded
+  pool of worker threads. A slow, silent or stalled client (one header line a
+  second, a TCP connection that never sends its ClientHello, a keep-alive
+  connection between requests) costs no worker, only a socket.
+* Deadlines are per phase, not per ``recv``: a TLS handshake must finish within
+  ``handshake_timeout`` seconds of the accept, a request within
+  ``request_timeout`` seconds of its first byte, and a connection with no request
+  under way is closed after ``idle_timeout`` seconds of silence (with a TLS
+  close_notify).
+* A worker that answered a request on a kept-alive connection waits a ``linger``
+  of a few milliseconds for the next one and reads it itself while its bytes are
+  there at once (a busy client then skips two thread hand-overs per call); the
+  first time the socket has nothing more, the connection goes back to the I/O
+  thread. A worker never blocks on a read.
+* Sockets are non-blocking from the accept on (switching modes per request would
+  cost system calls that drop the GIL). A response (status line, headers and
+  body) is written in one ``send``, more only when the socket buffer is full,
+  waiting in ``select`` at most ``request_timeout`` seconds in all; so Nagle's
+  algorithm and delayed ACKs never stall a keep-alive exchange.
+* Connection caps: at most ``max_connections`` open connections, and at most
+  ``max_connections_per_peer`` from one peer address. At a cap the longest-idle
+  connection (of that peer, for the peer cap) is closed to make room, or, when
+  none is idle, the new connection is refused: closed at once (a plain HTTP one
+  first gets a 503), logged like every refusal.
+* Requests are parsed by :mod:`.http_reader` (sans-IO, strict RFC 9112 framing);
+  this file only moves bytes. A peer that sends a bad request gets one error answer
+  (400, a too large body 413) and loses its connection, and nothing it sent after
+  the bad request is read as a request (what follows is drained by the I/O thread
+  for a moment, so the answer is not lost to a reset); the server goes on serving
+  everyone else.
+* Whatever a handler raises, ``SystemExit`` and ``KeyboardInterrupt`` included, is a
+  500 logged at ERROR; a worker never dies of a request. A worker that dies anyway
+  (of an exception outside any request) is logged at ERROR and replaced, and the
+  request it was about to take is served by its replacement.
+* A refused client is told so, and logged once at WARNING as ``refused client
+  HOST:PORT: reason``: refused in the TLS handshake, it gets the TLS alert; refused
+  by ``verify_peer``, its request is read and answered 403 with
+  ``tls.REFUSED_HEADER``, and never handled; refused by a connection cap, see above.
+* Out of descriptors, accepting pauses for 0.1 s at a time, with one WARNING per
+  5 s, and resumes by itself; the connections already open are served meanwhile.
+
+``start()`` returns once the socket listens (port 0 picks a free port, read it back
+from :attr:`HTTPServer.port`); ``close()`` is idempotent: it stops accepting, closes
+idle connections, lets requests in flight finish and joins every thread."""
+
 from __future__ import annotations
 
 import collections
@@ -116,7 +169,7 @@ _REFUSAL = Response(403, f"{CLIENT_CERTIFICATE_REFUSED}\n".encode(), headers=[(R
 
 
 class _Connection:
-    __slots__ = ("sock", "address", "host", "reader", "peer_cert", "deadline", "busy", "timeout", "refused",
+    __slots__ = ("sock", "address", "host", "reader", "peer_cert", "deadline", "busy", "refused",
                  "phase", "events", "started", "idle_since", "drained", "closed", "generation", "filed")
 
     def __init__(self, sock: socket.socket, address: tuple[Any, ...], reader: RequestReader) -> None:
@@ -127,7 +180,6 @@ class _Connection:
         self.peer_cert: dict[str, Any] | None = None
         self.deadline = 0.0  # when the I/O thread gives up on the current phase
         self.busy = False  # a handler runs for it: let it finish on close
-        self.timeout: float | None = None  # the socket's timeout as last set
         self.refused = False  # verify_peer refused the client: answer its request with 403
         self.phase = _READING
         self.events = 0  # what the I/O thread's selector watches for (0: not registered)
@@ -138,16 +190,9 @@ class _Connection:
         self.generation = 0  # bumped on every new deadline: stale heap entries are skipped
         self.filed = 0.0  # the deadline the I/O thread last filed for it
 
-    def set_timeout(self, seconds: float) -> None:
-        """Set the socket timeout; each change costs a system call, so skip repeats."""
-        if seconds != self.timeout:
-            self.sock.settimeout(seconds)
-            self.timeout = seconds
-
     def recv_now(self) -> bytes | None:
         """What the socket has now (``b""`` at EOF), or ``None`` when it has nothing:
         never waits."""
-        self.set_timeout(0)
         try:
             return self.sock.recv(_RECV_SIZE)
         except _WOULD_BLOCK:
@@ -155,7 +200,6 @@ class _Connection:
 
     def send_now(self, data: bytes) -> bool:
         """Send a small answer without waiting; false when it could not all go out."""
-        self.set_timeout(0)
         try:
             return self.sock.send(data) == len(data)
         except (OSError, ValueError):
@@ -486,7 +530,6 @@ class HTTPServer:
         assert self._selector is not None
         if conn.closed:
             return
-        conn.set_timeout(0)
         try:
             if conn.events == 0:
                 self._selector.register(conn.sock, events, conn)
@@ -583,6 +626,9 @@ class HTTPServer:
             self._active.add(conn)
             self._per_peer[conn.host] = self._per_peer.get(conn.host, 0) + 1
         try:
+            # Non-blocking for good: no read ever waits, and a send waits in select()
+            # (switching modes per request would cost system calls that drop the GIL).
+            sock.setblocking(False)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:
             pass  # not TCP, or already gone: harmless either way
@@ -594,13 +640,11 @@ class HTTPServer:
             return
         conn.phase, conn.deadline = _HANDSHAKE, now + self.handshake_timeout
         try:
-            sock.setblocking(False)
             conn.sock = self.ssl_context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
         except OSError as exc:
             self.log.debug("connection from %s lost before the TLS handshake: %s", _peer(address), exc)
             self._drop(conn)
             return
-        conn.timeout = 0.0
         self._tls_handshake(conn)
 
     def _make_room(self, host: str) -> str | None:
@@ -801,8 +845,7 @@ class HTTPServer:
                 self._per_peer.pop(conn.host, None)
         try:
             if graceful and isinstance(conn.sock, ssl.SSLSocket):
-                conn.set_timeout(0)  # send our close_notify, never wait for the peer's
-                try:
+                try:  # send our close_notify (the socket never blocks), never wait for the peer's
                     conn.sock.unwrap()
                 except (ssl.SSLError, OSError, ValueError):
                     pass  # the peer did not answer at once, or is already gone
@@ -956,7 +999,7 @@ class HTTPServer:
         return self._send(conn, request, response, keep)
 
     def _send(self, conn: _Connection, request: Request, response: Response, keep: bool = False) -> bool:
-        """Write ``response`` with one ``sendall``; whether the connection stays open."""
+        """Write ``response`` in one piece; whether the connection stays open."""
         keep = keep and not response.close and not self._closing
         head = [f"HTTP/1.1 {response.status} {_phrase(response.status)}",
                 f"Server: {self.server_name}",
@@ -971,9 +1014,33 @@ class HTTPServer:
         payload = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
         if request.method != "HEAD":
             payload += response.body
-        conn.set_timeout(self.request_timeout)
-        conn.sock.sendall(payload)
+        self._send_all(conn, payload)
         return keep
+
+    def _send_all(self, conn: _Connection, data: bytes) -> None:
+        """Send ``data`` on the non-blocking socket, waiting for room at most
+        ``request_timeout`` seconds in all."""
+        view = memoryview(data)
+        deadline = None
+        while view:
+            try:
+                sent = conn.sock.send(view)
+            except ssl.SSLWantReadError:
+                sent, wait_read = 0, True
+            except (BlockingIOError, ssl.SSLWantWriteError):
+                sent, wait_read = 0, False
+            if sent:
+                view = view[sent:]
+                continue
+            now = time.monotonic()
+            if deadline is None:
+                deadline = now + self.request_timeout
+            elif now >= deadline:
+                raise socket.timeout(f"answer not taken within {self.request_timeout}s")
+            if wait_read:
+                select.select([conn.sock], [], [], deadline - now)
+            else:
+                select.select([], [conn.sock], [], deadline - now)
 
 
 _date_cache: tuple[int, str] = (0, "")
