@@ -26,7 +26,7 @@ from xml.parsers import expat
 from xmlrpc.client import Unmarshaller
 
 __all__ = ["UnsafeXMLError", "DecodeBudgetError", "MalformedCallError", "DecodeLimits", "DEFAULT_LIMITS",
-           "SafeParser", "getparser", "loads_call"]
+           "BudgetUnmarshaller", "SafeParser", "getparser", "loads_call"]
 
 
 class UnsafeXMLError(ValueError):
@@ -55,7 +55,6 @@ class DecodeLimits(NamedTuple):
 #: The budget every parser uses unless given another.
 DEFAULT_LIMITS = DecodeLimits()
 
-_CONTAINERS = frozenset({"array", "struct"})
 # What the stdlib's unmarshaller and expat raise for bytes that are not XML-RPC
 # (decimal's InvalidOperation for a bad <bigdecimal>, LookupError for an unknown
 # encoding, RecursionError never: the unmarshaller keeps its own stack).
@@ -63,20 +62,52 @@ _MALFORMED = (expat.ExpatError, xmlrpc.client.ResponseError, ValueError, TypeErr
               LookupError, decimal.DecimalException, OverflowError)
 
 
-class SafeParser:
-    """Feeds an :class:`~xmlrpc.client.Unmarshaller` like ``xmlrpc.client.ExpatParser``
-    does, but rejects DTDs and entity declarations."""
+class BudgetUnmarshaller(Unmarshaller):
+    """The standard library's unmarshaller, checking the budget as each element
+    starts (its own stack of open arrays and structs gives the depth, so the check
+    costs no extra call per element)."""
 
-    def __init__(self, target: Unmarshaller, limits: DecodeLimits = DEFAULT_LIMITS) -> None:
-        parser = expat.ParserCreate(None, None)
-        self._start, self._end = target.start, target.end
+    def __init__(self, use_datetime: bool = False, use_builtin_types: bool = False,
+                 limits: DecodeLimits = DEFAULT_LIMITS) -> None:
+        super().__init__(use_datetime=use_datetime, use_builtin_types=use_builtin_types)
         self._limits = limits
-        self._depth = 0
         self._elements = 0
         self._fed = 0
         self._allowed = limits.base_elements
-        parser.StartElementHandler = self._on_start
-        parser.EndElementHandler = self._on_end
+
+    def fed(self, size: int) -> None:
+        """``size`` more bytes of the message are about to be parsed."""
+        self._fed += size
+        self._allowed = self._limits.base_elements + self._fed // max(1, self._limits.bytes_per_element)
+
+    def start(self, tag: str, attrs: Any) -> None:
+        # The body of Unmarshaller.start (Python 3.8 to 3.13), with the budget checks.
+        self._elements += 1
+        if self._elements > self._allowed:
+            raise DecodeBudgetError(
+                f"XML-RPC message has more than {self._allowed} elements in its first {self._fed} bytes"
+            )
+        if ":" in tag:
+            tag = tag.split(":")[-1]
+        if tag == "array" or tag == "struct":
+            if len(self._marks) >= self._limits.max_depth:
+                raise DecodeBudgetError(f"XML-RPC arrays and structs nested deeper than {self._limits.max_depth}")
+            self._marks.append(len(self._stack))
+        self._data = []
+        if self._value and tag not in self.dispatch:
+            raise xmlrpc.client.ResponseError(f"unknown tag {tag!r}")
+        self._value = tag == "value"
+
+
+class SafeParser:
+    """Feeds a :class:`BudgetUnmarshaller` like ``xmlrpc.client.ExpatParser`` feeds
+    an unmarshaller, but rejects DTDs and entity declarations."""
+
+    def __init__(self, target: BudgetUnmarshaller) -> None:
+        parser = expat.ParserCreate(None, None)
+        self._target = target
+        parser.StartElementHandler = target.start
+        parser.EndElementHandler = target.end
         parser.CharacterDataHandler = target.data
         parser.StartDoctypeDeclHandler = self._refuse_doctype
         parser.EntityDeclHandler = self._refuse_entity
@@ -94,26 +125,8 @@ class SafeParser:
     def _refuse_entity(name: str, *args: Any) -> None:
         raise UnsafeXMLError(f"XML-RPC messages must not declare entities (found {name!r})")
 
-    def _on_start(self, tag: str, attrs: Any) -> None:
-        self._elements += 1
-        if self._elements > self._allowed:
-            raise DecodeBudgetError(
-                f"XML-RPC message has more than {self._allowed} elements in its first {self._fed} bytes"
-            )
-        if tag in _CONTAINERS:
-            self._depth += 1
-            if self._depth > self._limits.max_depth:
-                raise DecodeBudgetError(f"XML-RPC arrays and structs nested deeper than {self._limits.max_depth}")
-        self._start(tag, attrs)
-
-    def _on_end(self, tag: str) -> None:
-        if tag in _CONTAINERS:
-            self._depth -= 1
-        self._end(tag)
-
     def feed(self, data: bytes | str) -> None:
-        self._fed += len(data)
-        self._allowed = self._limits.base_elements + self._fed // max(1, self._limits.bytes_per_element)
+        self._target.fed(len(data))
         self._parser.Parse(data, False)
 
     def close(self) -> None:
@@ -124,10 +137,10 @@ class SafeParser:
 
 
 def getparser(use_datetime: bool = False, use_builtin_types: bool = False,
-              limits: DecodeLimits = DEFAULT_LIMITS) -> tuple[SafeParser, Unmarshaller]:
+              limits: DecodeLimits = DEFAULT_LIMITS) -> tuple[SafeParser, BudgetUnmarshaller]:
     """A ``(parser, unmarshaller)`` pair, the same contract as ``xmlrpc.client.getparser``."""
-    target = Unmarshaller(use_datetime=use_datetime, use_builtin_types=use_builtin_types)
-    return SafeParser(target, limits), target
+    target = BudgetUnmarshaller(use_datetime, use_builtin_types, limits)
+    return SafeParser(target), target
 
 
 def loads_call(data: bytes, use_builtin_types: bool = False,

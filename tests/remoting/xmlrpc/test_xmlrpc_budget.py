@@ -78,6 +78,13 @@ def test_nesting_is_bounded_and_configurable():
         loads_call(deep(3), limits=DecodeLimits(max_depth=3))
 
 
+def test_namespaced_containers_count_towards_the_depth():
+    """``<x:array>`` is an array to the unmarshaller, so it counts as one for the depth too."""
+    levels = b"<value><x:array><data>" * 5
+    with pytest.raises(DecodeBudgetError, match="nested deeper than 3"):
+        loads_call(HEAD + levels, limits=DecodeLimits(max_depth=3))
+
+
 def test_replies_have_the_same_budget():
     """The client's reply parser keeps to the budget too, counted over the bytes fed so far."""
     parser, _ = getparser(limits=DecodeLimits(max_depth=2))
