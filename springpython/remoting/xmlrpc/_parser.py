@@ -26,7 +26,7 @@ from xml.parsers import expat
 from xmlrpc.client import Unmarshaller
 
 __all__ = ["UnsafeXMLError", "DecodeBudgetError", "MalformedCallError", "DecodeLimits", "DEFAULT_LIMITS",
-           "BudgetUnmarshaller", "SafeParser", "getparser", "loads_call"]
+           "MALFORMED_ERRORS", "BudgetUnmarshaller", "SafeParser", "getparser", "loads_call"]
 
 
 class UnsafeXMLError(ValueError):
@@ -55,10 +55,10 @@ class DecodeLimits(NamedTuple):
 #: The budget every parser uses unless given another.
 DEFAULT_LIMITS = DecodeLimits()
 
-# What the stdlib's unmarshaller and expat raise for bytes that are not XML-RPC
-# (decimal's InvalidOperation for a bad <bigdecimal>, LookupError for an unknown
-# encoding, RecursionError never: the unmarshaller keeps its own stack).
-_MALFORMED = (expat.ExpatError, xmlrpc.client.ResponseError, ValueError, TypeError, KeyError, IndexError,
+#: What the stdlib's unmarshaller and expat raise for bytes that are not XML-RPC
+#: (decimal's InvalidOperation for a bad ``<bigdecimal>``, LookupError for an unknown
+#: encoding; never RecursionError: the unmarshaller keeps its own stack).
+MALFORMED_ERRORS = (expat.ExpatError, xmlrpc.client.ResponseError, ValueError, TypeError, KeyError, IndexError,
               LookupError, decimal.DecimalException, OverflowError)
 
 
@@ -154,5 +154,5 @@ def loads_call(data: bytes, use_builtin_types: bool = False,
         return target.close(), target.getmethodname()
     except UnsafeXMLError:
         raise
-    except _MALFORMED as exc:
+    except MALFORMED_ERRORS as exc:
         raise MalformedCallError(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__) from exc

@@ -151,3 +151,23 @@ def test_crafted_bodies_at_the_size_limit_cost_the_server_little(spawn, tmp_path
             assert proxy.count([1, 2]) == 2
     finally:
         proc.communicate("", timeout=30)
+
+
+@pytest.mark.parametrize("reply", [
+    b"<methodResponse><params><param><value><bigdecimal>x</bigdecimal></value></param></params></methodResponse>",
+    b"<methodResponse><params><param>" + b"<value><array><data>" * 300,
+])
+def test_a_malformed_or_over_budget_reply_is_a_protocol_error(reply):
+    """A reply the unmarshaller cannot take (a bad <bigdecimal>, nesting past the budget) is a ProtocolError."""
+    from springpython.errors import ProtocolError
+    from springpython.remoting.http import HTTPServer, Response
+    from springpython.remoting.xmlrpc import XMLRPCProxyFactory
+
+    with HTTPServer("127.0.0.1", 0) as srv:
+        srv.mount("/RPC2", lambda request: Response(200, reply, "text/xml"))
+        proxy = XMLRPCProxyFactory(service_url=srv.url("/RPC2"))
+        try:
+            with pytest.raises(ProtocolError, match="malformed answer to add"):
+                proxy.add(1, 2)
+        finally:
+            proxy.destroy()
