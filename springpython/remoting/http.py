@@ -880,11 +880,10 @@ class HTTPServer:
             while True:
                 if not self._tokens.get():
                     return
-                try:
+                with self._lock:  # taking a job and leaving the idle count are one step for _submit
+                    if not self._jobs:
+                        continue  # a spare token (left by a worker that died)
                     conn, request = self._jobs.popleft()
-                except IndexError:
-                    continue  # a spare token (left by a worker that died)
-                with self._lock:
                     self._idle_workers -= 1
                 idle = False
                 try:

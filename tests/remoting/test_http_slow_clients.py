@@ -174,10 +174,27 @@ def test_keep_alive_connections_between_calls_hold_no_worker():
                 conn.close()
 
 
-def _partial(port: int, source: str = "127.0.0.1") -> socket.socket:
-    """A connection from ``source`` with a request under way (not idle)."""
-    sock = socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(source, 0))
-    sock.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\n")
+class Held:
+    """A handler that holds its requests until released, counting those it holds:
+    a connection whose request is being answered is never idle."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Semaphore(0)
+        self.release = threading.Event()
+
+    def __call__(self, request: Request) -> Response:
+        self.entered.release()
+        self.release.wait(10)
+        return Response(200, request.body)
+
+    def wait_for(self, count: int) -> None:
+        for _ in range(count):
+            assert self.entered.acquire(timeout=10), "a held request never reached its handler"
+
+
+def _send_held(port: int) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.sendall(b"POST /held HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nok")
     return sock
 
 
@@ -189,21 +206,16 @@ def _refused(sock: socket.socket) -> bool:
     return reply.startswith(b"HTTP/1.1 503 ") or reply == b""
 
 
-def _wait_for_connections(srv: HTTPServer, count: int) -> None:
-    deadline = time.monotonic() + 10
-    while srv.connections < count:  # the I/O thread accepts in the background
-        assert time.monotonic() < deadline, f"{srv.connections} connections, expected {count}"
-        time.sleep(0.01)
-
-
 def test_per_peer_cap_refuses_the_next_connection_from_that_address_only(caplog):
     """At max_connections_per_peer busy connections, one more from that address is refused and logged; others are served."""
+    held = Held()
     with caplog.at_level(logging.WARNING, logger=HTTP_LOGGER):
-        with HTTPServer("127.0.0.1", 0, max_connections_per_peer=3) as srv:
+        with HTTPServer("127.0.0.1", 0, max_connections_per_peer=3, max_workers=8) as srv:
             srv.mount("/echo", echo)
-            busy = [_partial(srv.port) for _ in range(3)]
+            srv.mount("/held", held)
+            busy = [_send_held(srv.port) for _ in range(3)]
             try:
-                _wait_for_connections(srv, 3)
+                held.wait_for(3)
                 extra = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
                 with extra:
                     assert _refused(extra)
@@ -211,10 +223,11 @@ def test_per_peer_cap_refuses_the_next_connection_from_that_address_only(caplog)
                 other.request("POST", "/echo", body=b"other peer")
                 assert other.getresponse().read() == b"other peer"
                 other.close()
+                held.release.set()
                 for sock in busy:  # the capped connections are still served
-                    sock.sendall(b"Content-Length: 2\r\n\r\nok")
                     assert sock.recv(4096).startswith(b"HTTP/1.1 200 ")
             finally:
+                held.release.set()
                 for sock in busy:
                     sock.close()
     refusals = [r.getMessage() for r in caplog.records if r.getMessage().startswith("refused client 127.0.0.1:")]
@@ -246,16 +259,32 @@ def test_exporter_caps_are_properties_and_must_agree_on_a_shared_port():
     """max_connections_per_peer is an exporter property, checked, and part of what sharing a port needs."""
     from springpython.errors import ConfigurationError
 
-    with HessianServiceExporter(service=Calculator(), service_host="127.0.0.1", service_port=0, path="/a",
+    class Slow(Calculator):
+        def __init__(self) -> None:
+            self.entered = threading.Event()
+            self.release = threading.Event()
+
+        def hold(self) -> bool:
+            self.entered.set()
+            return self.release.wait(10)
+
+    service = Slow()
+    with HessianServiceExporter(service=service, service_host="127.0.0.1", service_port=0, path="/a",
                                 max_connections_per_peer=1) as exp:
-        held = _partial(exp.port)
+        proxy = HessianProxyFactory(service_url=exp.service_url, timeout=10)
+        result: list[bool] = []
+        caller = threading.Thread(target=lambda: result.append(proxy.hold()))
+        caller.start()
         try:
-            _wait_for_connections(exp._shared.http, 1)
+            assert service.entered.wait(10)  # its one connection is busy, not idle
             extra = socket.create_connection(("127.0.0.1", exp.port), timeout=10)
             with extra:
                 assert _refused(extra)
         finally:
-            held.close()
+            service.release.set()
+            caller.join()
+            proxy.destroy()
+        assert result == [True]
         other = HessianServiceExporter(service=Calculator(), service_host="127.0.0.1", service_port=exp.port,
                                        path="/b", max_connections_per_peer=2)
         with pytest.raises(ConfigurationError, match="max_connections_per_peer=1"):
