@@ -4,29 +4,46 @@ Hessian): handlers are mounted on paths and turn a :class:`Request` into a
 
 Rules of this file:
 
-* The accept thread only accepts and watches idle keep-alive connections; it never
-  reads a request or performs a TLS handshake. Every connection that has something
-  to read is handed to a bounded pool of worker threads.
-* The TLS handshake runs in a worker under ``handshake_timeout``, so a client that
-  connects and stalls holds one worker for that long and blocks nobody else.
-* A connection with no request in flight is parked with the accept thread, not held
-  by a worker (after a ``linger`` of a few milliseconds, so a busy client's next
-  request skips the hand-over); it is closed after ``idle_timeout`` seconds of
-  silence, with a TLS close_notify.
-* A request must arrive completely within ``request_timeout`` seconds of its first
-  byte, however slowly it trickles in.
-* A response (status line, headers and body) is written with one ``sendall`` so
-  Nagle's algorithm and delayed ACKs never stall a keep-alive exchange.
+* One I/O thread owns every connection that is not being answered: it accepts,
+  performs TLS handshakes without blocking (``do_handshake_on_connect=False``),
+  reads request bytes as they come and hands a *complete* request to a bounded
+  pool of worker threads. A slow, silent or stalled client (one header line a
+  second, a TCP connection that never sends its ClientHello, a keep-alive
+  connection between requests) costs no worker, only a socket.
+* Deadlines are per phase, not per ``recv``: a TLS handshake must finish within
+  ``handshake_timeout`` seconds of the accept, a request within
+  ``request_timeout`` seconds of its first byte, and a connection with no request
+  under way is closed after ``idle_timeout`` seconds of silence (with a TLS
+  close_notify).
+* A worker that answered a request on a kept-alive connection waits a ``linger``
+  of a few milliseconds for the next one and reads it itself while its bytes are
+  there at once (a busy client then skips two thread hand-overs per call); the
+  first time the socket has nothing more, the connection goes back to the I/O
+  thread. A worker never blocks on a read.
+* Sockets are non-blocking from the accept on (switching modes per request would
+  cost system calls that drop the GIL). A response (status line, headers and
+  body) is written in one ``send``, more only when the socket buffer is full,
+  waiting in ``select`` at most ``request_timeout`` seconds in all; so Nagle's
+  algorithm and delayed ACKs never stall a keep-alive exchange.
+* Connection caps: at most ``max_connections`` open connections, and at most
+  ``max_connections_per_peer`` from one peer address. At a cap the longest-idle
+  connection (of that peer, for the peer cap) is closed to make room, or, when
+  none is idle, the new connection is refused: closed at once (a plain HTTP one
+  first gets a 503), logged like every refusal.
 * Requests are parsed by :mod:`.http_reader` (sans-IO, strict RFC 9112 framing);
   this file only moves bytes. A peer that sends a bad request gets one error answer
   (400, a too large body 413) and loses its connection, and nothing it sent after
-  the bad request is read; the server goes on serving everyone else.
+  the bad request is read as a request (what follows is drained by the I/O thread
+  for a moment, so the answer is not lost to a reset); the server goes on serving
+  everyone else.
 * Whatever a handler raises, ``SystemExit`` and ``KeyboardInterrupt`` included, is a
-  500 logged at ERROR; a worker never dies of a request.
+  500 logged at ERROR; a worker never dies of a request. A worker that dies anyway
+  (of an exception outside any request) is logged at ERROR and replaced, and the
+  request it was about to take is served by its replacement.
 * A refused client is told so, and logged once at WARNING as ``refused client
   HOST:PORT: reason``: refused in the TLS handshake, it gets the TLS alert; refused
   by ``verify_peer``, its request is read and answered 403 with
-  ``tls.REFUSED_HEADER``, and never handled.
+  ``tls.REFUSED_HEADER``, and never handled; refused by a connection cap, see above.
 * Out of descriptors, accepting pauses for 0.1 s at a time, with one WARNING per
   5 s, and resumes by itself; the connections already open are served meanwhile.
 
@@ -36,8 +53,10 @@ idle connections, lets requests in flight finish and joins every thread."""
 
 from __future__ import annotations
 
+import collections
 import email.utils
 import errno
+import heapq
 import http
 import logging
 import queue
@@ -64,6 +83,8 @@ __all__ = [
     "HTTPServer",
     "DEFAULT_MAX_BODY_SIZE",
     "DEFAULT_MAX_WORKERS",
+    "DEFAULT_MAX_CONNECTIONS",
+    "DEFAULT_MAX_CONNECTIONS_PER_PEER",
     "DEFAULT_HANDSHAKE_TIMEOUT",
     "DEFAULT_IDLE_TIMEOUT",
     "DEFAULT_REQUEST_TIMEOUT",
@@ -73,29 +94,40 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BODY_SIZE = 8 * 1024 * 1024
 DEFAULT_MAX_WORKERS = 32
+#: Connections a server keeps open at once (idle ones included): well under the usual
+#: 1024 descriptors a process may have.
+DEFAULT_MAX_CONNECTIONS = 1000
+#: Connections one peer address may keep open: a tenth of the server's, so one host
+#: cannot take them all, and room for a reverse proxy's pool.
+DEFAULT_MAX_CONNECTIONS_PER_PEER = 100
 DEFAULT_HANDSHAKE_TIMEOUT = 5.0
 DEFAULT_IDLE_TIMEOUT = 30.0
 DEFAULT_REQUEST_TIMEOUT = 30.0
 DEFAULT_CLOSE_TIMEOUT = 10.0
-# How long a worker waits for a keep-alive client's next request before parking the
-# connection: a busy client then skips two thread hand-overs per call.
+# How long a worker waits for a keep-alive client's next request before handing the
+# connection back to the I/O thread: a busy client then skips two thread hand-overs
+# per call.
 DEFAULT_LINGER = 0.01
-# The socket timeout is tightened to a request's own deadline only once a tenth of
-# the request timeout has passed: a read may overrun the deadline by at most that
-# much, and a quick request costs no system call for it.
-_TIGHTEN_AFTER = 0.9
 THREAD_PREFIX = "springpython-http"
 
-# TLS handshake failures that are the server refusing the client (OpenSSL reasons);
-# anything else (garbage, an early close, the client refusing us) is logged at DEBUG.
 # Out of descriptors (or kernel memory), accepting pauses this long at a time, and a
 # WARNING is logged at most once per interval.
 _OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 _ACCEPT_PAUSE = 0.1
 _ACCEPT_WARNING_INTERVAL = 5.0
 _RECV_SIZE = 65536
+# After an error answer, what the peer still sends is read and dropped for this long
+# (or this much): closing with unread data would reset the connection before the peer
+# reads the answer.
 _DRAIN_SECONDS = 0.5
 _DRAIN_BYTES = 1024 * 1024
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_UNAVAILABLE = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                b"Content-Length: 25\r\nConnection: close\r\n\r\ntoo many connections, sorry")
+_WOULD_BLOCK = (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
+
+# What the I/O thread is doing with a connection.
+_HANDSHAKE, _READING, _DRAINING = range(3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,31 +168,46 @@ _REFUSAL = Response(403, f"{CLIENT_CERTIFICATE_REFUSED}\n".encode(), headers=[(R
                     close=True)
 
 
-class _Closed(Exception):
-    """The peer went away (or the server is closing) between or during requests."""
-
-
 class _Connection:
-    __slots__ = ("sock", "address", "reader", "peer_cert", "requests", "deadline", "busy", "ready", "timeout",
-                 "refused")
+    __slots__ = ("sock", "address", "host", "reader", "peer_cert", "deadline", "busy", "refused",
+                 "phase", "events", "started", "idle_since", "drained", "closed", "generation", "filed")
 
     def __init__(self, sock: socket.socket, address: tuple[Any, ...], reader: RequestReader) -> None:
         self.sock = sock
         self.address = address
+        self.host = str(address[0]) if isinstance(address, tuple) and address else str(address)
         self.reader = reader
         self.peer_cert: dict[str, Any] | None = None
-        self.requests = 0
-        self.deadline = 0.0
+        self.deadline = 0.0  # when the I/O thread gives up on the current phase
         self.busy = False  # a handler runs for it: let it finish on close
-        self.ready = False  # set up (TCP options, TLS handshake, peer check) done
-        self.timeout: float | None = None  # the socket's timeout as last set
         self.refused = False  # verify_peer refused the client: answer its request with 403
+        self.phase = _READING
+        self.events = 0  # what the I/O thread's selector watches for (0: not registered)
+        self.started = False  # bytes of a request have arrived: request_timeout runs
+        self.idle_since: float | None = None  # parked with no request under way, since
+        self.drained = 0
+        self.closed = False
+        self.generation = 0  # bumped on every new deadline: stale heap entries are skipped
+        self.filed = 0.0  # the deadline the I/O thread last filed for it
 
-    def set_timeout(self, seconds: float) -> None:
-        """Set the socket timeout; each change costs a system call, so skip repeats."""
-        if seconds != self.timeout:
-            self.sock.settimeout(seconds)
-            self.timeout = seconds
+    def recv_now(self) -> bytes | None:
+        """What the socket has now (``b""`` at EOF), or ``None`` when it has nothing:
+        never waits."""
+        try:
+            return self.sock.recv(_RECV_SIZE)
+        except _WOULD_BLOCK:
+            return None
+
+    def send_now(self, data: bytes) -> bool:
+        """Send a small answer without waiting; false when it could not all go out."""
+        try:
+            return self.sock.send(data) == len(data)
+        except (OSError, ValueError):
+            return False
+
+    def more_decrypted(self) -> bool:
+        """Whether TLS has decrypted bytes that no ``recv`` returned yet."""
+        return isinstance(self.sock, ssl.SSLSocket) and self.sock.pending() > 0
 
 
 class HTTPServer:
@@ -172,11 +219,14 @@ class HTTPServer:
     request is read but never handled, it gets a 403 with the header
     ``tls.REFUSED_HEADER: client-certificate`` (saying the call did not run, never
     what was expected) and the connection closes. Every refusal, there or in the TLS
-    handshake (no client certificate, unknown CA, expired, TLS version), is logged at
-    WARNING as ``refused client HOST:PORT: reason``. Timeouts are in seconds: ``handshake_timeout`` for the
-    TLS handshake, ``idle_timeout`` between requests, ``request_timeout`` for a
-    request once it started arriving. ``logger`` lets an owner (such as an ``SSLServer``
-    subclass) receive the connection-level messages under its own name."""
+    handshake (no client certificate, unknown CA, expired, TLS version), or by a
+    connection cap, is logged at WARNING as ``refused client HOST:PORT: reason``.
+    Timeouts are in seconds: ``handshake_timeout`` for the TLS handshake,
+    ``idle_timeout`` between requests, ``request_timeout`` for a request once it
+    started arriving. ``max_connections`` and ``max_connections_per_peer`` cap the
+    open connections, in all and from one peer address. ``logger`` lets an owner
+    (such as an ``SSLServer`` subclass) receive the connection-level messages under
+    its own name."""
 
     def __init__(
         self,
@@ -187,6 +237,8 @@ class HTTPServer:
         verify_peer: PeerVerifier | None = None,
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
         max_workers: int = DEFAULT_MAX_WORKERS,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        max_connections_per_peer: int = DEFAULT_MAX_CONNECTIONS_PER_PEER,
         handshake_timeout: float = DEFAULT_HANDSHAKE_TIMEOUT,
         idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
         request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
@@ -198,12 +250,18 @@ class HTTPServer:
             raise ValueError(f"max_workers must be at least 1, got {max_workers}")
         if max_body_size < 0:
             raise ValueError(f"max_body_size must not be negative, got {max_body_size}")
+        if max_connections < 1:
+            raise ValueError(f"max_connections must be at least 1, got {max_connections}")
+        if max_connections_per_peer < 1:
+            raise ValueError(f"max_connections_per_peer must be at least 1, got {max_connections_per_peer}")
         self.host = host
         self._requested_port = as_port("port", port)
         self.ssl_context = ssl_context
         self.verify_peer = verify_peer
         self.max_body_size = int(max_body_size)
         self.max_workers = int(max_workers)
+        self.max_connections = int(max_connections)
+        self.max_connections_per_peer = int(max_connections_per_peer)
         self.handshake_timeout = float(handshake_timeout)
         self.idle_timeout = float(idle_timeout)
         self.request_timeout = float(request_timeout)
@@ -220,15 +278,22 @@ class HTTPServer:
         self._wake_w: socket.socket | None = None
         self._to_park: list[_Connection] = []
         self._active: set[_Connection] = set()
-        self._jobs: queue.SimpleQueue[_Connection | None] = queue.SimpleQueue()
+        self._per_peer: dict[str, int] = {}
+        # Jobs wait in a deque; a worker takes a token, then a job. A worker that dies
+        # between the two leaves the job in place for its replacement.
+        self._jobs: collections.deque[tuple[_Connection, Request]] = collections.deque()
+        self._tokens: queue.SimpleQueue[bool] = queue.SimpleQueue()
         self._workers: list[threading.Thread] = []
+        self._worker_count = 0  # workers ever started, for thread names
         self._idle_workers = 0
-        self._pending = 0  # connections queued for a worker, not yet taken
         self._acceptor: threading.Thread | None = None
         self._accept_failures = 0  # out-of-descriptor failures since the last warning
         self._accept_warned_at = -_ACCEPT_WARNING_INTERVAL
         self._closing = False
         self._closed = threading.Event()
+        # Owned by the I/O thread alone.
+        self._parked: dict[int, _Connection] = {}
+        self._deadlines: list[tuple[float, int, int, _Connection]] = []
 
     # -- handlers ---------------------------------------------------------------
     def mount(self, path: str, handler: Handler) -> None:
@@ -297,7 +362,7 @@ class HTTPServer:
                 selector.register(self._listener, selectors.EVENT_READ, None)
                 selector.register(wake_r, selectors.EVENT_READ, None)
                 acceptor = threading.Thread(
-                    target=self._accept_loop, name=f"{THREAD_PREFIX}-accept-{self.port}", daemon=True
+                    target=self._io_loop, name=f"{THREAD_PREFIX}-io-{self.port}", daemon=True
                 )
                 self._selector, self._wake_r, self._wake_w = selector, wake_r, wake_w
                 acceptor.start()
@@ -330,24 +395,19 @@ class HTTPServer:
         try:
             if acceptor is not None:
                 self._wake()
-                acceptor.join()
+                acceptor.join()  # it closes the listener and every connection it held
             elif self._listener is not None:
                 self._listener.close()
-            with self._lock:
-                reading = [c for c in self._active if not c.busy]
-            for conn in reading:  # unblock workers waiting for a request or a handshake
-                _shutdown(conn.sock)
-            while True:  # connections no worker has taken yet (the acceptor has stopped)
+            while True:  # requests no worker has taken yet
                 try:
-                    leftover = self._jobs.get_nowait()
-                except queue.Empty:
+                    conn, _ = self._jobs.popleft()
+                except IndexError:
                     break
-                if leftover is not None:
-                    self._drop(leftover)
+                self._drop(conn)
             with self._lock:
                 workers = list(self._workers)
-            for _ in workers:
-                self._jobs.put(None)
+                for _ in workers:
+                    self._tokens.put(False)
             deadline = time.monotonic() + DEFAULT_CLOSE_TIMEOUT
             for worker in workers:
                 if worker is threading.current_thread():
@@ -383,6 +443,12 @@ class HTTPServer:
     def scheme(self) -> str:
         return "https" if self.ssl_context is not None else "http"
 
+    @property
+    def connections(self) -> int:
+        """How many connections are open now."""
+        with self._lock:
+            return len(self._active)
+
     def url(self, path: str = "/") -> str:
         """The URL of ``path`` on this server."""
         host = f"[{self.host}]" if ":" in self.host else self.host
@@ -398,7 +464,7 @@ class HTTPServer:
         state = "closed" if self._closing else ("serving" if self._acceptor else "not started")
         return f"<HTTPServer {self.scheme}://{self.host}:{self.port} {state} paths={list(self._handlers)}>"
 
-    # -- accept thread -------------------------------------------------------------
+    # -- I/O thread ------------------------------------------------------------------
     def _wake(self) -> None:
         try:
             if self._wake_w is not None:
@@ -406,18 +472,18 @@ class HTTPServer:
         except (BlockingIOError, OSError):
             pass  # a full wake-up pipe already guarantees a wake-up
 
-    def _accept_loop(self) -> None:
+    def _io_loop(self) -> None:
         selector, listener = self._selector, self._listener
         assert selector is not None and listener is not None and self._wake_r is not None
-        parked: dict[int, _Connection] = {}
         resume_at: float | None = None  # accepting paused (out of descriptors) until then
+        deadlines = self._deadlines
         try:
             while not self._closing:
-                deadlines = [c.deadline for c in parked.values()]
+                wake_at = deadlines[0][0] if deadlines else None
                 if resume_at is not None:
-                    deadlines.append(resume_at)
-                timeout = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
-                for key, _ in selector.select(timeout):
+                    wake_at = resume_at if wake_at is None else min(wake_at, resume_at)
+                timeout = None if wake_at is None else max(0.0, wake_at - time.monotonic())
+                for key, mask in selector.select(timeout):
                     if key.fileobj is listener:
                         if not self._accept(listener):
                             # The listener stays readable: stop watching it for a moment
@@ -430,37 +496,97 @@ class HTTPServer:
                                 pass
                         except BlockingIOError:
                             pass
-                    else:
-                        conn = key.data
-                        selector.unregister(conn.sock)
-                        del parked[id(conn)]
-                        self._submit(conn)
+                    elif not key.data.closed:  # (one closed to make room may still be listed)
+                        self._on_ready(key.data)
                 with self._lock:
                     to_park, self._to_park = self._to_park, []
                 for conn in to_park:
-                    conn.deadline = time.monotonic() + self.idle_timeout
-                    selector.register(conn.sock, selectors.EVENT_READ, conn)
-                    parked[id(conn)] = conn
+                    self._watch(conn)
                 now = time.monotonic()
                 if resume_at is not None and resume_at <= now:
                     selector.register(listener, selectors.EVENT_READ, None)
                     resume_at = None
-                for conn in [c for c in parked.values() if c.deadline <= now]:
-                    selector.unregister(conn.sock)
-                    del parked[id(conn)]
-                    self.log.debug("closing idle connection from %s", _peer(conn.address))
-                    self._drop(conn, graceful=True)
-        except Exception:  # the accept thread must never die silently
-            self.log.error("%s: accept loop failed", self, exc_info=True)
+                while deadlines and deadlines[0][0] <= now:
+                    _, _, generation, conn = heapq.heappop(deadlines)
+                    if generation == conn.generation and id(conn) in self._parked:
+                        self._expire(conn)
+                if len(deadlines) > 4 * len(self._parked) + 1024:  # mostly stale entries: rebuild
+                    deadlines[:] = [(c.deadline, id(c), c.generation, c) for c in self._parked.values()]
+                    heapq.heapify(deadlines)
+        except Exception:  # the I/O thread must never die silently
+            self.log.error("%s: I/O loop failed", self, exc_info=True)
         finally:
             listener.close()
-            for conn in parked.values():
-                selector.unregister(conn.sock)
-                self._drop(conn, graceful=True)
+            for conn in list(self._parked.values()):
+                self._unwatch(conn)
+                self._drop(conn, graceful=conn.phase == _READING)
             with self._lock:
                 late, self._to_park = self._to_park, []
             for conn in late:
                 self._drop(conn)
+
+    def _watch(self, conn: _Connection, events: int = selectors.EVENT_READ) -> None:
+        """Have the I/O thread wait for ``events`` on ``conn`` (until its deadline)."""
+        assert self._selector is not None
+        if conn.closed:
+            return
+        try:
+            if conn.events == 0:
+                self._selector.register(conn.sock, events, conn)
+            elif conn.events != events:
+                self._selector.modify(conn.sock, events, conn)
+        except (OSError, ValueError, KeyError) as exc:  # closed under us
+            self.log.debug("cannot watch the connection from %s: %s", _peer(conn.address), exc)
+            self._parked.pop(id(conn), None)
+            conn.events = 0
+            self._drop(conn)
+            return
+        conn.events = events
+        self._parked[id(conn)] = conn
+        conn.generation += 1
+        conn.filed = conn.deadline
+        heapq.heappush(self._deadlines, (conn.deadline, id(conn), conn.generation, conn))
+
+    def _unwatch(self, conn: _Connection) -> None:
+        self._parked.pop(id(conn), None)
+        conn.generation += 1
+        if conn.events and self._selector is not None:
+            conn.events = 0
+            try:
+                self._selector.unregister(conn.sock)
+            except (KeyError, ValueError, OSError):
+                pass  # already closed
+
+    def _expire(self, conn: _Connection) -> None:
+        """``conn`` missed its deadline: close it."""
+        self._unwatch(conn)
+        peer = _peer(conn.address)
+        if conn.phase == _HANDSHAKE:
+            self.log.warning("TLS handshake with %s timed out after %ss", peer, self.handshake_timeout)
+            self._drop(conn)
+        elif conn.phase == _DRAINING:
+            self._drop(conn)
+        elif conn.started:
+            self.log.debug("request from %s not complete within %ss", peer, self.request_timeout)
+            self._drop(conn)
+        else:
+            self.log.debug("closing idle connection from %s", peer)
+            self._drop(conn, graceful=True)
+
+    def _on_ready(self, conn: _Connection) -> None:
+        """The selector says ``conn`` can go on: handshake, read or drain."""
+        try:
+            if conn.phase == _HANDSHAKE:
+                self._tls_handshake(conn)
+            elif conn.phase == _READING:
+                self._read(conn)
+            else:
+                self._drain(conn)
+        except Exception:  # one connection's failure must not stop the I/O thread
+            self.log.error("%s: internal error on the connection from %s", self, _peer(conn.address),
+                           exc_info=True)
+            self._unwatch(conn)
+            self._drop(conn)
 
     def _accept(self, listener: socket.socket) -> bool:
         """Accept every waiting connection; false when out of descriptors (or memory)."""
@@ -484,146 +610,84 @@ class HTTPServer:
                     )
                     self._accept_warned_at, self._accept_failures = now, 0
                 return False
-            conn = _Connection(sock, address, RequestReader(self.max_body_size))
-            with self._lock:
-                self._active.add(conn)
-            self._submit(conn)
+            self._admit(sock, address)
 
-    def _park(self, conn: _Connection) -> None:
-        with self._lock:
-            parked = not self._closing
-            if parked:
-                self._to_park.append(conn)
-        if parked:
-            self._wake()
-        else:
-            self._drop(conn)
-
-    def _drop(self, conn: _Connection, graceful: bool = False) -> None:
-        """Forget and close a connection; ``graceful`` first sends a TLS close_notify so
-        the peer sees a clean end rather than a truncated stream."""
-        with self._lock:
-            self._active.discard(conn)
-        try:
-            if graceful and isinstance(conn.sock, ssl.SSLSocket):
-                conn.set_timeout(0)  # send our close_notify, never wait for the peer's
-                try:
-                    conn.sock.unwrap()
-                except (ssl.SSLError, OSError, ValueError):
-                    pass  # the peer did not answer at once, or is already gone
-        finally:
-            try:
-                conn.sock.close()
-            except OSError:
-                pass
-
-    # -- workers -----------------------------------------------------------------------
-    def _submit(self, conn: _Connection) -> None:
-        with self._lock:
-            closing = self._closing
-            if not closing:
-                self._pending += 1
-                if self._pending > self._idle_workers and len(self._workers) < self.max_workers:
-                    worker = threading.Thread(
-                        target=self._work,
-                        name=f"{THREAD_PREFIX}-worker-{self.port}-{len(self._workers) + 1}",
-                        daemon=True,
-                    )
-                    self._workers.append(worker)
-                    self._idle_workers += 1
-                    worker.start()
-                self._jobs.put(conn)
-        if closing:
-            self._drop(conn)
-
-    def _work(self) -> None:
-        while True:
-            conn = self._jobs.get()
-            with self._lock:
-                self._idle_workers -= 1
-                if conn is not None:
-                    self._pending -= 1
-            if conn is None:
-                return
-            try:
-                self._serve(conn)
-            except BaseException:  # one connection's failure must not cost a worker
-                self.log.error("%s: internal error serving %s", self, _peer(conn.address), exc_info=True)
-                self._drop(conn)
-            finally:
-                with self._lock:
-                    self._idle_workers += 1
-
-    def _serve(self, conn: _Connection) -> None:
-        if self._closing:
-            self._drop(conn)
+    def _admit(self, sock: socket.socket, address: tuple[Any, ...]) -> None:
+        """Take a new connection on, within the caps, and start its handshake or read."""
+        conn = _Connection(sock, address, RequestReader(self.max_body_size))
+        reason = self._make_room(conn.host)
+        if reason is not None:
+            tls_policy.log_refusal(self.log, _peer(address), reason)
+            if self.ssl_context is None:
+                conn.send_now(_UNAVAILABLE)
+            _close_quietly(sock)
             return
-        readable = conn.ready  # a parked connection comes back when it has data
-        if not conn.ready:
-            if not self._setup(conn):
-                self._drop(conn)
-                return
-            conn.ready = True
+        with self._lock:
+            self._active.add(conn)
+            self._per_peer[conn.host] = self._per_peer.get(conn.host, 0) + 1
         try:
-            while True:
-                if not (readable or conn.reader.pending or (isinstance(conn.sock, ssl.SSLSocket) and conn.sock.pending())):
-                    # Wait a moment for the (next) request, else let the accept thread
-                    # watch the connection: a silent client never holds a worker for long.
-                    if not (self.linger and _readable(conn.sock, self.linger)):
-                        self._park(conn)
-                        return
-                readable = False
-                request = self._read_request(conn)
-                if request is None:
-                    self._drop(conn)
-                    return
-                if conn.refused:
-                    self._send(conn, request, _REFUSAL)
-                    self._drop(conn, graceful=True)
-                    return
-                if not self._respond(conn, request):
-                    self._drop(conn, graceful=True)
-                    return
-        except HTTPRequestError as exc:
-            self.log.warning("bad request from %s: %s", _peer(conn.address), exc)
-            self._send_error(conn, exc.status, str(exc))
-            self._drop(conn)
-        except _Closed:
-            self._drop(conn)
-        except socket.timeout:
-            self.log.debug("connection from %s timed out mid-request", _peer(conn.address))
-            self._drop(conn)
-        except ssl.SSLError as exc:
-            self.log.debug("TLS error on connection from %s: %s", _peer(conn.address), exc)
-            self._drop(conn)
-        except OSError as exc:
-            self.log.debug("connection from %s failed: %s", _peer(conn.address), exc)
-            self._drop(conn)
-
-    def _setup(self, conn: _Connection) -> bool:
-        """Per-connection setup: TCP_NODELAY, then the TLS handshake and peer check."""
-        sock, peer = conn.sock, _peer(conn.address)
-        try:
+            # Non-blocking for good: no read ever waits, and a send waits in select()
+            # (switching modes per request would cost system calls that drop the GIL).
+            sock.setblocking(False)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:
-            pass  # not TCP (a test's socketpair) or already gone: harmless either way
+            pass  # not TCP, or already gone: harmless either way
+        now = time.monotonic()
         if self.ssl_context is None:
-            self.log.debug("connection from %s", peer)
-            conn.set_timeout(self.request_timeout)
-            return True
-        sock.settimeout(self.handshake_timeout)
+            self.log.debug("connection from %s", _peer(address))
+            conn.deadline, conn.idle_since = now + self.idle_timeout, now
+            self._watch(conn)
+            return
+        conn.phase, conn.deadline = _HANDSHAKE, now + self.handshake_timeout
         try:
-            tls = self.ssl_context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+            conn.sock = self.ssl_context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
         except OSError as exc:
-            self.log.debug("connection from %s lost before the TLS handshake: %s", peer, exc)
-            return False
-        conn.sock = tls
+            self.log.debug("connection from %s lost before the TLS handshake: %s", _peer(address), exc)
+            self._drop(conn)
+            return
+        self._tls_handshake(conn)
+
+    def _make_room(self, host: str) -> str | None:
+        """At a connection cap, close the longest-idle connection that counts against
+        it; why the new connection is refused when there is none."""
+        with self._lock:
+            total, same = len(self._active), self._per_peer.get(host, 0)
+        if same >= self.max_connections_per_peer:
+            victim = self._longest_idle(host)
+            if victim is None:
+                return f"too many connections from {host} (at most {self.max_connections_per_peer})"
+        elif total >= self.max_connections:
+            victim = self._longest_idle(None)
+            if victim is None:
+                return f"too many connections (at most {self.max_connections})"
+        else:
+            return None
+        self.log.debug("closing the longest-idle connection from %s to make room for a new one",
+                       _peer(victim.address))
+        self._unwatch(victim)
+        self._drop(victim, graceful=True)
+        return None
+
+    def _longest_idle(self, host: str | None) -> _Connection | None:
+        idle = [c for c in self._parked.values()
+                if c.idle_since is not None and (host is None or c.host == host)]
+        return min(idle, key=lambda c: c.idle_since or 0.0) if idle else None
+
+    def _tls_handshake(self, conn: _Connection) -> None:
+        """Advance a TLS handshake without blocking; on success, check the peer and read."""
+        peer = _peer(conn.address)
+        tls = conn.sock
+        assert isinstance(tls, ssl.SSLSocket)
         try:
             tls.do_handshake()
-        except socket.timeout:
-            self.log.warning("TLS handshake with %s timed out after %ss", peer, self.handshake_timeout)
-            return False
+        except ssl.SSLWantReadError:
+            self._watch(conn, selectors.EVENT_READ)
+            return
+        except ssl.SSLWantWriteError:
+            self._watch(conn, selectors.EVENT_WRITE)
+            return
         except ssl.SSLError as exc:
+            self._unwatch(conn)
             reason = tls_policy.handshake_refusal(exc)
             if reason is not None:
                 tls_policy.log_refusal(self.log, peer, reason)
@@ -631,10 +695,13 @@ class HTTPServer:
                 self.log.debug("connection from %s closed during the TLS handshake", peer)
             else:
                 self.log.debug("TLS handshake with %s failed: %s", peer, exc)
-            return False
+            self._drop(conn)
+            return
         except OSError as exc:
+            self._unwatch(conn)
             self.log.debug("connection from %s lost during the TLS handshake: %s", peer, exc)
-            return False
+            self._drop(conn)
+            return
         conn.peer_cert = tls.getpeercert() or None
         self.log.debug("TLS connection from %s (%s), client certificate %s", peer, tls.version(), conn.peer_cert)
         if self.verify_peer is not None:
@@ -648,41 +715,261 @@ class HTTPServer:
             except Exception:
                 self.log.error("refused client %s: verify_peer failed", peer, exc_info=True)
                 conn.refused = True
-        conn.timeout = None  # a new socket object: set its timeout for certain
-        conn.set_timeout(self.request_timeout)
-        return True
+        now = time.monotonic()
+        conn.phase, conn.deadline, conn.idle_since = _READING, now + self.idle_timeout, now
+        self._read(conn)  # the request may have come with the handshake's last flight
 
-    # -- reading ---------------------------------------------------------------------
-    def _fill(self, conn: _Connection) -> None:
-        remaining = conn.deadline - time.monotonic()
-        if remaining <= 0:  # a client trickling bytes still has to finish in time
-            raise socket.timeout(f"request not complete within {self.request_timeout}s")
-        if remaining < self.request_timeout * _TIGHTEN_AFTER:
-            conn.set_timeout(remaining)  # a slow request: wait no longer than its deadline
-        data = conn.sock.recv(_RECV_SIZE)
-        if not data:
-            raise _Closed()
+    def _read(self, conn: _Connection) -> None:
+        """Read what ``conn`` has; hand a complete request to a worker."""
+        try:
+            data = conn.recv_now()
+            while data:
+                self._received(conn, data)
+                data = conn.recv_now() if conn.more_decrypted() else None
+        except OSError as exc:  # a reset, a TLS error: that peer is gone
+            self.log.debug("connection from %s failed: %s", _peer(conn.address), exc)
+            self._unwatch(conn)
+            self._drop(conn)
+            return
+        if data == b"":
+            self._unwatch(conn)
+            self._eof(conn)
+            return
+        try:
+            request = self._next_request(conn)
+        except HTTPRequestError as exc:
+            self._unwatch(conn)
+            self._reject(conn, exc)
+            return
+        if request is None:
+            if conn.events != selectors.EVENT_READ or id(conn) not in self._parked or conn.filed != conn.deadline:
+                self._watch(conn)  # (re)filed under its current deadline
+            return
+        self._unwatch(conn)
+        self._submit(conn, request)
+
+    def _received(self, conn: _Connection, data: bytes) -> None:
+        if not conn.started:  # the first bytes of a request: its deadline starts now
+            conn.started, conn.idle_since = True, None
+            conn.deadline = time.monotonic() + self.request_timeout
         conn.reader.receive(data)
 
-    def _read_request(self, conn: _Connection) -> Request | None:
+    def _next_request(self, conn: _Connection) -> Request | None:
+        """The next complete request in ``conn``'s buffer, answering ``100 Continue`` on
+        the way; ``None`` when more bytes are needed."""
         reader = conn.reader
-        conn.deadline = time.monotonic() + self.request_timeout
         while True:
             event = reader.next_event()
             if isinstance(event, ParsedRequest):
-                conn.requests += 1
                 method, path, query, version, headers, body = event
+                if reader.pending:  # a pipelined request has begun
+                    conn.deadline = time.monotonic() + self.request_timeout
+                else:
+                    conn.started = False
                 return Request(method, path, query, version, headers, body, conn.address, conn.peer_cert)
-            if event is SEND_CONTINUE:
-                conn.sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
-                continue
-            if self._closing:  # NEED_DATA
+            if event is not SEND_CONTINUE:  # NEED_DATA
                 return None
+            if not conn.send_now(_CONTINUE):
+                raise HTTPRequestError(400, "cannot send 100 Continue")
+
+    def _eof(self, conn: _Connection) -> None:
+        """The peer closed its side: fine between requests, else the request is bad."""
+        try:
+            conn.reader.receive_eof()
+        except HTTPRequestError as exc:
+            self.log.debug("connection from %s closed mid-request: %s", _peer(conn.address), exc)
+        self._drop(conn)
+
+    def _drain(self, conn: _Connection) -> None:
+        """Read and drop what a rejected peer still sends, until EOF, a limit or the deadline."""
+        while True:
             try:
-                self._fill(conn)
-            except _Closed:
-                reader.receive_eof()  # raises HTTPRequestError in the middle of a request
+                data = conn.recv_now()
+            except OSError:
+                data = b""
+            if data is None:
+                return  # wait for more, or the deadline
+            conn.drained += len(data)
+            if not data or conn.drained >= _DRAIN_BYTES:
+                self._unwatch(conn)
+                self._drop(conn)
+                return
+
+    def _reject(self, conn: _Connection, exc: HTTPRequestError) -> None:
+        """Answer a bad request once, then only drain the connection for a moment."""
+        self.log.warning("bad request from %s: %s", _peer(conn.address), exc)
+        status = exc.status
+        body = f"{status} {_phrase(status)}: {exc}\n".encode("utf-8", "replace")
+        payload = (
+            f"HTTP/1.1 {status} {_phrase(status)}\r\nServer: {self.server_name}\r\n"
+            f"Content-Type: text/plain; charset=utf-8\r\nContent-Length: {len(body)}\r\n"
+            "Connection: close\r\n\r\n"
+        ).encode("latin-1") + body
+        if not conn.send_now(payload):
+            self._drop(conn)
+            return
+        try:
+            socket.socket.shutdown(conn.sock, socket.SHUT_WR)  # the peer sees EOF after the answer
+        except OSError:
+            self._drop(conn)
+            return
+        conn.phase, conn.deadline, conn.idle_since = _DRAINING, time.monotonic() + _DRAIN_SECONDS, None
+        self._park(conn)
+
+    def _park(self, conn: _Connection) -> None:
+        """Hand ``conn`` (back) to the I/O thread."""
+        if threading.current_thread() is self._acceptor:
+            self._watch(conn)
+            return
+        with self._lock:
+            parked = not self._closing
+            if parked:
+                self._to_park.append(conn)
+        if parked:
+            self._wake()
+        else:
+            self._drop(conn)
+
+    def _drop(self, conn: _Connection, graceful: bool = False) -> None:
+        """Forget and close a connection; ``graceful`` first sends a TLS close_notify so
+        the peer sees a clean end rather than a truncated stream."""
+        with self._lock:
+            if conn.closed:
+                return
+            conn.closed = True
+            self._active.discard(conn)
+            left = self._per_peer.get(conn.host, 0) - 1
+            if left > 0:
+                self._per_peer[conn.host] = left
+            else:
+                self._per_peer.pop(conn.host, None)
+        try:
+            if graceful and isinstance(conn.sock, ssl.SSLSocket):
+                try:  # send our close_notify (the socket never blocks), never wait for the peer's
+                    conn.sock.unwrap()
+                except (ssl.SSLError, OSError, ValueError):
+                    pass  # the peer did not answer at once, or is already gone
+        finally:
+            _close_quietly(conn.sock)
+
+    # -- workers -----------------------------------------------------------------------
+    def _submit(self, conn: _Connection, request: Request) -> None:
+        with self._lock:
+            closing = self._closing
+            if not closing:
+                self._jobs.append((conn, request))
+                if len(self._jobs) > self._idle_workers and len(self._workers) < self.max_workers:
+                    self._spawn_worker()
+                self._tokens.put(True)
+        if closing:
+            self._drop(conn)
+
+    def _spawn_worker(self) -> None:
+        """Start one more worker (the caller holds the lock)."""
+        self._worker_count += 1
+        worker = threading.Thread(
+            target=self._work, name=f"{THREAD_PREFIX}-worker-{self.port}-{self._worker_count}", daemon=True
+        )
+        self._workers.append(worker)
+        self._idle_workers += 1
+        worker.start()
+
+    def _work(self) -> None:
+        idle = True
+        try:
+            while True:
+                if not self._tokens.get():
+                    return
+                with self._lock:  # taking a job and leaving the idle count are one step for _submit
+                    if not self._jobs:
+                        continue  # a spare token (left by a worker that died)
+                    conn, request = self._jobs.popleft()
+                    self._idle_workers -= 1
+                idle = False
+                try:
+                    self._serve(conn, request)
+                except BaseException:  # one connection's failure must not cost a worker
+                    self.log.error("%s: internal error serving %s", self, _peer(conn.address), exc_info=True)
+                    self._drop(conn)
+                with self._lock:
+                    self._idle_workers += 1
+                idle = True
+        except BaseException:  # logged and replaced; the exception ends this thread only
+            self._replace(threading.current_thread(), idle)
+
+    def _replace(self, dead: threading.Thread, idle: bool) -> None:
+        """A worker died outside any request: log it, start another, pass its token on."""
+        self.log.error("%s: worker %s died; starting a replacement", self, dead.name, exc_info=True)
+        with self._lock:
+            if dead in self._workers:
+                self._workers.remove(dead)
+            if idle:
+                self._idle_workers -= 1
+            if not self._closing:
+                self._spawn_worker()
+                self._tokens.put(True)  # the token it may have taken without its job
+
+    def _serve(self, conn: _Connection, request: Request | None) -> None:
+        """Answer ``request``, then the next ones while they arrive at once; then hand
+        the connection back to the I/O thread."""
+        try:
+            while request is not None:
+                if self._closing:
+                    self._drop(conn)
+                    return
+                if conn.refused:
+                    self._send(conn, request, _REFUSAL)
+                    self._drop(conn, graceful=True)
+                    return
+                if not self._respond(conn, request):
+                    self._drop(conn, graceful=True)
+                    return
+                request = self._next_in_worker(conn)
+        except HTTPRequestError as exc:
+            self._reject(conn, exc)
+        except socket.timeout:
+            self.log.debug("connection from %s timed out taking its answer", _peer(conn.address))
+            self._drop(conn)
+        except ssl.SSLError as exc:
+            self.log.debug("TLS error on connection from %s: %s", _peer(conn.address), exc)
+            self._drop(conn)
+        except OSError as exc:
+            self.log.debug("connection from %s failed: %s", _peer(conn.address), exc)
+            self._drop(conn)
+
+    def _next_in_worker(self, conn: _Connection) -> Request | None:
+        """The next request if it is there within ``linger`` and all its bytes follow
+        at once; else ``None``, the connection parked or closed."""
+        request = self._next_request(conn)
+        if request is not None:
+            return request  # pipelined
+        if not (conn.reader.pending or conn.more_decrypted()):
+            if not (self.linger and _readable(conn.sock, self.linger)):
+                self._idle(conn)
                 return None
+        while True:
+            data = conn.recv_now()
+            if data is None:
+                if conn.started:
+                    self._park(conn)
+                else:
+                    self._idle(conn)
+                return None
+            if not data:
+                self._eof(conn)
+                return None
+            if not conn.started:
+                conn.started, conn.idle_since = True, None
+                conn.deadline = time.monotonic() + self.request_timeout
+            conn.reader.receive(data)
+            request = self._next_request(conn)
+            if request is not None:
+                return request
+
+    def _idle(self, conn: _Connection) -> None:
+        now = time.monotonic()
+        conn.deadline, conn.idle_since = now + self.idle_timeout, now
+        self._park(conn)
 
     # -- responding ---------------------------------------------------------------------
     def _respond(self, conn: _Connection, request: Request) -> bool:
@@ -711,7 +998,7 @@ class HTTPServer:
         return self._send(conn, request, response, keep)
 
     def _send(self, conn: _Connection, request: Request, response: Response, keep: bool = False) -> bool:
-        """Write ``response`` with one ``sendall``; whether the connection stays open."""
+        """Write ``response`` in one piece; whether the connection stays open."""
         keep = keep and not response.close and not self._closing
         head = [f"HTTP/1.1 {response.status} {_phrase(response.status)}",
                 f"Server: {self.server_name}",
@@ -726,31 +1013,33 @@ class HTTPServer:
         payload = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
         if request.method != "HEAD":
             payload += response.body
-        conn.set_timeout(self.request_timeout)
-        conn.sock.sendall(payload)
+        self._send_all(conn, payload)
         return keep
 
-    def _send_error(self, conn: _Connection, status: int, message: str) -> None:
-        body = f"{status} {_phrase(status)}: {message}\n".encode("utf-8", "replace")
-        payload = (
-            f"HTTP/1.1 {status} {_phrase(status)}\r\nServer: {self.server_name}\r\n"
-            f"Content-Type: text/plain; charset=utf-8\r\nContent-Length: {len(body)}\r\n"
-            "Connection: close\r\n\r\n"
-        ).encode("latin-1") + body
-        try:
-            conn.sock.sendall(payload)
-            socket.socket.shutdown(conn.sock, socket.SHUT_WR)  # the peer sees EOF after the answer
-            # Read (and drop) what the peer is still sending for a while: closing with
-            # unread data would reset the connection before the peer reads the answer.
-            conn.set_timeout(_DRAIN_SECONDS)
-            deadline, drained = time.monotonic() + _DRAIN_SECONDS, 0
-            while drained < _DRAIN_BYTES and time.monotonic() < deadline:
-                chunk = conn.sock.recv(_RECV_SIZE)
-                if not chunk:
-                    break
-                drained += len(chunk)
-        except OSError:
-            pass  # the peer is gone or slow; the answer was sent if it could be
+    def _send_all(self, conn: _Connection, data: bytes) -> None:
+        """Send ``data`` on the non-blocking socket, waiting for room at most
+        ``request_timeout`` seconds in all."""
+        view = memoryview(data)
+        deadline = None
+        while view:
+            try:
+                sent = conn.sock.send(view)
+            except ssl.SSLWantReadError:
+                sent, wait_read = 0, True
+            except (BlockingIOError, ssl.SSLWantWriteError):
+                sent, wait_read = 0, False
+            if sent:
+                view = view[sent:]
+                continue
+            now = time.monotonic()
+            if deadline is None:
+                deadline = now + self.request_timeout
+            elif now >= deadline:
+                raise socket.timeout(f"answer not taken within {self.request_timeout}s")
+            if wait_read:
+                select.select([conn.sock], [], [], deadline - now)
+            else:
+                select.select([], [conn.sock], [], deadline - now)
 
 
 _date_cache: tuple[int, str] = (0, "")
@@ -785,11 +1074,11 @@ def _readable(sock: socket.socket, timeout: float) -> bool:
         return False
 
 
-def _shutdown(sock: socket.socket) -> None:
+def _close_quietly(sock: socket.socket) -> None:
     try:
-        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        sock.close()
     except OSError:
-        pass  # already closed or never connected
+        pass
 
 
 def _is_eof(exc: ssl.SSLError) -> bool:

@@ -17,7 +17,8 @@ from ..context.properties import state
 from ..errors import ConfigurationError
 from ._values import as_int
 from .exporter import ServiceExporter
-from .http import DEFAULT_MAX_BODY_SIZE, Handler, HTTPServer
+from .http import (DEFAULT_MAX_BODY_SIZE, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_PEER, Handler,
+                   HTTPServer)
 from .registry import SharedServers
 from .tls import ServerTLS
 from .tls_properties import ServerTLSProperties
@@ -33,9 +34,12 @@ class HTTPSettings:
 
     tls: ServerTLS | None
     max_body_size: int
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+    max_connections_per_peer: int = DEFAULT_MAX_CONNECTIONS_PER_PEER
 
     def __str__(self) -> str:
-        return f"{self.tls or 'plain HTTP'}, max_body_size={self.max_body_size}"
+        return (f"{self.tls or 'plain HTTP'}, max_body_size={self.max_body_size}, "
+                f"max_connections={self.max_connections}, max_connections_per_peer={self.max_connections_per_peer}")
 
 
 class Host(Protocol):
@@ -62,7 +66,8 @@ def _start(settings: HTTPSettings, host: str, port: int) -> _Shared:
     server = HTTPServer(
         host, port, ssl_context=tls.context() if tls else None,
         verify_peer=(lambda cert, address: tls.verify(cert)) if tls and tls.verify_fields else None,
-        max_body_size=settings.max_body_size, logger=log,
+        max_body_size=settings.max_body_size, max_connections=settings.max_connections,
+        max_connections_per_peer=settings.max_connections_per_peer, logger=log,
     )
     server.start()
     return _Shared(server, settings)
@@ -81,13 +86,18 @@ class HTTPServiceExporter(ServerTLSProperties, ServiceExporter):
     ``<dict>`` in XML) checks its subject: the policy of :mod:`.tls`, checked and
     loaded by ``after_properties_set``, every mistake a :class:`ConfigurationError`
     (:class:`~springpython.remoting.tls_properties.ServerTLSProperties`).
-    A request body over ``max_body_size`` bytes gets HTTP 413.
+    A request body over ``max_body_size`` bytes gets HTTP 413. The server keeps at
+    most ``max_connections`` connections open, at most ``max_connections_per_peer``
+    of them from one peer address; at a cap the longest-idle one is closed to make
+    room, or the new one refused when none is idle.
     Subclasses build the request handler in :meth:`_endpoint`."""
 
     DEFAULT_PATH: ClassVar[str] = "/"
 
     path: str = DEFAULT_PATH
     max_body_size: int = DEFAULT_MAX_BODY_SIZE
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+    max_connections_per_peer: int = DEFAULT_MAX_CONNECTIONS_PER_PEER
 
     _shared: _Shared | None = state(None)
     _host: Host | None = state(None)
@@ -120,13 +130,17 @@ class HTTPServiceExporter(ServerTLSProperties, ServiceExporter):
         name = type(self).__name__
         try:
             max_body = as_int("max_body_size", self.max_body_size)
+            caps = {prop: as_int(prop, getattr(self, prop)) for prop in ("max_connections", "max_connections_per_peer")}
         except ValueError as exc:
             raise ConfigurationError(f"{name}: {exc}") from exc
         if max_body < 0:
             raise ConfigurationError(f"{name}: max_body_size must not be negative, got {self.max_body_size!r}")
+        for prop, cap in caps.items():
+            if cap < 1:
+                raise ConfigurationError(f"{name}: {prop} must be at least 1, got {getattr(self, prop)!r}")
         if not isinstance(self.path, str) or not self.path.startswith("/"):
             raise ConfigurationError(f"{name}: path must start with '/', got {self.path!r}")
-        return HTTPSettings(self._server_tls(), max_body)
+        return HTTPSettings(self._server_tls(), max_body, caps["max_connections"], caps["max_connections_per_peer"])
 
     def _export(self) -> None:
         settings = self._settings()

@@ -13,13 +13,12 @@ import threading
 import urllib.parse
 import xmlrpc.client
 from typing import Any, Iterable, Mapping
-from xml.parsers.expat import ExpatError
 
 from ...errors import ConfigurationError, ConnectFailedError, ProtocolError, RemoteFault
 from .. import failures, faults, tls, tracing
 from ..http_client import HTTPConnection, HTTPEndpoint, parse_url
 from ..http_wire import Response
-from ._parser import UnsafeXMLError, getparser
+from ._parser import MALFORMED_ERRORS, UnsafeXMLError, getparser
 
 __all__ = ["SSLClient", "SSLClientTransport", "reply_values", "CONTENT_TYPE"]
 
@@ -28,7 +27,7 @@ RPC_SYSTEM = "xmlrpc"  # rpc.system of the spans (springpython.remoting.tracing)
 USER_AGENT = "springpython-xmlrpc"
 
 # What a malformed answer raises inside the standard library's unmarshaller.
-_MALFORMED = (ExpatError, UnsafeXMLError, xmlrpc.client.ResponseError, ValueError, TypeError, KeyError, IndexError)
+_MALFORMED = (UnsafeXMLError, *MALFORMED_ERRORS)
 _METHOD_NAME = re.compile(rb"<methodName>([^<]{1,200})</methodName>")
 
 

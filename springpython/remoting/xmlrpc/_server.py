@@ -8,7 +8,6 @@ import ssl
 import threading
 import xmlrpc.client
 from typing import Any, Callable, ContextManager
-from xml.parsers.expat import ExpatError
 from xmlrpc.server import SimpleXMLRPCDispatcher
 
 from ...errors import ConfigurationError
@@ -18,7 +17,7 @@ from ..api_page import APIPage
 from ..http import DEFAULT_MAX_BODY_SIZE, HTTPServer, Request, Response
 from ..invocation import Call, ServiceLoop, Steps, is_async, run_steps
 from ._client import RPC_SYSTEM
-from ._parser import UnsafeXMLError, loads_call
+from ._parser import MalformedCallError, UnsafeXMLError, loads_call
 
 __all__ = ["SSLServer", "XMLRPCEndpoint", "PARSE_ERROR", "INVALID_REQUEST"]
 
@@ -106,7 +105,7 @@ def dispatch(dispatcher: SimpleXMLRPCDispatcher, data: bytes, path: str | None, 
             params, method = loads_call(data, getattr(dispatcher, "use_builtin_types", False))
         except UnsafeXMLError as exc:
             raise xmlrpc.client.Fault(INVALID_REQUEST, f"invalid request: {exc}") from None
-        except (ExpatError, xmlrpc.client.ResponseError, ValueError, TypeError, IndexError) as exc:
+        except MalformedCallError as exc:
             raise xmlrpc.client.Fault(PARSE_ERROR, f"parse error: not a well-formed XML-RPC call: {exc}") from None
         if not method:
             raise xmlrpc.client.Fault(INVALID_REQUEST, "invalid request: no methodName")
@@ -169,11 +168,11 @@ class SSLServer(SimpleXMLRPCDispatcher):
 
     ``ssl_version`` is accepted for compatibility and always means TLS 1.2 or newer;
     ``do_handshake_on_connect`` and ``suppress_ragged_eofs`` are accepted and
-    ignored (the handshake always runs in a worker thread, under a timeout). Besides
+    ignored (the handshake always runs without blocking, under a timeout). Besides
     ``verify_fields``, ``**kwargs`` takes the stdlib server's ``allow_none``,
     ``encoding`` and ``use_builtin_types``, and the HTTP server's ``max_body_size``,
-    ``max_workers``, ``handshake_timeout``, ``idle_timeout`` and
-    ``request_timeout``. Calls are answered at ``rpc_paths`` (``/`` and ``/RPC2``,
+    ``max_workers``, ``max_connections``, ``max_connections_per_peer``,
+    ``handshake_timeout``, ``idle_timeout`` and ``request_timeout``. Calls are answered at ``rpc_paths`` (``/`` and ``/RPC2``,
     as the stdlib's request handler does)."""
 
     rpc_paths: tuple[str, ...] = ("/", "/RPC2")
@@ -201,7 +200,8 @@ class SSLServer(SimpleXMLRPCDispatcher):
         use_builtin_types = kwargs.pop("use_builtin_types", False)
         kwargs.pop("bind_and_activate", None)  # the constructor always binds
         options = {name: kwargs.pop(name) for name in
-                   ("max_body_size", "max_workers", "handshake_timeout", "idle_timeout", "request_timeout")
+                   ("max_body_size", "max_workers", "max_connections", "max_connections_per_peer",
+                    "handshake_timeout", "idle_timeout", "request_timeout")
                    if name in kwargs}
         if kwargs:
             raise TypeError(f"{type(self).__name__}() got unexpected keyword arguments {sorted(kwargs)}")

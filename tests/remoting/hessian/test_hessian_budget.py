@@ -9,6 +9,7 @@ import subprocess
 import tracemalloc
 
 import pytest
+from support import peak_kib
 
 from springpython.errors import ProtocolError
 from springpython.remoting.hessian import HessianProxyFactory
@@ -51,15 +52,6 @@ SHAPES = {
     "empty lists": (b"", b"\x78"),
     "empty maps": (b"", b"HZ"),
 }
-
-
-def peak_kib(pid: int) -> int:
-    """A process's peak resident memory (VmHWM) in KiB."""
-    with open(f"/proc/{pid}/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    raise AssertionError(f"no VmHWM in /proc/{pid}/status")
 
 
 @pytest.mark.parametrize("shape", sorted(SHAPES))
