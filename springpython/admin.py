@@ -26,6 +26,7 @@ import socket
 import threading
 import time
 from typing import Any, Callable, Iterable, Mapping
+from urllib.parse import urlsplit
 
 from . import status_page
 from .errors import ConfigurationError, MissingDependencyError
@@ -37,6 +38,7 @@ __all__ = [
     "MetricsRegistry",
     "parse_address",
     "is_loopback",
+    "loopback_host_header",
     "check_exposure",
     "DEFAULT_HOST",
     "INSTALL_HINT",
@@ -71,6 +73,25 @@ def is_loopback(host: str) -> bool:
     except OSError:
         return False
     return bool(infos) and all(ipaddress.ip_address(str(info[4][0]).partition("%")[0]).is_loopback for info in infos)
+
+
+def loopback_host_header(value: str | None, port: int) -> bool:
+    """Whether a request's ``Host`` header names this loopback address: ``localhost``
+    or a loopback IP literal (``[::1]`` for IPv6), with no port or this ``port``."""
+    try:
+        parts = urlsplit("//" + (value or "").strip())
+        name, given = parts.hostname, parts.port
+    except ValueError:
+        return False
+    if not name or (given is not None and given != port) or parts.path or parts.query or parts.username:
+        return False
+    name = name.rstrip(".")
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def check_exposure(host: str, port: int, tls: ServerTLS | None, allow_plain_http: bool) -> None:
@@ -140,6 +161,7 @@ class AdminServer:
         self._exporters: dict[str, Any] = {}
         self._pools: dict[str, Any] = {}
         self._tls = tls
+        self._loopback = is_loopback(host)
         self._http = HTTPServer(
             host, port, logger=log, ssl_context=tls.context() if tls else None,
             verify_peer=(lambda cert, address: tls.verify(cert)) if tls and tls.verify_fields else None,
@@ -179,11 +201,13 @@ class AdminServer:
             time.time(),
         )
 
-    @staticmethod
-    def _refuse(request: Request) -> Response | None:
-        if request.method in ("GET", "HEAD"):
-            return None
-        return Response(405, f"GET {request.path}\n".encode(), headers=[("Allow", "GET, HEAD")])
+    def _refuse(self, request: Request) -> Response | None:
+        if request.method not in ("GET", "HEAD"):
+            return Response(405, f"GET {request.path}\n".encode(), headers=[("Allow", "GET, HEAD")])
+        if self._loopback and not loopback_host_header(request.header("host"), self.port):
+            # a page elsewhere whose name was re-pointed at 127.0.0.1 (DNS rebinding) sends its own name
+            return Response(403, b"the admin address answers requests for a loopback host name only\n")
+        return None
 
     def _page(self, request: Request) -> Response:
         refused = self._refuse(request)

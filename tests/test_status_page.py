@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from support import free_port, python_env
 
-from springpython.admin import AdminServer, MetricsRegistry, is_loopback
+from springpython.admin import AdminServer, MetricsRegistry, is_loopback, loopback_host_header
 from springpython.errors import ConfigurationError
 from springpython.remoting.hessian import HessianProxyFactory
 from springpython.remoting.pyro import PyroProxyFactory
@@ -266,3 +266,39 @@ def test_run_refuses_a_bad_admin_setting_before_anything_starts(tmp_path, capsys
     assert message in capsys.readouterr().err
     assert not call_metrics.active()
 
+
+
+def test_a_loopback_admin_address_answers_loopback_host_names_only():
+    """A request naming another host (a page whose name was re-pointed at 127.0.0.1) gets 403 on every path;
+    localhost and loopback literals, with this port or none, are answered."""
+    import http.client
+
+    metrics = MetricsRegistry(None, lambda: (b"# nothing\n", "text/plain"))
+    with AdminServer("127.0.0.1", 0, metrics) as admin:
+        def status(host: str, path: str = "/") -> int:
+            conn = http.client.HTTPConnection("127.0.0.1", admin.port, timeout=10)
+            try:
+                conn.request("GET", path, headers={"Host": host})
+                reply = conn.getresponse()
+                reply.read()
+                return reply.status
+            finally:
+                conn.close()
+
+        for path in ("/", "/status.json", "/metrics"):
+            assert status("attacker.example", path) == 403
+            assert status(f"attacker.example:{admin.port}", path) == 403
+        assert status(f"127.0.0.1:{admin.port + 1}", "/metrics") == 403
+        for host in ("localhost", f"localhost:{admin.port}", f"[::1]:{admin.port}", "127.0.0.1",
+                     f"127.0.0.1:{admin.port}"):
+            assert status(host, "/metrics") == 200, host
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("127.0.0.1:8000", True), ("localhost", True), ("[::1]:8000", True), ("LOCALHOST.:8000", True),
+    ("127.0.0.1:8001", False), ("evil.example:8000", False), ("", False), (None, False), ("::1", False),
+    ("a@localhost:8000", False), ("localhost:8000/x", False), ("127.0.0.1:99999", False),
+])
+def test_loopback_host_header(value, expected):
+    """Only a loopback name or literal, with the admin's port or none, is a loopback Host header."""
+    assert loopback_host_header(value, 8000) is expected
