@@ -66,13 +66,29 @@ def _description(data: Any, url: str) -> ServiceDescription:
         raise ProtocolError(f"{url}: {exc}") from None
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is answered as the error it is: the description comes from the URL
+    asked, never from where it points (an ``https`` URL must not end up on ``http``)."""
+
+    def redirect_request(self, *_args: Any, **_kwargs: Any) -> None:
+        return None
+
+
+def _opener(context: ssl.SSLContext | None) -> urllib.request.OpenerDirector:
+    """urllib without the environment's proxies and without redirects."""
+    handlers: list[urllib.request.BaseHandler] = [urllib.request.ProxyHandler({}), _NoRedirects()]
+    if context is not None:
+        handlers.append(urllib.request.HTTPSHandler(context=context))
+    return urllib.request.build_opener(*handlers)
+
+
 def _describe_http(url: str, options: DescribeOptions) -> ServiceDescription:
     context: ssl.SSLContext | None = None
     if url.lower().startswith("https:"):
         context = tls.client_context(options.ca_certs, options.certfile, options.keyfile)
     request = urllib.request.Request(url, headers={"Accept": "application/json", "User-Agent": "springpython"})
     try:
-        with urllib.request.urlopen(request, timeout=options.timeout, context=context) as reply:
+        with _opener(context).open(request, timeout=options.timeout) as reply:
             kind = reply.headers.get("Content-Type", "")
             body = reply.read(MAX_DESCRIPTION_BYTES + 1)
     except urllib.error.HTTPError as exc:

@@ -137,6 +137,38 @@ def test_describe_of_an_http_url_without_api_page_is_a_remote_fault():
             describe_url(exporter.service_url.replace("/shop", "/other"))
 
 
+def test_describe_follows_no_redirect_and_no_proxy_from_the_environment(monkeypatch):
+    """A redirect is refused with its status (never followed, so https cannot end on http), and
+    HTTP_PROXY/HTTPS_PROXY from the environment are not used."""
+    import http.server
+    import threading
+
+    with HessianServiceExporter(service=Shop(), service_host=HOST, service_port=0, path="/shop") as exporter:
+        class Redirect(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(302)
+                self.send_header("Location", exporter.service_url)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        with http.server.ThreadingHTTPServer((HOST, 0), Redirect) as redirector:
+            thread = threading.Thread(target=redirector.serve_forever, daemon=True)
+            thread.start()
+            try:
+                with pytest.raises(RemoteFault, match="HTTP 302"):
+                    describe_url(f"http://{HOST}:{redirector.server_address[1]}/moved", DescribeOptions(timeout=5))
+            finally:
+                redirector.shutdown()
+        monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+        monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        assert describe_url(exporter.service_url, DescribeOptions(timeout=5)).method("buy") is not None
+
+
 def test_api_page_lists_methods_and_escaped_docstrings(http_url):
     """GET answers HTML with every public method, its signature and docstring escaped, and no ``_`` name."""
     status, headers, body = request(http_url)
