@@ -91,12 +91,32 @@ class ServiceDescription:
         return self.to_dict()
 
 
+class _Hidden:
+    """Stands for a default value the page does not show."""
+
+    def __repr__(self) -> str:
+        return "…"
+
+
+_HIDDEN = _Hidden()
+_SHOWN_DEFAULTS = (type(None), bool, int, float)
+
+
 def signature_of(method: Callable[..., Any]) -> str:
-    """``method``'s parameters as Python shows them, ``"(...)"`` when unknown."""
+    """``method``'s parameters as Python shows them, ``"(...)"`` when unknown.
+
+    A default that is not ``None``, a bool or a number shows as ``…``: a default
+    string or object may hold what its author never meant to publish (a token, a
+    path), and anyone who can reach the service can read its API page."""
     try:
-        return str(inspect.signature(method))
+        signature = inspect.signature(method)
     except (TypeError, ValueError):  # some builtins have no signature
         return "(...)"
+    parameters = [
+        p if p.default is inspect.Parameter.empty or type(p.default) in _SHOWN_DEFAULTS else p.replace(default=_HIDDEN)
+        for p in signature.parameters.values()
+    ]
+    return str(signature.replace(parameters=parameters))
 
 
 def describe_service(service: Any) -> ServiceDescription:

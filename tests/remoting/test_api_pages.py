@@ -252,3 +252,16 @@ def test_describe_over_https(pki):
         assert description.to_dict() == EXPECTED
         with pytest.raises(CommunicationError, match="CERTIFICATE_VERIFY_FAILED"):
             describe_url(exporter.service_url)
+
+
+def test_signatures_show_only_none_bool_and_number_defaults():
+    """A default string or object (a token, a path) is shown as an ellipsis; None, bools and numbers as written."""
+    from springpython.remoting.api_description import signature_of
+
+    class Vault:
+        def open(self, door, code="s3cret", rooms=("a",), *, tries=3, ratio=0.5, strict=True, note=None):
+            return True
+
+    text = signature_of(Vault().open)
+    assert text == "(door, code=…, rooms=…, *, tries=3, ratio=0.5, strict=True, note=None)"
+    assert "s3cret" not in describe_service(Vault()).to_dict().__repr__()
