@@ -47,7 +47,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DEFAULT_HOST = "127.0.0.1"
-INSTALL_HINT = 'pip install "springpython[admin]"'
+INSTALL_HINT = 'pip install "springpython[metrics]"'
 
 Sample = tuple[str, Mapping[str, str], float]
 
