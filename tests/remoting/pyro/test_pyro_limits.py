@@ -5,6 +5,7 @@ idle connections and connections per peer address."""
 from __future__ import annotations
 
 import logging
+import re
 import socket
 import subprocess
 import threading
@@ -210,42 +211,29 @@ def test_idle_connections_from_one_peer_never_lock_out_a_new_client(export, prox
     wait_until(lambda: exporter.connections <= 4, what="evicted connections closed")
 
 
-def test_busy_connections_at_the_cap_refuse_a_new_one(export, proxies):
-    """When every connection of a peer is busy, one more is refused, naming the cap."""
-    service = Service()
-    exporter = export(service, max_connections_per_peer=1)
-    busy = proxies(exporter.service_url)
-    caller = threading.Thread(target=busy.block)
-    caller.start()
-    try:
-        assert service.entered.wait(10)
-        with pytest.raises(ConnectFailedError, match=r"too many connections from 127.0.0.1 \(at most 1\)"):
-            proxies(exporter.service_url).echo(1)
-    finally:
-        service.release.set()
-        caller.join(10)
-    assert busy.echo(2) == 2
-
-
-def test_busy_connections_at_the_daemon_cap_refuse_a_new_one(export, proxies, caplog):
-    """When the daemon holds max_connections busy connections, one more is refused,
+@pytest.mark.parametrize(("cap", "refusal"), [
+    ("max_connections_per_peer", "too many connections from 127.0.0.1 (at most 1)"),
+    ("max_connections", "too many connections (at most 1)"),
+])
+def test_busy_connections_at_a_cap_refuse_a_new_one(export, proxies, caplog, cap, refusal):
+    """When every connection of a peer (or of the daemon) is busy, one more is refused,
     naming the cap, and the refusal is logged once the one way."""
     caplog.set_level(logging.WARNING, logger="springpython")
     service = Service()
-    exporter = export(service, max_connections=1)
+    exporter = export(service, **{cap: 1})
     busy = proxies(exporter.service_url)
     caller = threading.Thread(target=busy.block)
     caller.start()
     try:
         assert service.entered.wait(10)
-        with pytest.raises(ConnectFailedError, match=r"too many connections \(at most 1\)"):
+        with pytest.raises(ConnectFailedError, match=re.escape(refusal)):
             proxies(exporter.service_url).echo(1)
     finally:
         service.release.set()
         caller.join(10)
     assert busy.echo(2) == 2
     refusals = [r.getMessage() for r in caplog.records if r.getMessage().startswith("refused client ")]
-    assert len(refusals) == 1 and refusals[0].endswith("too many connections (at most 1)"), refusals
+    assert len(refusals) == 1 and refusals[0].endswith(refusal), refusals
 
 
 def test_idle_connections_at_the_daemon_cap_make_room(export, proxies, raw):
