@@ -146,18 +146,44 @@ def test_private_names_are_never_sent(served):
     assert service.calls == 0
 
 
+#: The transports that have TLS.
+TLS_TRANSPORTS = ["hessian", "pyro5", "xmlrpc"]
+#: Every transport in the clear, and every one that has TLS over TLS.
+SECURED = [(t, "plain") for t in sorted(TRANSPORTS)] + [(t, "tls") for t in TLS_TRANSPORTS]
+
+
 @pytest.mark.parametrize("method", ["leave", "interrupt"])
-def test_exit_and_interrupt_are_faults_and_the_server_keeps_serving(served, method):
-    """SystemExit and KeyboardInterrupt raised by the service are RemoteFaults; the server serves on."""
-    service, proxy = served
-    client = proxy()
-    for _ in range(40):
-        with pytest.raises(RemoteFault) as caught:
-            getattr(client, method)()
-        assert not isinstance(caught.value, (SystemExit, KeyboardInterrupt))
-        assert caught.value.remote_type in ("builtins.SystemExit", "builtins.KeyboardInterrupt")
-    assert client.add(2, 3) == 5
-    assert proxy().add(1, 1) == 2
+@pytest.mark.parametrize(("transport", "security"), SECURED)
+def test_exit_and_interrupt_are_faults_and_the_server_keeps_serving(transport, security, mode, method, pki):
+    """100 calls raising SystemExit or KeyboardInterrupt in the service are each a RemoteFault
+    (never the exception itself), with and without TLS; then the server answers normal calls,
+    on the same connection and on a new one."""
+    exporter_cls, _ = TRANSPORTS[transport]
+    server_tls: dict[str, Any] = {}
+    client_tls: dict[str, Any] = {}
+    if security == "tls":
+        server_tls = {"certfile": str(pki.server_cert), "keyfile": str(pki.server_key), "ca_certs": str(pki.ca_chain)}
+        client_tls = {"ca_certs": str(pki.ca_chain), "certfile": str(pki.client_cert), "keyfile": str(pki.client_key)}
+    service = Calc()
+    exporter = exporter_cls(service=service, service_name="Calc", service_host=HOST, service_port=0, **server_tls)
+    exporter.after_properties_set()
+    proxies = []
+    try:
+        client = started(transport, mode, service_url=exporter.service_url, **client_tls)
+        proxies.append(client)
+        for _ in range(100):
+            with pytest.raises(RemoteFault) as caught:
+                getattr(client, method)()
+            assert not isinstance(caught.value, (SystemExit, KeyboardInterrupt))
+            assert caught.value.remote_type in ("builtins.SystemExit", "builtins.KeyboardInterrupt")
+        assert service.calls == 100
+        assert client.add(2, 3) == 5
+        proxies.append(started(transport, mode, service_url=exporter.service_url, **client_tls))
+        assert proxies[-1].add(1, 1) == 2
+    finally:
+        for proxy in proxies:
+            proxy.destroy()
+        exporter.destroy()
 
 
 def test_malformed_url_fails_at_start_with_file_line_and_id(transport, mode, tmp_path):
@@ -183,7 +209,6 @@ def test_malformed_url_fails_at_start_with_file_line_and_id(transport, mode, tmp
 
 # -- TLS refusals: the same on every transport that has TLS ------------------------
 
-TLS_TRANSPORTS = ["hessian", "pyro5", "xmlrpc"]
 REFUSALS = {
     "no client certificate": ({}, {"certfile": None, "keyfile": None}, "no client certificate"),
     "verify_fields mismatch": ({"verify_fields": {"organizationName": "Secret Co"}}, {},

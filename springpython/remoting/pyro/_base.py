@@ -181,6 +181,9 @@ class BasePyroServiceExporter(ServiceExporter):
       limit); a bigger one is answered with an error before its body is read.
     - ``idle_timeout``: seconds a client connection may stay silent between
       requests before the daemon closes it (default 30).
+    - ``max_connections``: connections the daemon holds at once, each served by a
+      worker thread of its own pool (default 1000, as on the HTTP server); at the
+      cap the longest-idle one is closed, or the new one refused.
     - ``max_connections_per_peer``: connections one peer address may hold (default
       20); at the cap its longest-idle one is closed, or the new one refused.
     - ``max_items`` and ``max_depth``: the decode budget of a call (default 65536
@@ -202,6 +205,7 @@ class BasePyroServiceExporter(ServiceExporter):
     metadata: Names | None = None
     max_message_size: int = _settings.DEFAULT_MAX_MESSAGE_SIZE
     idle_timeout: float = _settings.DEFAULT_IDLE_TIMEOUT
+    max_connections: int = _settings.DEFAULT_MAX_CONNECTIONS
     max_connections_per_peer: int = _settings.DEFAULT_MAX_CONNECTIONS_PER_PEER
     max_items: int = DEFAULT_MAX_ITEMS
     max_depth: int = DEFAULT_MAX_DEPTH
@@ -239,6 +243,7 @@ class BasePyroServiceExporter(ServiceExporter):
         try:
             size = as_int("max_message_size", self.max_message_size)
             idle = as_float("idle_timeout", self.idle_timeout)
+            total = as_int("max_connections", self.max_connections)
             per_peer = as_int("max_connections_per_peer", self.max_connections_per_peer)
             budget = DecodeBudget(as_int("max_items", self.max_items), as_int("max_depth", self.max_depth))
         except ValueError as exc:
@@ -247,14 +252,13 @@ class BasePyroServiceExporter(ServiceExporter):
             raise ConfigurationError(f"{name}: max_message_size must not be negative, got {self.max_message_size!r}")
         if idle is None:
             raise ConfigurationError(f"{name}: idle_timeout must be a number of seconds, got {self.idle_timeout!r}")
-        if per_peer < 1:
-            raise ConfigurationError(
-                f"{name}: max_connections_per_peer must be at least 1, got {self.max_connections_per_peer!r}"
-            )
+        for prop, value in (("max_connections", total), ("max_connections_per_peer", per_peer)):
+            if value < 1:
+                raise ConfigurationError(f"{name}: {prop} must be at least 1, got {getattr(self, prop)!r}")
         for prop, value in (("max_items", budget.max_items), ("max_depth", budget.max_depth)):
             if value < 1:
                 raise ConfigurationError(f"{name}: {prop} must be at least 1, got {getattr(self, prop)!r}")
-        return _settings.Limits(size, idle, _settings.DEFAULT_REQUEST_TIMEOUT, per_peer, budget)
+        return _settings.Limits(size, idle, _settings.DEFAULT_REQUEST_TIMEOUT, per_peer, budget, total)
 
     def _start_daemon(self, host: str, port: int, settings: _settings.DaemonSettings) -> _daemons.ServerThread:
         internals = self._internals()

@@ -16,7 +16,12 @@ the worker thread of each connection, before Pyro sees any of its bytes:
 
 * A peer address with ``max_connections_per_peer`` connections open already makes
   room by closing its longest-idle one; when none of them is idle the new one is
-  refused through Pyro's handshake ("too many connections from HOST").
+  refused through Pyro's handshake ("too many connections from HOST"). The same
+  holds for the daemon's ``max_connections`` in all. Each open connection has a
+  worker thread of the daemon's own pool, bounded by ``max_connections`` plus
+  :data:`SPARE_WORKERS` (which only make room or refuse); a connection beyond even
+  those is closed at once by the accept loop. Every refusal is logged by
+  :func:`~springpython.remoting.tls.log_refusal`.
 * The connection turns into TLS when the daemon has a TLS context (so a slow or
   hostile client ties up only its own worker, never the accept loop), and the TLS
   and Pyro handshakes together must be done within :data:`HANDSHAKE_TIMEOUT`
@@ -66,12 +71,17 @@ __all__ = [
     "check_port_free",
     "HANDSHAKE_TIMEOUT",
     "JOIN_TIMEOUT",
+    "SPARE_WORKERS",
 ]
 
 log = logging.getLogger(__name__)
 
 #: Seconds a new client has to complete the TLS and Pyro handshakes.
 HANDSHAKE_TIMEOUT = 10.0
+#: Worker threads a daemon has beyond ``max_connections``: a connection over a cap
+#: needs one to make room (close an idle connection) or to be refused through Pyro's
+#: handshake, which tells the client why.
+SPARE_WORKERS = 8
 #: Seconds a refused client has to read the answer (a TLS alert, a refused message)
 #: while what it still sends is read and dropped.
 REFUSAL_DRAIN_TIMEOUT = 1.0
@@ -143,6 +153,7 @@ class ConnectionTracking:
         self.sp_verify = tls.verify if tls is not None and tls.verify_fields else None
         limits = self.sp_limits = settings.limits
         self.sp_internals = internals
+        internals.bound_workers(self, limits.max_connections + SPARE_WORKERS, self._sp_turn_away)
         self.sp_accepted = settings.serializers
         accepted = self.sp_accepted_ids = frozenset(internals.serializer_id(n) for n in settings.serializers)
         self.sp_lock = threading.Lock()
@@ -189,24 +200,42 @@ class ConnectionTracking:
             if not ok:
                 self._sp_forget(conn)
 
+    def _sp_turn_away(self, sock: socket.socket, address: Any) -> None:
+        """A connection beyond every worker (see the module docstring): logged and
+        closed at once, in the accept loop, without reading anything."""
+        tls_policy.log_refusal(log, _peer(sock), f"too many connections (at most {self.sp_limits.max_connections}"
+                               f" and {SPARE_WORKERS} more being refused)")
+        try:
+            sock.close()
+        except OSError:
+            pass
+
     def _sp_admit(self, client: ClientConnection) -> str | None:
-        """Record ``client``; at its peer's cap, close that peer's longest-idle
-        connection, or return why it is refused when none is idle."""
+        """Record ``client``; at its peer's cap (or the daemon's), close that peer's
+        (or any) longest-idle connection, or return why it is refused when none is idle."""
         cap = self.sp_limits.max_connections_per_peer
+        total_cap = self.sp_limits.max_connections
         victim = None
         reason = None
         with self.sp_lock:
             if self.sp_closing:
                 reason = "the server is shutting down"
-            same = [c for c in self.sp_open.values() if c.host == client.host and not c.evicted]
+            counted = [c for c in self.sp_open.values() if not c.evicted]
+            same = [c for c in counted if c.host == client.host]
             if len(same) >= cap:
-                idle = [c for c in same if c.idle_since is not None]
+                candidates, full = same, f"too many connections from {client.host} (at most {cap})"
+            elif len(counted) >= total_cap:
+                candidates, full = counted, f"too many connections (at most {total_cap})"
+            else:
+                candidates, full = [], None
+            if full is not None:
+                idle = [c for c in candidates if c.idle_since is not None]
                 if idle:
                     victim = min(idle, key=lambda c: c.idle_since or 0.0)
                     victim.idle_since = None
                     victim.evicted = True
                 else:
-                    reason = f"too many connections from {client.host} (at most {cap})"
+                    reason = reason or full
             self.sp_open[client.conn] = client
         if victim is not None:
             log.debug("closing the longest-idle connection from %s to make room for a new one", client.host)

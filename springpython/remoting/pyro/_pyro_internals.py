@@ -44,6 +44,13 @@ Private names used, and why:
 * Pyro5 protocol internals for the TLS connect handshake done on our own socket
   (``protocol.SendingMessage``, ``recv_stub``, ``MSG_CONNECT``/``MSG_CONNECTOK``/
   ``MSG_CONNECTFAIL``, ``socketutil.SocketConnection``/``create_socket``).
+* ``Daemon.transportServer.pool`` and the ``Pool``/``Worker``/``PoolError`` classes
+  of Pyro's thread-pool server (``Pyro5.svr_threads``,
+  ``Pyro4.socketserver.threadpool``): a daemon's pool is bounded by its own number
+  (:meth:`Internals.bound_workers`) instead of the process-wide
+  ``config.THREADPOOL_SIZE``, and a connection beyond it is handed to a callback
+  instead of Pyro's refusal, which would read the client's handshake in the accept
+  loop.
 * The layout of the message headers (Pyro5: 40 bytes, ``protocol._header_format``;
   Pyro4: 24 bytes, ``message.Message.header_format``) and their message types and
   compression flag, read by :meth:`Internals.parse_header` so that a daemon checks
@@ -66,6 +73,7 @@ import Pyro5.protocol
 import Pyro5.serializers
 import Pyro5.server
 import Pyro5.socketutil
+import Pyro5.svr_threads
 
 from ...errors import MissingDependencyError
 from .. import faults
@@ -115,6 +123,9 @@ PRIVATE_NAMES = (
     "MSG_CONNECT",
     "SocketConnection",
     "_header_format",
+    "transportServer",
+    "svr_threads",
+    "threadpool",
 )
 
 INSTALL_HINT = 'pip install "springpython[pyro4]"'
@@ -219,8 +230,39 @@ class HeaderLayout(NamedTuple):
     compressed: int
 
 
+def _bounded_pool(module: Any) -> type:
+    """A subclass of ``module.Pool`` (Pyro's worker pool) bounded by its own
+    ``sp_max_workers`` rather than the global ``config.THREADPOOL_SIZE``; at the
+    bound, a new connection goes to ``sp_on_full(socket, address)`` (which must not
+    block: it runs in the daemon's accept loop)."""
+
+    class BoundedPool(module.Pool):  # type: ignore[misc]  # Pyro's class, untyped
+        sp_max_workers: int
+        sp_on_full: Callable[[Any, Any], None]
+
+        def process(self, job: Any) -> None:
+            if self.closed:
+                raise module.PoolError("job queue is closed")
+            if self.idle:
+                worker = self.idle.pop()
+            elif self.num_workers() < self.sp_max_workers:
+                worker = module.Worker(self)
+                worker.start()
+            else:
+                self.sp_on_full(job.csock.sock, job.caddr)
+                return
+            self.busy.add(worker)
+            worker.process(job)
+
+    BoundedPool.__name__ = BoundedPool.__qualname__ = "SpringPythonBoundedPool"
+    return BoundedPool
+
+
 class Internals:
     """The private parts of one Pyro engine (the proxy's are the same in 4 and 5)."""
+
+    #: Pyro's worker pool, bounded per daemon (see :meth:`bound_workers`).
+    _pool_class: type
 
     name: str
     errors: Any
@@ -324,6 +366,20 @@ class Internals:
         func._pyroExposed = True
         return func
 
+    def bound_workers(self, daemon: Any, limit: int, on_full: Callable[[Any, Any], None]) -> bool:
+        """Bound the worker threads of ``daemon`` (one per open connection) by
+        ``limit``, for this daemon only; a connection beyond it is handed to
+        ``on_full(socket, address)`` in the accept loop. ``False`` when the daemon
+        has no worker pool (Pyro's multiplexed server type)."""
+        pool: Any = getattr(daemon.transportServer, "pool", None)
+        pyro_pool: Any = self._pool_class.__mro__[1]
+        if type(pool) is not pyro_pool:
+            return False
+        pool.__class__ = self._pool_class
+        pool.sp_max_workers = limit
+        pool.sp_on_full = on_full
+        return True
+
     #: Bytes in a message header.
     header_size: int
     #: Where the facts of a message header are.
@@ -387,6 +443,7 @@ class Pyro5Internals(Internals):
     _lookup_frame = "in _get_attribute"
     locate_ns = staticmethod(Pyro5.core.locate_ns)
     call_context = Pyro5.callcontext.current_context
+    _pool_class = _bounded_pool(Pyro5.svr_threads)
 
     def _table(self) -> dict[str, Any]:
         table: dict[str, Any] = Pyro5.serializers.serializers
@@ -470,6 +527,7 @@ class Pyro4Internals(Internals):
             import Pyro4.errors
             import Pyro4.message
             import Pyro4.naming
+            import Pyro4.socketserver.threadpool
             import Pyro4.util
         except ImportError as exc:
             raise MissingDependencyError(
@@ -489,6 +547,7 @@ class Pyro4Internals(Internals):
             }
         )
         self._util = Pyro4.util
+        self._pool_class = _bounded_pool(Pyro4.socketserver.threadpool)
         self._message = Pyro4.message
         self._header = struct.Struct(Pyro4.message.Message.header_format)
         self.header_size = self._header.size

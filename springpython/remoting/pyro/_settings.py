@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from ...errors import ConfigurationError
-from ..http import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_BODY_SIZE, DEFAULT_REQUEST_TIMEOUT
+from ..http import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_BODY_SIZE, DEFAULT_MAX_CONNECTIONS, DEFAULT_REQUEST_TIMEOUT
 from ..tls import ServerTLS
 from ._budget import DecodeBudget
 
@@ -22,6 +22,7 @@ __all__ = [
     "DEFAULT_MAX_MESSAGE_SIZE",
     "DEFAULT_IDLE_TIMEOUT",
     "DEFAULT_REQUEST_TIMEOUT",
+    "DEFAULT_MAX_CONNECTIONS",
     "DEFAULT_MAX_CONNECTIONS_PER_PEER",
 ]
 
@@ -41,7 +42,9 @@ class Limits:
     """What one client may cost a daemon: the size of a message, the seconds a
     connection may stay idle between requests, the seconds a request may take to
     arrive once its first byte did (and a reply may take to be read), the connections
-    one peer address may hold, and the decode budget of a call."""
+    one peer address may hold, the decode budget of a call, and the connections the
+    daemon holds in all (``DEFAULT_MAX_CONNECTIONS``, as on the HTTP server: each
+    open connection has a worker thread of the daemon's own pool)."""
 
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
     idle_timeout: float = DEFAULT_IDLE_TIMEOUT
@@ -49,9 +52,11 @@ class Limits:
     max_connections_per_peer: int = DEFAULT_MAX_CONNECTIONS_PER_PEER
     #: What one call may cost to decode (:mod:`._budget`).
     budget: DecodeBudget = DecodeBudget()
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
 
     def __str__(self) -> str:
         return (f"max_message_size={self.max_message_size}, idle_timeout={self.idle_timeout:g}, "
+                f"max_connections={self.max_connections}, "
                 f"max_connections_per_peer={self.max_connections_per_peer}, "
                 f"max_items={self.budget.max_items}, max_depth={self.budget.max_depth}")
 

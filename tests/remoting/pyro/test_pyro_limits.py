@@ -4,6 +4,9 @@ idle connections and connections per peer address."""
 
 from __future__ import annotations
 
+import logging
+import re
+import socket
 import subprocess
 import threading
 from types import SimpleNamespace
@@ -17,6 +20,7 @@ import pytest
 from helpers_pyro import Service, exporters, proxy_factories, read_line, wait_until
 
 from springpython.errors import ConfigurationError, ConnectFailedError, RemoteFault
+from springpython.remoting.pyro import _daemons
 from springpython.remoting.pyro import (
     Pyro4ProxyFactory,
     Pyro4ServiceExporter,
@@ -132,7 +136,8 @@ def test_max_message_size_is_configurable(export, proxies):
 
 
 @pytest.mark.parametrize("value", ["-1", "many"])
-@pytest.mark.parametrize("prop", ["max_message_size", "idle_timeout", "max_connections_per_peer", "max_items", "max_depth"])
+@pytest.mark.parametrize("prop", ["max_message_size", "idle_timeout", "max_connections", "max_connections_per_peer",
+                                  "max_items", "max_depth"])
 def test_bad_limit_is_a_configuration_error(export, prop, value):
     """A negative or non-numeric limit is a ConfigurationError naming the property; nothing keeps listening."""
     with pytest.raises(ConfigurationError, match=prop):
@@ -206,28 +211,69 @@ def test_idle_connections_from_one_peer_never_lock_out_a_new_client(export, prox
     wait_until(lambda: exporter.connections <= 4, what="evicted connections closed")
 
 
-def test_busy_connections_at_the_cap_refuse_a_new_one(export, proxies):
-    """When every connection of a peer is busy, one more is refused, naming the cap."""
+@pytest.mark.parametrize(("cap", "refusal"), [
+    ("max_connections_per_peer", "too many connections from 127.0.0.1 (at most 1)"),
+    ("max_connections", "too many connections (at most 1)"),
+])
+def test_busy_connections_at_a_cap_refuse_a_new_one(export, proxies, caplog, cap, refusal):
+    """When every connection of a peer (or of the daemon) is busy, one more is refused,
+    naming the cap, and the refusal is logged once the one way."""
+    caplog.set_level(logging.WARNING, logger="springpython")
     service = Service()
-    exporter = export(service, max_connections_per_peer=1)
+    exporter = export(service, **{cap: 1})
     busy = proxies(exporter.service_url)
     caller = threading.Thread(target=busy.block)
     caller.start()
     try:
         assert service.entered.wait(10)
-        with pytest.raises(ConnectFailedError, match=r"too many connections from 127.0.0.1 \(at most 1\)"):
+        with pytest.raises(ConnectFailedError, match=re.escape(refusal)):
             proxies(exporter.service_url).echo(1)
     finally:
         service.release.set()
         caller.join(10)
     assert busy.echo(2) == 2
+    refusals = [r.getMessage() for r in caplog.records if r.getMessage().startswith("refused client ")]
+    assert len(refusals) == 1 and refusals[0].endswith(refusal), refusals
 
 
-def test_limits_are_part_of_the_shared_daemon_settings(export):
+def test_idle_connections_at_the_daemon_cap_make_room(export, proxies, raw):
+    """More idle handshaken connections than max_connections (from one address, under
+    its per-peer cap) leave at most max_connections open, and a new client is answered."""
+    exporter = export(max_connections=4)
+    for _ in range(10):
+        raw(exporter.service_url)  # each one handshaken: none is refused
+    assert proxies(exporter.service_url).echo("normal") == "normal"
+    wait_until(lambda: exporter.connections <= 4, what="evicted connections closed")
+
+
+def test_beyond_the_spare_workers_a_connection_is_closed_at_once(export, proxies, caplog):
+    """The daemon's pool is its own: with max_connections=1, one silent connection
+    plus SPARE_WORKERS silent ones being refused hold every worker, and one more is
+    closed by the accept loop at once (logged), while Pyro's global pool size is untouched."""
+    caplog.set_level(logging.WARNING, logger="springpython")
+    exporter = export(max_connections=1)
+    host, port = exporter.service_url.rsplit("@", 1)[1].rsplit(":", 1)
+    before = (Pyro5.config.THREADPOOL_SIZE, Pyro4.config.THREADPOOL_SIZE)
+    silent = [socket.create_connection((host, int(port))) for _ in range(1 + _daemons.SPARE_WORKERS)]
+    try:
+        wait_until(lambda: exporter.connections == 1 + _daemons.SPARE_WORKERS, what="every worker busy")
+        with socket.create_connection((host, int(port)), timeout=5) as extra:
+            assert extra.recv(1) == b""  # closed, not left waiting for the handshake timeout
+        wait_until(lambda: any("being refused" in r.getMessage() for r in caplog.records), what="turn-away logged")
+    finally:
+        for sock in silent:
+            sock.close()
+    assert (Pyro5.config.THREADPOOL_SIZE, Pyro4.config.THREADPOOL_SIZE) == before
+    wait_until(lambda: exporter.connections == 0, what="silent connections gone")
+    assert proxies(exporter.service_url).echo(3) == 3
+
+
+@pytest.mark.parametrize("prop", ["idle_timeout", "max_connections"])
+def test_limits_are_part_of_the_shared_daemon_settings(export, prop):
     """Two exporters on one host:port must agree on the limits."""
     first = export()
     with pytest.raises(Exception, match="other settings"):
-        export(name="Other", port=first.service_url.rsplit(":", 1)[1], idle_timeout=5)
+        export(name="Other", port=first.service_url.rsplit(":", 1)[1], **{prop: 5})
 
 
 def test_tls_connections_expire_and_refuse_big_messages_alike(pki):
