@@ -9,26 +9,23 @@ from __future__ import annotations
 
 import datetime
 import http.client
-import random
 import socket
 import xmlrpc.client
-from typing import Callable, Iterator
+from typing import Callable
 
 import pytest
+from fuzzing import INPUTS, SEED, mutants, run_all
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from springpython.errors import HTTPRequestError, ProtocolError
 from springpython.remoting.hessian import HessianServiceExporter
 from springpython.remoting.hessian._codec import decode_call, decode_reply, encode_call, encode_call2, encode_reply
-from springpython.remoting.http import HTTPServer, Request, Response
+from springpython.remoting.http import HTTPServer, Response
 from springpython.remoting.http_reader import NEED_DATA, SEND_CONTINUE, ParsedRequest, RequestReader
 from springpython.remoting.xmlrpc import XMLRPCServiceExporter
 from springpython.remoting.xmlrpc._parser import MalformedCallError, UnsafeXMLError, loads_call
 
-INPUTS = 50_000
-SEED = 20260416
-SAMPLE_EVERY = 250  # 200 of the 50,000 inputs also go to a real server
 HYPOTHESIS = settings(max_examples=300, derandomize=True, deadline=None, database=None,
                       suppress_health_check=[HealthCheck.too_slow])
 
@@ -64,51 +61,6 @@ HTTP_TOKENS = [b"\r\n", b"\n", b"\r", b" ", b"\t", b":", b"\x0b", b"\x00", b"Con
                b"Transfer-Encoding: chunked\r\n", b"Transfer-Encoding: \x0bchunked\r\n", b"Content-Length: 99999999999\r\n",
                b"ffffffffffffffffff\r\n", b"0\r\n\r\n", b"HTTP/2.0", b"Expect: 100-continue\r\n", b"\r\n\r\n",
                b"Host: a\r\nHost: b\r\n", b" folded\r\n"]
-
-
-def mutants(seeds: list[bytes], tokens: list[bytes], count: int, seed: int) -> Iterator[bytes]:
-    """``count`` inputs, each a seed message after one to four random mutations."""
-    rng = random.Random(seed)
-    for _ in range(count):
-        data = bytearray(rng.choice(seeds))
-        for _ in range(rng.randint(1, 4)):
-            op = rng.randrange(8)
-            at = rng.randint(0, len(data))
-            if op == 0 and data:  # flip a byte
-                at = min(at, len(data) - 1)
-                data[at] = rng.randrange(256)
-            elif op == 1:  # insert random bytes
-                data[at:at] = rng.randbytes(rng.randint(1, 8))
-            elif op == 2:  # delete a slice
-                del data[at:at + rng.randint(1, 16)]
-            elif op == 3:  # repeat a slice
-                end = min(len(data), at + rng.randint(1, 16))
-                data[at:at] = data[at:end] * rng.randint(1, 50)
-            elif op == 4:  # truncate
-                del data[at:]
-            elif op == 5:  # splice in part of another seed
-                other = rng.choice(seeds)
-                start = rng.randint(0, len(other))
-                data[at:at] = other[start:start + rng.randint(1, 64)]
-            else:  # a protocol token
-                data[at:at] = rng.choice(tokens)
-        yield bytes(data)
-
-
-def run_all(inputs: Iterator[bytes], decode: Callable[[bytes], object], allowed: tuple[type[BaseException], ...]
-            ) -> list[bytes]:
-    """Decode every input; fail on an exception not in ``allowed``; return the sample for servers."""
-    sample = []
-    for i, data in enumerate(inputs):
-        try:
-            decode(data)
-        except allowed:
-            pass
-        except BaseException as exc:  # anything else is the failure this test looks for
-            raise AssertionError(f"input {i} {data[:200]!r} raised {type(exc).__name__}: {exc}") from exc
-        if i % SAMPLE_EVERY == 0:
-            sample.append(data)
-    return sample
 
 
 # -- the decoders --------------------------------------------------------------------
@@ -246,3 +198,4 @@ def test_the_fuzzer_reports_an_undocumented_exception_with_its_input():
     assert run_all(iter([b"ok"]), broken, (ProtocolError,)) == [b"ok"]
     with pytest.raises(AssertionError, match="input 1 b'bad' raised KeyError"):
         run_all(iter([b"ok", b"bad"]), broken, (ProtocolError,))
+
