@@ -277,6 +277,26 @@ def test_a_pool_with_a_bad_registry_setting_fails_the_context(tmp_path, properti
     assert message in str(error) and error.object_id == "pool"
 
 
+def _watch_threads() -> int:
+    import threading
+
+    return sum(t.name.startswith("springpython-etcd-watch") for t in threading.enumerate())
+
+
+@pytest.mark.parametrize("mistake", [{"discovery_url": "PYRONAME:Svc"}, {"endpoint_properties": {"colour": "red"}}])
+def test_a_pool_that_fails_to_configure_starts_no_watch(etcd, mistake):
+    """Each attempt to use a misconfigured pool fails the same way and leaves no etcd
+    watch thread behind: five attempts, as many threads as before."""
+    with EtcdRegistry(endpoints=etcd.url, ttl=2, prefix="/failing/") as registry:
+        before = _watch_threads()
+        pool = HighAvailabilityProxyFactory(registry=registry, service_name="Svc", **mistake)
+        for _ in range(5):
+            with pytest.raises(ConfigurationError):
+                pool.ping()
+        assert _watch_threads() == before
+        assert registry.__dict__["_watches"] == []
+
+
 def test_without_etcd3gw_the_error_says_which_extra_to_install():
     """etcd3gw missing: configuring a registry says to install springpython[etcd]."""
     code = ("import sys; sys.modules['etcd3gw'] = None\n"
