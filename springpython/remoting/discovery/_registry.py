@@ -184,14 +184,24 @@ class EtcdRegistry(DeclaredProperties, InitializingObject, DisposableObject):
         return found
 
     def watch(self, service_name: str, on_change: Callable[[], None] | None = None) -> ServiceWatch:
-        """Follow the registrations of ``service_name`` (started; closed with the registry)."""
+        """Follow the registrations of ``service_name`` through one long-lived etcd watch
+        (started; closed with the registry, or by its own ``close()``)."""
         connection = self._connect()
         check_service_name(service_name)
         url = f"etcd://{_first_host(connection)}/{service_name}"
-        watch = ServiceWatch(connection, service_prefix(self._prefix, service_name), url, on_change, self._ttl)
-        self.__dict__["_watches"].append(watch)
+        watch = ServiceWatch(connection, service_prefix(self._prefix, service_name), url, on_change,
+                             grace=self._ttl, resync=self._ttl, on_close=self._forget)
+        with self._lock:
+            self.__dict__.setdefault("_watches", []).append(watch)
         watch.start()
         return watch
+
+    def _forget(self, watch: ServiceWatch) -> None:
+        """A closed watch leaves the registry's list."""
+        with self._lock:
+            watches = self.__dict__.get("_watches", [])
+            if watch in watches:
+                watches.remove(watch)
 
     @property
     def location(self) -> str:
