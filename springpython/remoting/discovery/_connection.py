@@ -20,7 +20,7 @@ import logging
 import socket
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -54,7 +54,7 @@ class EtcdSettings:
     certfile: str | None = None
     keyfile: str | None = None
     user: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)  # never shown in a repr or a log
 
 
 def parse_endpoint(url: str) -> tuple[str, str, int]:
