@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import time
 
 import pytest
 import requests
@@ -39,8 +40,16 @@ def test_tls_with_a_client_certificate(tls_etcd, pki):
     off), and without a client certificate etcd refuses."""
     with EtcdRegistry(endpoints=tls_etcd.url, ttl=2, ca_certs=str(pki.ca_chain), certfile=str(pki.client_cert),
                       keyfile=str(pki.client_key)) as registry:
+        watch = registry.watch("Secure")
+        assert watch.snapshot() == {}
         registry.register("Secure", "https://127.0.0.1:1/RPC2", "xmlrpc")
         assert [r.url for r in registry.lookup("Secure")] == ["https://127.0.0.1:1/RPC2"]
+        deadline = time.monotonic() + 5
+        while not watch.snapshot():  # the change comes through the watch's TLS stream
+            assert time.monotonic() < deadline, "the watch over TLS saw no change"
+            time.sleep(0.02)
+        watch.close()
+        assert not watch.following
         found = lookup_endpoints(f"etcds://127.0.0.1:{tls_etcd.client_port}/Secure", ca_certs=str(pki.ca_chain),
                                  certfile=str(pki.client_cert), keyfile=str(pki.client_key))
         assert [r.transport for r in found] == ["xmlrpc"]
