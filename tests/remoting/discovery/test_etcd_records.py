@@ -310,15 +310,16 @@ def test_without_etcd3gw_the_error_says_which_extra_to_install():
 
 
 def test_pool_from_registry_is_destroyed_with_its_watch(etcd):
-    """A pool's watch thread ends with the pool; the registry is reusable by others."""
-    import threading
-
+    """A pool's watch thread ends with the pool (joined, and gone from the registry's
+    watches); the registry is reusable by others."""
     with EtcdRegistry(endpoints=etcd.url, ttl=2, prefix="/d/") as registry:
+        before = _watch_threads()
         pool = HighAvailabilityProxyFactory(registry=registry, service_name="Nothing")
         with pytest.raises(ConnectFailedError, match="the pool has no endpoints"):
             pool.ping()
-        assert any(t.name.startswith("springpython-etcd-watch") for t in threading.enumerate())
+        assert _watch_threads() == before + 1 and len(registry.__dict__["_watches"]) == 1
         pool.destroy()
+        assert _watch_threads() == before and registry.__dict__["_watches"] == []
 
 
 def test_an_exporter_hosted_by_a_wsgi_server_does_not_register(etcd, tmp_path, caplog):
