@@ -87,7 +87,11 @@ class ServiceExporter(DeclaredProperties, InitializingObject, DisposableObject, 
                 registry.hold(self)
         log.info("exported %s at %s", self.service_name or type(self.service).__name__, self.service_url)
         if discovery is not None:
-            self._register_endpoint(discovery)
+            try:
+                self._register_endpoint(discovery)
+            except BaseException:
+                self.destroy()  # a failing start leaves nothing listening
+                raise
 
     def destroy(self) -> None:
         """Take the service off the network; safe to call more than once."""
@@ -125,7 +129,7 @@ class ServiceExporter(DeclaredProperties, InitializingObject, DisposableObject, 
             raise ConfigurationError(f"{name}: this exporter cannot register in a registry (no known transport)")
         try:
             check_service_name(self.service_name)
-            metadata_of(self.metadata)
+            metadata_of(self.metadata)  # checked before listening: it must have a JSON form
         except ValueError as exc:
             raise ConfigurationError(f"{name}: {exc}") from None
         self.registry.after_properties_set()
@@ -140,7 +144,10 @@ class ServiceExporter(DeclaredProperties, InitializingObject, DisposableObject, 
         if str(self.service_host) in _WILDCARDS:
             log.warning("%s registers %s, which other hosts cannot connect to; set service_host to the address "
                         "clients use", self.service_name, url)
-        self._registration = discovery.register(self.service_name, url, self.TRANSPORT, self.metadata)
+        try:
+            self._registration = discovery.register(self.service_name, url, self.TRANSPORT, self.metadata)
+        except ValueError as exc:
+            raise ConfigurationError(f"{type(self).__name__}: cannot register {url}: {exc}") from None
 
     def _deregister_endpoint(self, record: "Registration") -> None:
         try:

@@ -1,6 +1,7 @@
 """The connection to etcd: one HTTP session per etcd endpoint through etcd3gw (etcd's
 JSON gateway), failing over between endpoints, with TLS, user/password tokens and
-timeouts on every request, the watch included.
+timeouts on every request, the watch stream included (its read timeout is its idle
+limit).
 
 Rules of this file:
 
@@ -14,16 +15,18 @@ Rules of this file:
 from __future__ import annotations
 
 import functools
+import json
 import logging
+import socket
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from ...errors import ConfigurationError, ConnectFailedError
 
-__all__ = ["EtcdConnection", "EtcdSettings", "parse_endpoint", "load_etcd3gw", "WATCH_WINDOW"]
+__all__ = ["EtcdConnection", "EtcdSettings", "WatchStream", "parse_endpoint", "load_etcd3gw"]
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +54,7 @@ class EtcdSettings:
     certfile: str | None = None
     keyfile: str | None = None
     user: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)  # never shown in a repr or a log
 
 
 def parse_endpoint(url: str) -> tuple[str, str, int]:
@@ -89,8 +92,8 @@ class EtcdConnection:
         session = requests.Session()
         # the library reads no environment: no proxy, .netrc or CA bundle variables behind the settings' back
         session.trust_env = False
-        # etcd3gw's watch request carries no timeout: a default on the adapter bounds it too.
-        adapter = _timeout_adapter_class()((s.timeout, s.timeout + WATCH_WINDOW + 1.0))
+        # a request that names no timeout of its own is bounded by the adapter's default
+        adapter = _timeout_adapter_class()((s.timeout, s.timeout))
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         if s.ca_certs:
@@ -141,19 +144,27 @@ class EtcdConnection:
 
         return self._call(read)
 
-    def wait_for_change(self, prefix: str, after: int, window: float) -> bool:
-        """Watch ``prefix`` from revision ``after + 1`` for up to ``window`` seconds; True
-        when something changed. A watch that etcd drops (it stopped) also ends with the window."""
+    def open_watch(self, prefix: str, after: int, idle: float) -> "WatchStream":
+        """Open one long-lived watch of ``prefix`` from revision ``after + 1`` (etcd's
+        watch stream through etcd3gw's session); it ends when etcd closes it or when no
+        byte came for ``idle`` seconds."""
+        from etcd3gw.utils import _encode
+
         exceptions = self._etcd3gw.exceptions
+        body = {"create_request": {"key": _encode(prefix), "range_end": _encode(_range_end(prefix)),
+                                   "start_revision": after + 1}}
 
-        def watch(c: Any) -> bool:
-            try:
-                c.watch_once(prefix, timeout=window, range_end=_range_end(prefix), start_revision=after + 1)
-            except exceptions.WatchTimedOut:
-                return False
-            return True
+        def open_stream(c: Any) -> WatchStream:
+            reply = c.session.post(c.get_url("/watch"), json=body, stream=True, timeout=(self.settings.timeout, idle))
+            if reply.status_code != 200:
+                text, reason, status = reply.text, reply.reason, reply.status_code
+                reply.close()
+                if status == 503:
+                    raise exceptions.ConnectionFailedError(text, reason)
+                raise exceptions.Etcd3Exception(text, reason)
+            return WatchStream(reply)
 
-        return self._call(watch)
+        return self._call(open_stream)
 
     def close(self) -> None:
         """Close every endpoint's session."""
@@ -216,9 +227,49 @@ class EtcdConnection:
         return f"<EtcdConnection {self.location}>"
 
 
-#: Seconds a watch waits for a change before it is opened again (which also re-reads the
-#: registrations, so a change lost while etcd restarted is found within this time).
-WATCH_WINDOW = 1.0
+class WatchStream:
+    """One open etcd watch: :meth:`changes` is read by one thread, :meth:`close` may be
+    called from any other to end it at once."""
+
+    def __init__(self, response: Any) -> None:
+        self._response = response
+
+    def changes(self) -> Iterator[int]:
+        """The store revision of each change as it happens; returns when the stream ends
+        (etcd closed or cancelled it, it was idle too long, or :meth:`close` was called)."""
+        import http.client
+
+        import requests
+        import urllib3
+
+        try:
+            for line in self._response.iter_lines(chunk_size=None):
+                if not line.strip():
+                    continue
+                message = json.loads(line)
+                result = message.get("result") if isinstance(message, dict) else None
+                if not isinstance(result, dict):
+                    log.debug("etcd ended a watch: %.200s", message)
+                    return
+                if result.get("canceled"):
+                    log.debug("etcd cancelled a watch: %s", result.get("cancel_reason") or result)
+                    return
+                if result.get("events"):
+                    yield int(result.get("header", {}).get("revision", 0))
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, http.client.HTTPException,
+                OSError, ValueError, AttributeError) as exc:
+            log.debug("etcd watch ended: %s", _reason(exc))
+        finally:
+            self._response.close()
+
+    def close(self) -> None:
+        """End the stream now: its socket is shut down, so a read under way returns."""
+        try:
+            fd = self._response.raw.fileno()
+            with socket.fromfd(fd, socket.AF_INET, socket.SOCK_STREAM) as sock:
+                sock.shutdown(socket.SHUT_RDWR)
+        except (OSError, ValueError, AttributeError):
+            pass  # already closed
 
 
 def _reason(exc: Exception) -> str:

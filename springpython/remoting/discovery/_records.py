@@ -83,7 +83,15 @@ def encode_registration(record: Registration) -> bytes:
         "transport": record.transport,
         "metadata": dict(record.metadata),
     }
-    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    return _json(body, "metadata").encode("utf-8")
+
+
+def _json(value: object, what: str) -> str:
+    """Strict JSON text of ``value``; ValueError naming ``what`` when it has no JSON form."""
+    try:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{what} must hold only JSON values (text, numbers, booleans, lists, dicts): {exc}") from None
 
 
 def decode_registration(key: str, value: bytes) -> Registration:
@@ -106,13 +114,16 @@ def decode_registration(key: str, value: bytes) -> Registration:
 
 
 def metadata_of(value: object) -> dict[str, Any]:
-    """An exporter's ``metadata`` as a record's: a dict stays, tags (text or a list) become ``{"tags": [...]}``."""
+    """An exporter's ``metadata`` as a record's: a dict stays, tags (text or a list) become ``{"tags": [...]}``.
+    A dict whose values have no JSON form (objects, NaN) is a ValueError: it could never be registered."""
     if value is None or value == "":
         return {}
     if isinstance(value, Mapping):
         if not all(isinstance(k, str) for k in value):
             raise ValueError(f"metadata keys must be text, got {value!r}")
-        return {k: value[k] for k in value}
+        found = {k: value[k] for k in value}
+        _json(found, "metadata")
+        return found
     items = value.replace(",", " ").split() if isinstance(value, str) else value
     if not isinstance(items, (list, tuple, set, frozenset)) or not all(isinstance(t, str) for t in items):
         raise ValueError(f"metadata must be a dict or a list of tags, got {value!r}")

@@ -16,7 +16,7 @@ from typing import Any
 from ...context.lifecycle import DisposableObject, InitializingObject
 from ...context.properties import DeclaredProperties, object_lock, state
 from ...errors import ConfigurationError
-from .._values import Names, as_float, as_int
+from .._values import Names, as_bool, as_float, as_int
 from ._connection import EtcdConnection, EtcdSettings, parse_endpoint
 from ._keeper import LeaseKeeper
 from ._records import (
@@ -71,7 +71,9 @@ class EtcdRegistry(DeclaredProperties, InitializingObject, DisposableObject):
     process that died), ``prefix`` (the key path of the registrations), ``timeout``
     (seconds per etcd request), TLS ``ca_certs``/``certfile``/``keyfile`` for
     ``https`` endpoints (verification is on; ``ca_certs`` names the CA that signed
-    etcd's certificate), and ``user``/``password`` when etcd has authentication on.
+    etcd's certificate), and ``user``/``password`` when etcd has authentication on
+    (refused with ``http://`` endpoints, where they would travel unencrypted, unless
+    ``allow_plain_credentials`` is true).
     Nothing connects before the first registration or look-up, so a context starts
     while etcd is down."""
 
@@ -84,6 +86,7 @@ class EtcdRegistry(DeclaredProperties, InitializingObject, DisposableObject):
     keyfile: str | None = None
     user: str | None = None
     password: str | None = None
+    allow_plain_credentials: bool = False
 
     _connection: EtcdConnection | None = state(None)
     _keeper: LeaseKeeper | None = state(None)
@@ -132,6 +135,13 @@ class EtcdRegistry(DeclaredProperties, InitializingObject, DisposableObject):
                 raise ValueError("keyfile is set without certfile")
             if self.password and not self.user:
                 raise ValueError("password is set without user")
+            allow_plain = as_bool("allow_plain_credentials", self.allow_plain_credentials)
+            plain = [url for url in endpoints if parse_endpoint(url)[0] == "http"]
+            if self.user and plain and not allow_plain:
+                raise ValueError(
+                    f"user and password would travel unencrypted to {', '.join(plain)}: use https:// endpoints "
+                    "(with ca_certs), or set allow_plain_credentials to send them over http:// anyway"
+                )
         except ValueError as exc:
             raise ConfigurationError(f"{name}: {exc}") from None
         self._ttl = ttl
@@ -184,14 +194,24 @@ class EtcdRegistry(DeclaredProperties, InitializingObject, DisposableObject):
         return found
 
     def watch(self, service_name: str, on_change: Callable[[], None] | None = None) -> ServiceWatch:
-        """Follow the registrations of ``service_name`` (started; closed with the registry)."""
+        """Follow the registrations of ``service_name`` through one long-lived etcd watch
+        (started; closed with the registry, or by its own ``close()``)."""
         connection = self._connect()
         check_service_name(service_name)
         url = f"etcd://{_first_host(connection)}/{service_name}"
-        watch = ServiceWatch(connection, service_prefix(self._prefix, service_name), url, on_change, self._ttl)
-        self.__dict__["_watches"].append(watch)
+        watch = ServiceWatch(connection, service_prefix(self._prefix, service_name), url, on_change,
+                             grace=self._ttl, resync=self._ttl, on_close=self._forget)
+        with self._lock:
+            self.__dict__.setdefault("_watches", []).append(watch)
         watch.start()
         return watch
+
+    def _forget(self, watch: ServiceWatch) -> None:
+        """A closed watch leaves the registry's list."""
+        with self._lock:
+            watches = self.__dict__.get("_watches", [])
+            if watch in watches:
+                watches.remove(watch)
 
     @property
     def location(self) -> str:
@@ -283,12 +303,15 @@ def _importable(transport: str) -> bool:
 
 def lookup_endpoints(url: str, *, prefix: str = DEFAULT_PREFIX, timeout: float = DEFAULT_TIMEOUT,
                      ca_certs: str | None = None, certfile: str | None = None, keyfile: str | None = None,
-                     user: str | None = None, password: str | None = None) -> list[Registration]:
+                     user: str | None = None, password: str | None = None,
+                     allow_plain_credentials: bool = False) -> list[Registration]:
     """The endpoints registered for ``etcd://host:port/ServiceName`` (``etcds://`` for
     TLS), sorted by URL. A malformed URL is a ValueError; etcd unreachable a
-    :class:`~springpython.errors.ConnectFailedError`."""
+    :class:`~springpython.errors.ConnectFailedError`; ``user`` with an ``etcd://`` URL
+    a ConfigurationError unless ``allow_plain_credentials``."""
     endpoint, service_name = parse_lookup_url(url)
     registry = EtcdRegistry(endpoints=endpoint, prefix=prefix, timeout=timeout, ca_certs=ca_certs,
-                            certfile=certfile, keyfile=keyfile, user=user, password=password)
+                            certfile=certfile, keyfile=keyfile, user=user, password=password,
+                            allow_plain_credentials=allow_plain_credentials)
     with registry:
         return sorted(registry.lookup(service_name), key=lambda r: (r.url, r.key))

@@ -271,11 +271,13 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
                     "set them there (or in endpoint_properties for discovered endpoints)"
                 )
             discovery: Any = None
+            # the registry's watch (a thread) is made last, once every property passed
+            service_name: str | None = None
             if self.registry is not None:
-                discovery = self._registry_discovery()
+                service_name = self._registry_service_name()
             elif self.service_name not in (None, ""):
                 raise ValueError("service_name names the service to find in a registry; set registry as well")
-            if self.discovery_url not in (None, "") and discovery is not None:
+            if self.discovery_url not in (None, "") and service_name is not None:
                 raise ValueError("set either registry or discovery_url, not both")
             if self.discovery_url not in (None, ""):
                 if not isinstance(self.discovery_url, str):
@@ -286,9 +288,11 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
                 discovery = NameServerDiscovery(self.discovery_url, ns_host, ns_port, timeout)
         except ValueError as exc:
             raise ConfigurationError(f"{name}: {exc}") from None
-        if discovery is not None and not isinstance(discovery, NameServerDiscovery):
+        if service_name is not None:
+            from ..discovery._registry import RegistryDiscovery
+
             try:
-                discovery.check_properties(extra)
+                RegistryDiscovery.check_properties(extra)
             except ValueError as exc:
                 raise ConfigurationError(f"{name}: {exc}") from None
         elif discovery is not None:
@@ -313,8 +317,11 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
         settings = _Settings(
             strategy, strategy == ROUND_ROBIN, retry, max_retry, idempotent, methods, refresh, dict(extra)
         )
+        endpoints = [_Endpoint(member) for member in members]
+        if service_name is not None:
+            discovery = self._registry_discovery(service_name)
         state = self.__dict__
-        state["_endpoints"] = [_Endpoint(member) for member in members]
+        state["_endpoints"] = endpoints
         state["_discovered"] = {}
         state["_discovery"] = discovery
         state["_discovery_error"] = None
@@ -325,24 +332,30 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
         log.debug("pool %s configured: %s, %d endpoint(s), discovery %s", id(self), strategy, len(members), discovery)
         return settings
 
-    def _registry_discovery(self) -> Any:
-        """The endpoints of ``service_name`` in ``registry``, followed by watching."""
+    def _registry_service_name(self) -> str:
+        """The checked ``service_name`` to find in the checked ``registry`` (nothing started)."""
         from ..discovery import EtcdRegistry
         from ..discovery._records import check_service_name
-        from ..discovery._registry import RegistryDiscovery
 
         if not isinstance(self.registry, EtcdRegistry):
             raise ValueError(f"registry must be an EtcdRegistry (a <ref>), got {self.registry!r}")
         if self.service_name in (None, ""):
             raise ValueError("registry is set without service_name: name the service to find")
         service_name = check_service_name(self.service_name)
+        self.registry.after_properties_set()
+        return service_name
+
+    def _registry_discovery(self, service_name: str) -> Any:
+        """The endpoints of ``service_name`` in ``registry``, followed by watching (its thread
+        starts here, after every check: a failed configure leaves no thread behind)."""
+        from ..discovery._registry import RegistryDiscovery
+
         state = self.__dict__
 
         def changed() -> None:
             state["_next_refresh"] = 0.0
 
-        self.registry.after_properties_set()
-        return RegistryDiscovery(self.registry, service_name, changed)
+        return RegistryDiscovery(self.registry, service_name, changed)  # type: ignore[arg-type]
 
     # -- calls ------------------------------------------------------------------
     def _call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

@@ -120,7 +120,14 @@ def test_sigkill_under_load_idempotent_calls_go_on_and_the_dead_server_leaves_wi
         time.sleep(0.5)
         victim.kill()
         killed = time.monotonic()
-        wait_until(lambda: victim.url not in urls(etcd.url, prefix), 15, "lease expiry")
+        before_expiry: list = [None]
+
+        def lease_expired() -> bool:
+            state = {s.name: s for s in pool.endpoint_states()}.get(victim.url)
+            before_expiry[0] = state or before_expiry[0]
+            return victim.url not in urls(etcd.url, prefix)
+
+        wait_until(lease_expired, 15, "lease expiry")
         expired = time.monotonic()
         at_expiry = {s.name: s for s in pool.endpoint_states()}.get(victim.url)
         last_seen = [at_expiry]
@@ -137,16 +144,23 @@ def test_sigkill_under_load_idempotent_calls_go_on_and_the_dead_server_leaves_wi
         stop.set()
         for t in threads:
             t.join()
-    print(f"\nSIGKILL -> lease expired {expired - killed:.2f} s; expiry -> pool dropped it {dropped - expired:.3f} s")
+    print(f"\nSIGKILL -> lease expired {expired - killed:.2f} s; expiry -> pool dropped it {dropped - expired:.3f} s"
+          f" ({'in the pool' if at_expiry is not None else 'gone from the pool'} when the expiry was seen)")
     assert not echo_failures, echo_failures[:3]
     assert all(isinstance(exc, ConnectionLostError) for _, exc in record_failures), record_failures[:3]
     assert record_failures, "no non-idempotent call was in flight on the killed server"
     assert any(v[0] == "victim" for _, v in echoes) and any(v[0] == "survivor" for _, v in echoes[-20:])
-    # from the lease's expiry until the pool dropped it, at most one probe went to the dead
-    # server, and every probe was a refused connection: no call was sent
     if at_expiry is not None:
+        # from the lease's expiry until the pool dropped it, at most one probe went to the dead
+        # server, and every probe was a refused connection: no call was sent
         assert last_seen[0].attempts - at_expiry.attempts <= 1
         assert last_seen[0].last_error.startswith("ConnectFailedError"), last_seen[0]
+    else:
+        # the pool dropped it as soon as etcd did; until then the pool knew it was dead:
+        # marked down by a failed call (refused, or lost while in flight)
+        seen = before_expiry[0]
+        assert seen is not None, "the killed server was never in the pool after the kill"
+        assert not seen.up and seen.last_error.startswith(("ConnectFailedError", "ConnectionLostError")), seen
     # not replayed: none of the failed non-idempotent calls reached the survivor
     direct = XMLRPCProxyFactory(service_url=survivor.url)
     closing.append(direct)
@@ -158,14 +172,16 @@ def test_sigkill_under_load_idempotent_calls_go_on_and_the_dead_server_leaves_wi
 def test_new_server_gets_calls_within_two_seconds(etcd, prefix, servers, closing, tmp_path):
     """A server that registers while a pool is in use gets calls without a client restart."""
     servers.append(start_server(tmp_path, etcd.url, prefix, "first", "pyro5").wait_registered())
-    pool = pool_for(closing, etcd.url, prefix)
+    pool = pool_for(closing, etcd.url, prefix, refresh_interval=60)
     assert {pool.whoami() for _ in range(4)} == {"first"}
     late = start_server(tmp_path, etcd.url, prefix, "late", "hessian")
     servers.append(late)
     late.wait_registered()
-    waited = wait_until(lambda: pool.whoami() == "late" or pool.whoami() == "late", 2.0, "a call to the new server")
-    print(f"\nregistration -> first call to the new server: {time.monotonic() - late.registered_at:.3f} s")
-    assert waited < 2.0
+    # a refresh_interval of a minute: only the watch can bring the new server in within seconds
+    wait_until(lambda: pool.whoami() == "late", 20, "a call to the new server")
+    reached = time.monotonic() - late.registered_at
+    print(f"\nregistration -> first call to the new server: {reached:.3f} s")
+    assert reached < 2.0, f"the new server got its first call {reached:.2f} s after it registered"
 
 
 def test_graceful_stop_deregisters_at_once(etcd, prefix, servers, closing, tmp_path):

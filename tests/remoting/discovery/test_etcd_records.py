@@ -206,6 +206,50 @@ def test_exporter_with_a_registry_that_is_not_one_fails_before_listening(tmp_pat
         s.bind(("localhost", port))  # nothing was left listening
 
 
+def _port_is_free(port: int) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("localhost", port))  # raises when something still listens there
+
+
+def test_metadata_without_a_json_form_fails_the_context_before_listening(etcd, tmp_path):
+    """metadata holding an object cannot be registered: a ConfigurationError with file, line
+    and id, raised before the exporter listens (its port is free afterwards)."""
+    port = free_port()
+    error = context_error(tmp_path, REGISTRY.format(f'<property name="endpoints" value="{etcd.url}"/>') + f'''
+        <object id="svc" class="test_etcd_records.HostServiceLike"/>
+        <object id="exporter" class="springpython.remoting.xmlrpc.XMLRPCServiceExporter">
+            <property name="service" ref="svc"/><property name="service_name" value="Svc"/>
+            <property name="service_host" value="127.0.0.1"/><property name="service_port" value="{port}"/>
+            <property name="registry" ref="registry"/>
+            <property name="metadata"><dict><entry key="owner" ref="svc"/></dict></property>
+        </object>''')
+    assert "metadata must hold only JSON values" in str(error), error
+    assert error.object_id == "exporter" and error.line == 5 and str(error.file).endswith("app.xml")
+    _port_is_free(port)
+
+
+class UnknownTransportExporter(XMLRPCServiceExporter):
+    """An exporter whose registration etcd's records refuse only once it listens."""
+
+    TRANSPORT = "corba"
+
+
+def test_a_registration_that_fails_after_listening_stops_the_exporter(etcd):
+    """Registering fails although the properties passed their checks: the exporter stops
+    listening before the ConfigurationError reaches the caller."""
+    port = free_port()
+    with EtcdRegistry(endpoints=etcd.url, ttl=2, prefix=f"/fail-{uuid.uuid4().hex[:8]}/") as registry:
+        exporter = UnknownTransportExporter(service=HostServiceLike(), service_name="Svc", service_host="127.0.0.1",
+                                            service_port=port, registry=registry)
+        with pytest.raises(ConfigurationError, match="cannot register .*transport must be one of"):
+            exporter.after_properties_set()
+        assert not exporter.exported and exporter.registration is None
+        assert registry.registrations == []
+        _port_is_free(port)
+
+
 def test_exporter_service_name_must_suit_a_key(tmp_path):
     """A service name with a / (it would change the key layout) is refused."""
     error = context_error(tmp_path, REGISTRY.format("") + '''
@@ -233,6 +277,26 @@ def test_a_pool_with_a_bad_registry_setting_fails_the_context(tmp_path, properti
     assert message in str(error) and error.object_id == "pool"
 
 
+def _watch_threads() -> int:
+    import threading
+
+    return sum(t.name.startswith("springpython-etcd-watch") for t in threading.enumerate())
+
+
+@pytest.mark.parametrize("mistake", [{"discovery_url": "PYRONAME:Svc"}, {"endpoint_properties": {"colour": "red"}}])
+def test_a_pool_that_fails_to_configure_starts_no_watch(etcd, mistake):
+    """Each attempt to use a misconfigured pool fails the same way and leaves no etcd
+    watch thread behind: five attempts, as many threads as before."""
+    with EtcdRegistry(endpoints=etcd.url, ttl=2, prefix="/failing/") as registry:
+        before = _watch_threads()
+        pool = HighAvailabilityProxyFactory(registry=registry, service_name="Svc", **mistake)
+        for _ in range(5):
+            with pytest.raises(ConfigurationError):
+                pool.ping()
+        assert _watch_threads() == before
+        assert registry.__dict__["_watches"] == []
+
+
 def test_without_etcd3gw_the_error_says_which_extra_to_install():
     """etcd3gw missing: configuring a registry says to install springpython[etcd]."""
     code = ("import sys; sys.modules['etcd3gw'] = None\n"
@@ -246,15 +310,16 @@ def test_without_etcd3gw_the_error_says_which_extra_to_install():
 
 
 def test_pool_from_registry_is_destroyed_with_its_watch(etcd):
-    """A pool's watch thread ends with the pool; the registry is reusable by others."""
-    import threading
-
+    """A pool's watch thread ends with the pool (joined, and gone from the registry's
+    watches); the registry is reusable by others."""
     with EtcdRegistry(endpoints=etcd.url, ttl=2, prefix="/d/") as registry:
+        before = _watch_threads()
         pool = HighAvailabilityProxyFactory(registry=registry, service_name="Nothing")
         with pytest.raises(ConnectFailedError, match="the pool has no endpoints"):
             pool.ping()
-        assert any(t.name.startswith("springpython-etcd-watch") for t in threading.enumerate())
+        assert _watch_threads() == before + 1 and len(registry.__dict__["_watches"]) == 1
         pool.destroy()
+        assert _watch_threads() == before and registry.__dict__["_watches"] == []
 
 
 def test_an_exporter_hosted_by_a_wsgi_server_does_not_register(etcd, tmp_path, caplog):

@@ -5,12 +5,14 @@ fail clearly without them."""
 from __future__ import annotations
 
 import base64
+import logging
+import time
 
 import pytest
 import requests
 from helpers_etcd import Etcd
 
-from springpython.errors import ConnectFailedError
+from springpython.errors import ConfigurationError, ConnectFailedError
 from springpython.remoting.discovery import EtcdRegistry, lookup_endpoints
 
 
@@ -38,8 +40,16 @@ def test_tls_with_a_client_certificate(tls_etcd, pki):
     off), and without a client certificate etcd refuses."""
     with EtcdRegistry(endpoints=tls_etcd.url, ttl=2, ca_certs=str(pki.ca_chain), certfile=str(pki.client_cert),
                       keyfile=str(pki.client_key)) as registry:
+        watch = registry.watch("Secure")
+        assert watch.snapshot() == {}
         registry.register("Secure", "https://127.0.0.1:1/RPC2", "xmlrpc")
         assert [r.url for r in registry.lookup("Secure")] == ["https://127.0.0.1:1/RPC2"]
+        deadline = time.monotonic() + 5
+        while not watch.snapshot():  # the change comes through the watch's TLS stream
+            assert time.monotonic() < deadline, "the watch over TLS saw no change"
+            time.sleep(0.02)
+        watch.close()
+        assert not watch.following
         found = lookup_endpoints(f"etcds://127.0.0.1:{tls_etcd.client_port}/Secure", ca_certs=str(pki.ca_chain),
                                  certfile=str(pki.client_cert), keyfile=str(pki.client_key))
         assert [r.transport for r in found] == ["xmlrpc"]
@@ -54,8 +64,9 @@ def _b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
 
-def test_user_and_password_when_etcd_has_authentication_on(tmp_path):
-    """A user allowed on the prefix registers and looks up; a wrong password is a clear error."""
+def test_user_and_password_when_etcd_has_authentication_on(tmp_path, caplog):
+    """A user allowed on the prefix registers and looks up (over http:// only when
+    allowed by name); a wrong password is a clear error; the password is in no log."""
     server = Etcd(tmp_path / "data").start()
     try:
         api = f"{server.url}/v3/auth"
@@ -72,15 +83,49 @@ def test_user_and_password_when_etcd_has_authentication_on(tmp_path):
         ]:
             reply = requests.post(f"{api}/{path}", json=body, timeout=5)
             assert reply.status_code == 200, (path, reply.text)
-        with EtcdRegistry(endpoints=server.url, ttl=2, prefix="/auth/", user="svc", password="svcpw") as registry:
+        with caplog.at_level(logging.DEBUG, logger="springpython"), \
+                EtcdRegistry(endpoints=server.url, ttl=2, prefix="/auth/", user="svc", password="svcpw",
+                             allow_plain_credentials=True) as registry:
             registry.register("Guarded", "PYRO:Guarded@127.0.0.1:1", "pyro5")
+            watch = registry.watch("Guarded")
+            assert [r.url for r in watch.snapshot().values()] == ["PYRO:Guarded@127.0.0.1:1"]
             found = lookup_endpoints(f"etcd://127.0.0.1:{server.client_port}/Guarded", prefix="/auth/",
-                                     user="svc", password="svcpw")
+                                     user="svc", password="svcpw", allow_plain_credentials=True)
             assert [r.url for r in found] == ["PYRO:Guarded@127.0.0.1:1"]
+            assert "svcpw" not in repr(registry._connection.settings) + repr(registry)
+        assert caplog.records and not [r for r in caplog.records if "svcpw" in r.getMessage()]
         with pytest.raises(ConnectFailedError, match="refused the request: .*authentication failed"):
             lookup_endpoints(f"etcd://127.0.0.1:{server.client_port}/Guarded", prefix="/auth/",
-                             user="svc", password="wrong")
+                             user="svc", password="wrong", allow_plain_credentials=True)
         with pytest.raises(ConnectFailedError, match="refused the request"):
             lookup_endpoints(f"etcd://127.0.0.1:{server.client_port}/Guarded", prefix="/auth/")
     finally:
         server.stop()
+
+
+def test_credentials_are_refused_over_plain_http_unless_allowed_by_name(tmp_path):
+    """user/password with an http:// endpoint fail the context (file, line and id), and
+    lookup_endpoints with an etcd:// URL, before anything is sent; https:// endpoints
+    take them."""
+    from springpython.config import XMLConfig
+    from springpython.context import ApplicationContext
+
+    path = tmp_path / "app.xml"
+    path.write_text('''<?xml version="1.0" encoding="UTF-8"?>
+<objects xmlns="http://www.springframework.org/springpython/schema/objects/1.1">
+    <object id="registry" class="springpython.remoting.discovery.EtcdRegistry">
+        <property name="endpoints" value="https://127.0.0.1:2379, http://10.0.0.2:2379"/>
+        <property name="user" value="svc"/><property name="password" value="secret"/>
+    </object>
+</objects>
+''')
+    with pytest.raises(ConfigurationError) as info:
+        ApplicationContext(XMLConfig(str(path)))
+    error = info.value
+    assert "would travel unencrypted to http://10.0.0.2:2379" in str(error)
+    assert "allow_plain_credentials" in str(error) and "secret" not in str(error)
+    assert error.object_id == "registry" and error.line == 3 and str(error.file).endswith("app.xml")
+    with pytest.raises(ConfigurationError, match="allow_plain_credentials"):
+        lookup_endpoints("etcd://127.0.0.1:1/Guarded", user="svc", password="secret")
+    with EtcdRegistry(endpoints="https://127.0.0.1:1", user="svc", password="secret") as registry:
+        assert "secret" not in repr(registry._connection.settings)
