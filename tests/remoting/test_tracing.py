@@ -294,6 +294,25 @@ def test_the_provider_checks_read_the_api_globals():
     assert not tracing.active()
 
 
+def test_a_target_makes_each_methods_names_once_and_keeps_a_bounded_number():
+    """A method's span name and attribute dicts are made on its first call and shared
+    after; past the bound (a peer names the method) they are made per call, equal."""
+    target = tracing.Target("xmlrpc", "rpc/hop", "127.0.0.1", 8080)
+    first = target.method("relay")
+    assert target.method("relay") is first
+    assert first.span_name == "rpc/hop/relay"
+    assert first.attributes == {"rpc.system": "xmlrpc", "rpc.service": "rpc/hop", "server.address": "127.0.0.1",
+                                "server.port": 8080, "rpc.method": "relay"}
+    assert first.labels == {"rpc.system": "xmlrpc", "rpc.service": "rpc/hop", "rpc.method": "relay"}
+    for number in range(tracing._METHODS_KEPT + 10):
+        target.method(f"m{number}")
+    assert len(target.methods) == tracing._METHODS_KEPT
+    late = target.method("late")
+    assert late is not target.method("late")
+    assert (late.span_name, late.attributes["rpc.method"], late.labels["rpc.method"]) == ("rpc/hop/late", "late", "late")
+    assert tracing.Target("pyro5", "").method("add").span_name == "add"
+
+
 def read_points(path: Path) -> dict[tuple[str, str, str | None], int]:
     """Histogram counts by (metric name, rpc.method, error.type)."""
     points: dict[tuple[str, str, str | None], int] = {}
