@@ -73,6 +73,8 @@ class ServiceLoop:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._closed = False
+        #: The callers' futures not settled yet (failed by close() if the loop leaves them).
+        self._waiting: set[concurrent.futures.Future[Any]] = set()
 
     @property
     def running(self) -> bool:
@@ -105,6 +107,7 @@ class ServiceLoop:
             loop.run_forever()
         finally:
             try:
+                _finish_tasks(loop)
                 loop.run_until_complete(loop.shutdown_asyncgens())
             finally:
                 loop.close()
@@ -115,6 +118,11 @@ class ServiceLoop:
         loop = self._started()
         done: concurrent.futures.Future[R] = concurrent.futures.Future()
         context = contextvars.copy_context()
+        with self._lock:
+            if self._closed:
+                raise RuntimeError(f"{self.name}: the service loop is closed (the service is no longer exported)")
+            self._waiting.add(done)
+        done.add_done_callback(self._waiting.discard)
 
         def start() -> None:
             try:
@@ -124,39 +132,64 @@ class ServiceLoop:
                 return
             task.add_done_callback(functools.partial(_settle, done))
 
-        loop.call_soon_threadsafe(start)
+        try:
+            loop.call_soon_threadsafe(start)
+        except RuntimeError:  # closed meanwhile: close() fails the future
+            pass
         return done.result()
 
     def close(self) -> None:
         """Stop the loop and join its thread (idempotent); coroutines still running
-        are cancelled."""
+        are cancelled and run to their end (as ``asyncio.run`` does), and a caller whose
+        call never settled gets an error instead of waiting forever."""
         with self._lock:
             self._closed = True
             loop, thread, self._loop, self._thread = self._loop, self._thread, None, None
-        if loop is None or thread is None:
-            return
-        loop.call_soon_threadsafe(_cancel_all_and_stop, loop)
-        thread.join()
-        log.debug("%s: service loop stopped", self.name)
+        if loop is not None and thread is not None:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join()
+            log.debug("%s: service loop stopped", self.name)
+        with self._lock:
+            waiting = list(self._waiting)
+        for done in waiting:
+            if not done.done():
+                try:
+                    done.set_exception(_cancelled())
+                except concurrent.futures.InvalidStateError:  # settled just now
+                    pass
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else ("running" if self._thread is not None else "idle")
         return f"<ServiceLoop {self.name} {state}>"
 
 
+def _cancelled() -> RuntimeError:
+    return RuntimeError("the call was cancelled: the service is being taken off the network")
+
+
 def _settle(done: concurrent.futures.Future[Any], task: asyncio.Future[Any]) -> None:
+    if done.done():  # failed by close() already
+        return
     if task.cancelled():
-        done.set_exception(RuntimeError("the call was cancelled: the service is being taken off the network"))
+        done.set_exception(_cancelled())
     elif task.exception() is not None:
         done.set_exception(task.exception())
     else:
         done.set_result(task.result())
 
 
-def _cancel_all_and_stop(loop: asyncio.AbstractEventLoop) -> None:
-    for task in asyncio.all_tasks(loop):
+def _finish_tasks(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel the loop's tasks and run them to their end (what ``asyncio.run`` does
+    before closing its loop), so each settles its caller's future."""
+    tasks = asyncio.all_tasks(loop)
+    if not tasks:
+        return
+    for task in tasks:
         task.cancel()
-    loop.call_soon(loop.stop)
+    loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+    for task in tasks:
+        if not task.cancelled() and task.exception() is not None:
+            log.debug("a service coroutine ended with %r while its loop stopped", task.exception())
 
 
 def blocking(method: Callable[..., Any], loop: ServiceLoop) -> Callable[..., Any]:

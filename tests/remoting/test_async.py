@@ -16,6 +16,7 @@ from contract_services import ASYNC_PROXIES, TRANSPORTS
 from springpython.config import XMLConfig
 from springpython.context import ApplicationContext
 from springpython.errors import ConfigurationError, RemoteFault
+from springpython.remoting.invocation import ServiceLoop
 
 HOST = "127.0.0.1"
 CALLS = 50
@@ -148,3 +149,42 @@ def test_a_cancelled_call_leaves_the_proxy_usable(exported):
             return await proxy.add(1, 2)
 
     assert asyncio.run(main()) == 3
+
+
+
+def test_closing_the_service_loop_ends_a_call_whose_coroutine_cleans_up():
+    """ServiceLoop.close() while a thread waits for a coroutine that awaits in its
+    clean-up: the coroutine runs to its end (as under asyncio.run) and the waiting
+    thread gets an error instead of waiting forever."""
+    loop = ServiceLoop("Tidy")
+    started = threading.Event()
+    cleaned = threading.Event()
+
+    async def work() -> str:
+        started.set()
+        try:
+            await asyncio.sleep(30)
+        finally:
+            await asyncio.sleep(0.05)  # a clean-up that takes a few turns of the loop
+            cleaned.set()
+        return "finished"
+
+    outcome: list[BaseException | str] = []
+
+    def call() -> None:
+        try:
+            outcome.append(loop.run(work()))
+        except BaseException as exc:
+            outcome.append(exc)
+
+    caller = threading.Thread(target=call, daemon=True)
+    caller.start()
+    assert started.wait(10)
+    loop.close()
+    caller.join(10)
+    assert not caller.is_alive(), "the calling thread still waits for a loop that is gone"
+    assert cleaned.is_set()
+    (error,) = outcome
+    assert isinstance(error, RuntimeError) and "cancelled" in str(error)
+    with pytest.raises(RuntimeError, match="closed"):
+        loop.run(work())
