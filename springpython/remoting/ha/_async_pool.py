@@ -27,7 +27,11 @@ class AsyncHighAvailabilityProxyFactory(AsyncProxy, HighAvailabilityProxyFactory
     """:class:`HighAvailabilityProxyFactory` for asyncio: ``service_pool`` holds async
     proxy factories; ``await pool.method(...)`` goes to one healthy endpoint, and the
     next one takes it when the request was not sent (or may have run, for an
-    idempotent method). ``await pool.aclose()`` closes every member."""
+    idempotent method). ``await pool.aclose()`` closes every member. Endpoints found
+    by ``discovery_url`` or ``registry`` are called through the asyncio proxy factory
+    of their transport, which ``endpoint_properties`` configure."""
+
+    _ASYNC_MEMBERS = True
 
     async def _call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         settings = self.__dict__.get("_configured") or self._settings()

@@ -24,7 +24,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Final, Iterable, Literal, Sequence
+from typing import Any, ClassVar, Final, Iterable, Literal, Sequence
 
 from ...context.lifecycle import InitializingObject
 from ...context.properties import object_lock
@@ -211,6 +211,9 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
     registry: object = None
     service_name: str | None = None
 
+    #: Whether found endpoints are called through asyncio proxy factories.
+    _ASYNC_MEMBERS: ClassVar[bool] = False
+
     @property
     def _lock(self) -> threading.Lock:
         """Guards the endpoints' state; made on first use (the constructor only assigns)."""
@@ -286,20 +289,11 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
                 discovery = NameServerDiscovery(self.discovery_url, ns_host, ns_port, timeout)
         except ValueError as exc:
             raise ConfigurationError(f"{name}: {exc}") from None
-        if discovery is not None and not isinstance(discovery, NameServerDiscovery):
+        if discovery is not None:
             try:
-                discovery.check_properties(extra)
+                discovery.check_properties(extra, self._ASYNC_MEMBERS)
             except ValueError as exc:
                 raise ConfigurationError(f"{name}: {exc}") from None
-        elif discovery is not None:
-            if extra:
-                from ..pyro import PyroProxyFactory
-
-                for key in extra:
-                    if key == "service_url" or key not in PyroProxyFactory.__sp_properties__:
-                        raise ConfigurationError(
-                            f"{name}: endpoint_properties names {key!r}, which is not a property of PyroProxyFactory"
-                        )
         else:
             if not members:
                 raise ConfigurationError(
@@ -523,7 +517,7 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
             new = {n: uri for n, uri in found.items() if n not in known or known[n].name != uri}
         if not gone and not new:
             return False
-        added = {n: _Endpoint(discovery.make_proxy(n, uri, settings.endpoint_properties), discovered=True)
+        added = {n: _Endpoint(self._make_member(discovery, n, uri, settings.endpoint_properties), discovered=True)
                  for n, uri in sorted(new.items())}
         with self._lock:
             removed = [known.pop(n) for n in gone if n in known]
@@ -537,6 +531,11 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
         for endpoint in added.values():
             log.info("endpoint %s joined (found by %s)", endpoint.name, discovery.url)
         return True
+
+    def _make_member(self, discovery: Any, name: str, url: str, properties: dict[str, Any]) -> Any:
+        """The proxy factory of one found endpoint (a blocking one here; the async pool's
+        are its asyncio twins)."""
+        return discovery.make_proxy(name, url, properties, self._ASYNC_MEMBERS)
 
     # -- run-time changes and monitoring ------------------------------------------
     def add_endpoint(self, proxy: Any) -> None:

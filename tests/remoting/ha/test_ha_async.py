@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from test_ha_discovery import HOST, TAG, instances, nameserver  # noqa: F401 (fixtures)
 
-from springpython.errors import AllEndpointsDownError
+from springpython.errors import AllEndpointsDownError, ConfigurationError
 from springpython.remoting.ha import AsyncHighAvailabilityProxyFactory, EndpointState
 from springpython.remoting.hessian import AsyncHessianProxyFactory, HessianServiceExporter
-from springpython.remoting.pyro import AsyncPyro5ProxyFactory, Pyro5ServiceExporter
+from springpython.remoting.pyro import AsyncPyro5ProxyFactory, AsyncPyroProxyFactory, Pyro5ServiceExporter
 
 
 class Where:
@@ -67,3 +68,26 @@ def test_a_member_that_is_down_is_skipped_then_all_down(exporters):
     answers, states = asyncio.run(main())
     assert answers == ["hessian"] * 3
     assert [state.up for state in states] == [False, True]
+
+
+def test_an_async_pool_calls_instances_found_in_a_name_server(nameserver, instances):
+    """discovery_url: the found instances are called through async Pyro proxies (never a
+    blocking call on the loop); endpoint_properties are checked against the async class
+    (max_threads is one of its properties, not of PyroProxyFactory's)."""
+    instances("async-a")
+    instances("async-b")
+
+    async def main() -> tuple[set[str], list[type]]:
+        async with AsyncHighAvailabilityProxyFactory(
+                discovery_url=f"PYROMETA:{TAG}@{HOST}:{int(nameserver)}", endpoint_properties={"max_threads": 2},
+        ) as pool:
+            pool.after_properties_set()
+            seen = {await pool.whoami() for _ in range(4)}
+            return seen, [type(p) for p in pool.endpoints]
+
+    seen, classes = asyncio.run(main())
+    assert seen == {"async-a", "async-b"}
+    assert classes == [AsyncPyroProxyFactory, AsyncPyroProxyFactory]
+    with pytest.raises(ConfigurationError, match="'bogus', which is not a property of AsyncPyroProxyFactory"):
+        AsyncHighAvailabilityProxyFactory(discovery_url=f"PYROMETA:{TAG}@{HOST}:{int(nameserver)}",
+                                          endpoint_properties={"bogus": 1}).after_properties_set()
