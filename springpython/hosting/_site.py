@@ -23,6 +23,7 @@ Rules of this file:
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import functools
 import http
@@ -40,7 +41,7 @@ from ..errors import ConfigurationError
 from ..remoting.exporter import ServiceExporter
 from ..remoting.http import Handler, Request, Response
 from ..remoting.http_exporter import HTTPServiceExporter, HTTPSettings
-from ..remoting.invocation import run_steps_async
+from ..remoting.invocation import run_steps_beside
 from ..remoting.tls import CLIENT_CERTIFICATE_REFUSED, REFUSED_HEADER, ServerTLS
 
 __all__ = ["Site", "Mount", "ConfigSource"]
@@ -213,11 +214,17 @@ class Site:
             return _handler_failed(request)
 
     async def answer_async(self, mount: Mount, request: Request) -> Response:
-        """:meth:`answer` on the running event loop, for a handler whose service has
-        ``async def`` methods (they are awaited on this loop)."""
+        """:meth:`answer` for a handler whose service has ``async def`` methods: its steps
+        (decoding, encoding, plain methods) run on a thread, so a large request never
+        stalls the loop; its coroutines run on the running loop. Whatever it raises is a
+        logged 500, as in :meth:`answer`."""
+        loop = asyncio.get_running_loop()
         try:
-            return await run_steps_async(mount.handler.steps(request))  # type: ignore[attr-defined]
-        except Exception:
+            steps = mount.handler.steps(request)  # type: ignore[attr-defined]
+            return await asyncio.to_thread(run_steps_beside, steps, loop)
+        except asyncio.CancelledError:  # the server cancelled this request (the client left, or shutdown)
+            raise
+        except BaseException:  # a service's SystemExit must not take the server down either
             return _handler_failed(request)
 
     def __repr__(self) -> str:

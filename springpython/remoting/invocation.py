@@ -8,9 +8,10 @@ the :class:`~springpython.remoting.http.Response`. The same steps then run two w
 * :func:`run_steps` — on a worker thread of the embedded HTTP server or of a WSGI
   server: a plain method runs right there; a coroutine runs on the exporter's
   :class:`ServiceLoop` and the thread waits for it;
-* :func:`run_steps_async` — on the event loop of an ASGI server: a coroutine is
-  awaited right there, on the server's loop; a plain method runs on the loop's
-  default thread pool, so it never stalls the loop.
+* :func:`run_steps_beside` — on a worker thread beside the event loop of an ASGI
+  server: decoding, encoding and plain methods run on that thread, so a large
+  request never stalls the loop; only a coroutine hops to the server's loop, and
+  the thread waits for it.
 
 Pyro calls methods itself, on its daemon's worker threads: :func:`blocking` turns an
 ``async def`` method into one that runs on the :class:`ServiceLoop` and waits.
@@ -38,7 +39,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Generator, TypeVar
 
-__all__ = ["Call", "Steps", "ServiceLoop", "run_steps", "run_steps_async", "blocking", "is_async"]
+__all__ = ["Call", "Steps", "ServiceLoop", "run_steps", "run_steps_beside", "blocking", "is_async"]
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +127,7 @@ class ServiceLoop:
 
         def start() -> None:
             try:
-                task = context.run(asyncio.ensure_future, awaitable)
+                task = context.run(asyncio.ensure_future, _captured(awaitable))
             except BaseException as exc:  # not awaitable after all: say so to the caller
                 done.set_exception(exc)
                 return
@@ -174,6 +175,8 @@ def _settle(done: concurrent.futures.Future[Any], task: asyncio.Future[Any]) -> 
         done.set_exception(_cancelled())
     elif task.exception() is not None:
         done.set_exception(task.exception())
+    elif isinstance(task.result(), _Raised):
+        done.set_exception(task.result().exc)
     else:
         done.set_result(task.result())
 
@@ -205,9 +208,9 @@ def blocking(method: Callable[..., Any], loop: ServiceLoop) -> Callable[..., Any
     return run_on_loop
 
 
-def _call_blocking(call: Call, loop: ServiceLoop) -> Any:
+def _call_blocking(call: Call, run: Callable[[Awaitable[Any]], Any]) -> Any:
     result = call.method(*call.args, **call.kwargs)
-    return loop.run(result) if inspect.isawaitable(result) else result
+    return run(result) if inspect.isawaitable(result) else result
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,38 +226,47 @@ def _advance(steps: Steps[Any], result: Any, error: BaseException | None) -> Cal
         return _Done(stop.value)
 
 
+def _drive(steps: Steps[R], run: Callable[[Awaitable[Any]], Any]) -> R:
+    """Drive ``steps`` on this thread; ``run`` waits for a coroutine's outcome."""
+    step = _advance(steps, None, None)
+    while isinstance(step, Call):
+        try:
+            result = _call_blocking(step, run)
+        except BaseException as exc:  # handed to the steps, which turn it into a fault
+            step = _advance(steps, None, exc)
+        else:
+            step = _advance(steps, result, None)
+    return step.value  # type: ignore[no-any-return]  # the steps' reply
+
+
 def run_steps(steps: Steps[R], loop: ServiceLoop) -> R:
     """Drive ``steps`` on this thread; a coroutine runs on ``loop``."""
-    step = _advance(steps, None, None)
-    while isinstance(step, Call):
-        try:
-            result = _call_blocking(step, loop)
-        except BaseException as exc:  # handed to the steps, which turn it into a fault
-            step = _advance(steps, None, exc)
-        else:
-            step = _advance(steps, result, None)
-    return step.value  # type: ignore[no-any-return]  # the steps' reply
+    return _drive(steps, loop.run)
 
 
-async def _call_async(call: Call) -> Any:
-    if is_async(call.method):
-        return await call.method(*call.args, **call.kwargs)
-    result = await asyncio.to_thread(call.method, *call.args, **call.kwargs)
-    return await result if inspect.isawaitable(result) else result
+def run_steps_beside(steps: Steps[R], loop: asyncio.AbstractEventLoop) -> R:
+    """Drive ``steps`` on this worker thread; a coroutine runs on ``loop`` (an ASGI
+    server's, running in another thread), in a copy of this thread's context."""
+    return _drive(steps, functools.partial(_run_threadsafe, loop))
 
 
-async def run_steps_async(steps: Steps[R]) -> R:
-    """Drive ``steps`` on the running event loop: a coroutine is awaited here, a
-    plain method runs on the loop's default thread pool."""
-    step = _advance(steps, None, None)
-    while isinstance(step, Call):
-        try:
-            result = await _call_async(step)
-        except asyncio.CancelledError:
-            steps.close()
-            raise
-        except BaseException as exc:  # handed to the steps, which turn it into a fault
-            step = _advance(steps, None, exc)
-        else:
-            step = _advance(steps, result, None)
-    return step.value  # type: ignore[no-any-return]  # the steps' reply
+def _run_threadsafe(loop: asyncio.AbstractEventLoop, awaitable: Awaitable[R]) -> R:
+    result = asyncio.run_coroutine_threadsafe(_captured(awaitable), loop).result()
+    if isinstance(result, _Raised):
+        raise result.exc
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class _Raised:
+    exc: BaseException
+
+
+async def _captured(awaitable: Awaitable[R]) -> R | _Raised:
+    """``awaitable``'s outcome, a service's SystemExit or KeyboardInterrupt returned
+    rather than raised: raised from a task, they would stop the loop under every
+    other call."""
+    try:
+        return await awaitable
+    except (SystemExit, KeyboardInterrupt) as exc:
+        return _Raised(exc)

@@ -188,3 +188,22 @@ def test_closing_the_service_loop_ends_a_call_whose_coroutine_cleans_up():
     assert isinstance(error, RuntimeError) and "cancelled" in str(error)
     with pytest.raises(RuntimeError, match="closed"):
         loop.run(work())
+
+
+def test_a_coroutine_raising_system_exit_leaves_the_service_loop_running():
+    """SystemExit raised by a service coroutine goes to its caller; the loop goes on
+    running the next coroutines (raised from a task it would stop the loop)."""
+    loop = ServiceLoop("Quitter")
+
+    async def leave() -> None:
+        raise SystemExit("a service that tries to end the process")
+
+    async def answer() -> int:
+        return 42
+
+    try:
+        with pytest.raises(SystemExit):
+            loop.run(leave())
+        assert loop.run(answer()) == 42
+    finally:
+        loop.close()
