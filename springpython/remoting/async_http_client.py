@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from typing import Any, Callable
 
 from ..errors import ProtocolError, VerificationException
@@ -54,9 +55,11 @@ class _ReplyProtocol(asyncio.Protocol):
     """Feeds the bytes of one connection into a :class:`ResponseReader` and settles
     the waiting call's future."""
 
-    def __init__(self, endpoint: HTTPEndpoint, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, endpoint: HTTPEndpoint, loop: asyncio.AbstractEventLoop, sock: socket.socket) -> None:
         self.endpoint = endpoint
         self.loop = loop
+        #: The connection's socket, owned here: closed directly once its loop has closed.
+        self.sock = sock
         self.reader = ResponseReader(endpoint.max_reply)
         self.transport: asyncio.Transport | None = None
         self.closed = False
@@ -186,6 +189,10 @@ class _ReplyProtocol(asyncio.Protocol):
         # abort, not close: as the blocking client, no TLS close_notify exchange (a
         # graceful TLS shutdown would hold the socket open until the peer answers it)
         self.closed = True
+        if self.loop.is_closed():  # its transport can no longer run: free the socket itself
+            self._timer = None
+            self.sock.close()
+            return
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -239,14 +246,9 @@ class AsyncHTTPConnection:
     async def _connect(self, method: str | None) -> _ReplyProtocol:
         endpoint = self.endpoint
         loop = asyncio.get_running_loop()
-        host, port = endpoint.address
         tls = endpoint.tls
         try:
-            transport, protocol = await asyncio.wait_for(
-                loop.create_connection(lambda: _ReplyProtocol(endpoint, loop), host, port, ssl=tls,
-                                       server_hostname=endpoint.server_hostname if tls is not None else None),
-                endpoint.connect_timeout,
-            )
+            transport, protocol = await asyncio.wait_for(self._open(loop), endpoint.connect_timeout)
         except (OSError, asyncio.TimeoutError) as exc:
             raise failures.for_exception(exc, url=endpoint.url, method=method, stage=Stage.CONNECT,
                                          timeout=endpoint.connect_timeout,
@@ -266,9 +268,37 @@ class AsyncHTTPConnection:
             await asyncio.sleep(_ALERT_GRACE)
         return protocol
 
+    async def _open(self, loop: asyncio.AbstractEventLoop) -> tuple[asyncio.BaseTransport, _ReplyProtocol]:
+        """TCP (each address of the host in turn), then TLS when the endpoint has it, on
+        a socket made here, so that it can be closed even after its loop has closed."""
+        endpoint = self.endpoint
+        host, port = endpoint.address
+        error: OSError | None = None
+        for family, kind, proto, _, address in await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+            sock = socket.socket(family, kind, proto)
+            try:
+                sock.setblocking(False)
+                await loop.sock_connect(sock, address)
+            except OSError as exc:
+                sock.close()
+                error = exc
+                continue
+            except BaseException:  # timed out or cancelled
+                sock.close()
+                raise
+            try:
+                tls = endpoint.tls
+                return await loop.create_connection(
+                    lambda: _ReplyProtocol(endpoint, loop, sock), sock=sock, ssl=tls,
+                    server_hostname=endpoint.server_hostname if tls is not None else None)
+            except BaseException:
+                sock.close()
+                raise
+        raise error or OSError(f"no address found for {host}")
+
     def close(self) -> None:
         """Close the transport (idempotent; from the connection's loop, or once that
-        loop has stopped); the next :meth:`exchange` connects again."""
+        loop has stopped or closed); the next :meth:`exchange` connects again."""
         protocol, self._protocol = self._protocol, None
         if protocol is None:
             return

@@ -5,6 +5,7 @@ alike, on one event loop per exporter."""
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 import textwrap
@@ -207,3 +208,81 @@ def test_a_coroutine_raising_system_exit_leaves_the_service_loop_running():
         assert loop.run(answer()) == 42
     finally:
         loop.close()
+
+
+HTTP_TRANSPORTS = ["hessian", "xmlrpc"]
+
+
+@pytest.fixture(params=HTTP_TRANSPORTS)
+def http_exported(request):
+    """A Napper exported on each HTTP transport: (transport, exporter)."""
+    exporter_cls, _ = TRANSPORTS[request.param]
+    exporter = exporter_cls(service=Napper(), service_name="Napper", service_host=HOST, service_port=0)
+    exporter.after_properties_set()
+    yield request.param, exporter
+    exporter.destroy()
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_fifty_event_loops_leave_no_connections_behind(http_exported):
+    """One proxy used from 50 asyncio.run() calls without aclose(): each closed loop's
+    pool and sockets go at the next loop's first call, so open files stay flat."""
+    transport, exporter = http_exported
+    proxy = ASYNC_PROXIES[transport](service_url=exporter.service_url)
+    proxy.after_properties_set()
+
+    async def call() -> int:
+        return await proxy.add(1, 2)
+
+    try:
+        assert asyncio.run(call()) == 3
+        before = open_fds()
+        for _ in range(50):
+            assert asyncio.run(call()) == 3
+        after = open_fds()
+        assert after - before <= 4, f"{after - before} more open files after 50 event loops"
+        assert proxy.connections == 1  # the last loop's, which has closed too
+    finally:
+        proxy.destroy()
+    assert proxy.connections == 0
+    assert open_fds() <= before
+
+
+def test_aclose_in_one_thread_leaves_other_threads_calls_alone(http_exported):
+    """``async with proxy:`` ending in one thread closes that loop's connections only: a
+    call in flight on another thread's loop gets its answer."""
+    transport, exporter = http_exported
+    proxy = ASYNC_PROXIES[transport](service_url=exporter.service_url)
+    proxy.after_properties_set()
+    in_flight = threading.Event()
+    results: list[object] = []
+
+    async def slow() -> int:
+        call = asyncio.ensure_future(proxy.nap(400))
+        await asyncio.sleep(0.1)
+        in_flight.set()
+        return await call
+
+    def other_thread() -> None:
+        try:
+            results.append(asyncio.run(slow()))
+        except Exception as exc:
+            results.append(exc)
+
+    async def brief() -> int:
+        async with proxy:
+            return await proxy.add(2, 2)
+
+    worker = threading.Thread(target=other_thread)
+    worker.start()
+    try:
+        assert in_flight.wait(10)
+        assert asyncio.run(brief()) == 4
+        worker.join(10)
+        assert results == [400]
+    finally:
+        worker.join(10)
+        proxy.destroy()
