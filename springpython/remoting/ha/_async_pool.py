@@ -16,7 +16,7 @@ from typing import Any
 
 from ...errors import ConnectFailedError, ConnectionLostError
 from ..async_proxy import AsyncProxy
-from ._pool import HighAvailabilityProxyFactory, _Endpoint
+from ._pool import HighAvailabilityProxyFactory, _destroy, _Endpoint
 
 __all__ = ["AsyncHighAvailabilityProxyFactory"]
 
@@ -73,15 +73,12 @@ class AsyncHighAvailabilityProxyFactory(AsyncProxy, HighAvailabilityProxyFactory
             tried = [endpoint] if tried is None else [*tried, endpoint]
 
     async def aclose(self) -> None:
-        """Close every member's connections (awaiting each member's ``aclose()``)."""
-        if self.__dict__.get("_configured") is None:
-            self.destroy()
-            return
-        with self._lock:
-            members = [e.proxy for e in self.__dict__["_endpoints"]]
+        """Stop following the discovery and close every member's connections (awaiting
+        each async member's ``aclose()``); the discovery closes off the loop."""
+        members = await asyncio.to_thread(self._teardown)
         for proxy in members:
             close = getattr(proxy, "aclose", None)
             if close is not None:
                 await close()
             else:
-                proxy.destroy()
+                _destroy(proxy)

@@ -586,16 +586,20 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
     # -- RemoteProxy ------------------------------------------------------------
     def destroy(self) -> None:
         """Destroy every member proxy (closing their connections); safe to call again."""
-        if self.__dict__.get("_configured") is None:
-            members = _members_quietly(self.service_pool)
-        else:
-            with self._lock:
-                members = [e.proxy for e in self.__dict__["_endpoints"]]
-            discovery = self.__dict__["_discovery"]
-            if discovery is not None:
-                discovery.close()
-        for proxy in members:
+        for proxy in self._teardown():
             _destroy(proxy)
+
+    def _teardown(self) -> list[Any]:
+        """Stop following the discovery (if any) and return the members to close: the
+        part of closing that :meth:`destroy` and the async pool's ``aclose()`` share."""
+        if self.__dict__.get("_configured") is None:
+            return _members_quietly(self.service_pool)
+        with self._lock:
+            members = [e.proxy for e in self.__dict__["_endpoints"]]
+        discovery = self.__dict__["_discovery"]
+        if discovery is not None:
+            discovery.close()
+        return members
 
     def __enter__(self) -> "HighAvailabilityProxyFactory":
         self.after_properties_set()

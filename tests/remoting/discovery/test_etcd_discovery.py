@@ -243,7 +243,8 @@ def test_an_async_pool_calls_registered_exporters_through_async_proxies(etcd, pr
     """An async pool following a service in etcd calls each registered exporter through
     the asyncio proxy factory of its transport (a blocking proxy there would stall the
     loop and give nothing to await); endpoint_properties are checked against the async
-    classes (max_threads is a property of the async Pyro proxies only)."""
+    classes (max_threads is a property of the async Pyro proxies only); aclose() stops
+    following etcd."""
     from helpers_ha import HostService
 
     classes = {"hessian": AsyncHessianProxyFactory, "xmlrpc": AsyncXMLRPCProxyFactory,
@@ -257,6 +258,10 @@ def test_an_async_pool_calls_registered_exporters_through_async_proxies(etcd, pr
                        service_port=0, registry=server_registry)
         exporter.after_properties_set()
         closing.append(exporter)
+    def watches() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name.startswith("springpython-etcd-watch")]
+
+    watching_before = watches()
     registry = EtcdRegistry(endpoints=etcd.url, ttl=2, prefix=prefix)
     pool = AsyncHighAvailabilityProxyFactory(registry=registry, service_name=SERVICE,
                                              endpoint_properties={"max_threads": 2, "timeout": 5})
@@ -268,10 +273,15 @@ def test_an_async_pool_calls_registered_exporters_through_async_proxies(etcd, pr
         seen: set[str] = set()
         while len(seen) < len(exporters) and time.monotonic() < deadline:
             seen.add(await pool.whoami())
+        assert len(watches()) == len(watching_before) + 1
         await pool.aclose()
         return seen
 
     assert asyncio.run(main()) == set(exporters)
+    deadline = time.monotonic() + 5  # a watch under way ends within its window (1 s)
+    while watches() != watching_before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert watches() == watching_before, "aclose() left the pool following etcd"
     assert sorted(type(p).__name__ for p in pool.endpoints) == sorted(c.__name__ for c in classes.values())
     with pytest.raises(ConfigurationError, match="'bogus', which is not a property of any proxy factory"):
         AsyncHighAvailabilityProxyFactory(registry=registry, service_name=SERVICE,
