@@ -24,7 +24,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, ClassVar, Final, Iterable, Literal, Sequence
+from typing import Any, ClassVar, Final, Generator, Iterable, Literal, Sequence
 
 from ...context.lifecycle import InitializingObject
 from ...context.properties import object_lock
@@ -138,6 +138,14 @@ def _endpoint_name(proxy: Any) -> str:
 
 def _describe(exc: BaseException | None) -> str | None:
     return None if exc is None else f"{type(exc).__name__}: {exc}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Refresh:
+    """What a call's attempts ask their driver for: a look-up of the discovery
+    (``wait``: for one under way in another thread too)."""
+
+    wait: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,11 +348,32 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
 
     # -- calls ------------------------------------------------------------------
     def _call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        attempts = self._attempts(name)
+        step = next(attempts)
+        while True:
+            try:
+                if isinstance(step, _Refresh):
+                    outcome = self._refresh(wait=step.wait)
+                else:
+                    outcome = getattr(step.proxy, name)(*args, **kwargs)
+            except (ConnectFailedError, ConnectionLostError) as exc:
+                step = attempts.throw(exc)
+            else:
+                try:
+                    step = attempts.send(outcome)
+                except StopIteration as done:
+                    return done.value
+
+    def _attempts(self, name: str) -> Generator[_Endpoint | _Refresh, Any, Any]:
+        """The attempts of one call of ``name``, for a driver (this class's ``_call``, the
+        async pool's): yields the endpoint to call next, and gets its result sent in or
+        its ConnectFailedError/ConnectionLostError thrown in; yields a :class:`_Refresh`
+        to run, and gets whether the endpoints changed; returns the call's result."""
         settings = self.__dict__.get("_configured") or self._settings()
         discovery = self.__dict__["_discovery"]
         if discovery is not None and time.monotonic() >= self.__dict__["_next_refresh"]:
-            self._refresh(wait=False)
-        tried: list[_Endpoint] | None = None
+            yield _Refresh(wait=False)
+        tried: list[_Endpoint] = []
         last_resort = True
         refreshed = False
         lost = False  # an attempt may have run before its connection failed
@@ -355,13 +384,13 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
                 if discovery is not None and not refreshed:
                     refreshed = True
                     # another caller's look-up may have found endpoints while this one waited
-                    if self._refresh(wait=True) or len(self.__dict__["_endpoints"]) > len(tried or ()):
+                    if (yield _Refresh(wait=True)) or any(e not in tried for e in self.__dict__["_endpoints"]):
                         continue
                 raise self._all_down(name, lost) from last_exc
             if not endpoint.up:
                 last_resort = False  # one probe of a down endpoint per call at most
             try:
-                result = getattr(endpoint.proxy, name)(*args, **kwargs)
+                result = yield endpoint
             except ConnectFailedError as exc:
                 self._mark_down(endpoint, exc, settings)
                 last_exc = exc
@@ -381,9 +410,9 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
                 if endpoint.failures:
                     self._mark_up(endpoint)
                 return result
-            tried = [endpoint] if tried is None else [*tried, endpoint]
+            tried.append(endpoint)
 
-    def _choose(self, tried: list[_Endpoint] | None, settings: _Settings, last_resort: bool) -> _Endpoint | None:
+    def _choose(self, tried: list[_Endpoint], settings: _Settings, last_resort: bool) -> _Endpoint | None:
         """The endpoint for the next attempt: a healthy one, or a down one whose probe
         is due (claimed so that only one caller probes it); with ``last_resort``, when
         nothing else is left, the untried down endpoint due soonest."""
@@ -397,7 +426,7 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
                     index = 0
                 endpoint = endpoints[index]
                 index += 1
-                if tried and endpoint in tried:
+                if endpoint in tried:
                     continue
                 if not endpoint.up:
                     now = now or time.monotonic()
@@ -409,7 +438,7 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
                 endpoint.attempts += 1
                 return endpoint
             if last_resort:
-                waiting = [e for e in endpoints if not (tried and e in tried)]
+                waiting = [e for e in endpoints if e not in tried]
                 if waiting:
                     endpoint = min(waiting, key=lambda e: e.retry_at)
                     endpoint.retry_at = (now or time.monotonic()) + _backoff(endpoint.failures, settings)
