@@ -24,14 +24,19 @@ CALLS = 50
 NAP_MS = 50
 
 
+def export_napper(transport):
+    """A Napper exported on ``transport``, while the fixture that uses it lasts: (transport, exporter)."""
+    exporter_cls, _ = TRANSPORTS[transport]
+    exporter = exporter_cls(service=Napper(), service_name="Napper", service_host=HOST, service_port=0)
+    exporter.after_properties_set()
+    yield transport, exporter
+    exporter.destroy()
+
+
 @pytest.fixture(params=sorted(TRANSPORTS))
 def exported(request):
     """A Napper exported on each transport in turn: (transport, exporter)."""
-    exporter_cls, _ = TRANSPORTS[request.param]
-    exporter = exporter_cls(service=Napper(), service_name="Napper", service_host=HOST, service_port=0)
-    exporter.after_properties_set()
-    yield request.param, exporter
-    exporter.destroy()
+    yield from export_napper(request.param)
 
 
 def test_fifty_concurrent_awaits_overlap(exported):
@@ -216,11 +221,7 @@ HTTP_TRANSPORTS = ["hessian", "xmlrpc"]
 @pytest.fixture(params=HTTP_TRANSPORTS)
 def http_exported(request):
     """A Napper exported on each HTTP transport: (transport, exporter)."""
-    exporter_cls, _ = TRANSPORTS[request.param]
-    exporter = exporter_cls(service=Napper(), service_name="Napper", service_host=HOST, service_port=0)
-    exporter.after_properties_set()
-    yield request.param, exporter
-    exporter.destroy()
+    yield from export_napper(request.param)
 
 
 def open_fds() -> int:
