@@ -4,8 +4,8 @@ their :class:`Response` into ``http.response.start``/``body`` messages.
 
 A handler (decoding, encoding, a service's plain methods) blocks, so it runs on the
 loop's default thread pool and never stalls the event loop; a service's ``async
-def`` methods still run on the server's own loop, the handler's thread waiting for
-them (:func:`springpython.remoting.invocation.run_steps_beside`). The context starts at lifespan
+def`` methods are awaited on the server's own loop, holding no thread
+(:func:`springpython.remoting.invocation.run_steps_async`). The context starts at lifespan
 startup (or on the first request, for a server without lifespan) and shuts down at
 lifespan shutdown; both run off the loop too. A body is read only for a mounted path,
 and never past the exporter's ``max_body_size`` (413)."""

@@ -41,7 +41,7 @@ from ..errors import ConfigurationError
 from ..remoting.exporter import ServiceExporter
 from ..remoting.http import Handler, Request, Response
 from ..remoting.http_exporter import HTTPServiceExporter, HTTPSettings
-from ..remoting.invocation import run_steps_beside
+from ..remoting.invocation import run_steps_async
 from ..remoting.tls import CLIENT_CERTIFICATE_REFUSED, REFUSED_HEADER, ServerTLS
 
 __all__ = ["Site", "Mount", "ConfigSource"]
@@ -215,13 +215,11 @@ class Site:
 
     async def answer_async(self, mount: Mount, request: Request) -> Response:
         """:meth:`answer` for a handler whose service has ``async def`` methods: its steps
-        (decoding, encoding, plain methods) run on a thread, so a large request never
-        stalls the loop; its coroutines run on the running loop. Whatever it raises is a
+        (decoding, encoding, plain methods) run on the loop's thread pool, so a large
+        request never stalls the loop; its coroutines are awaited on the running loop. Whatever it raises is a
         logged 500, as in :meth:`answer`."""
-        loop = asyncio.get_running_loop()
         try:
-            steps = mount.handler.steps(request)  # type: ignore[attr-defined]
-            return await asyncio.to_thread(run_steps_beside, steps, loop)
+            return await run_steps_async(mount.handler.steps(request))  # type: ignore[attr-defined]
         except asyncio.CancelledError:  # the server cancelled this request (the client left, or shutdown)
             raise
         except BaseException:  # a service's SystemExit must not take the server down either

@@ -8,10 +8,10 @@ the :class:`~springpython.remoting.http.Response`. The same steps then run two w
 * :func:`run_steps` — on a worker thread of the embedded HTTP server or of a WSGI
   server: a plain method runs right there; a coroutine runs on the exporter's
   :class:`ServiceLoop` and the thread waits for it;
-* :func:`run_steps_beside` — on a worker thread beside the event loop of an ASGI
-  server: decoding, encoding and plain methods run on that thread, so a large
-  request never stalls the loop; only a coroutine hops to the server's loop, and
-  the thread waits for it.
+* :func:`run_steps_async` — on the event loop of an ASGI server: each step
+  (decoding the request, encoding the reply) and each plain method runs on the
+  loop's default thread pool, so a large request never stalls the loop; a
+  coroutine is awaited on the loop itself, holding no thread while it waits.
 
 Pyro calls methods itself, on its daemon's worker threads: :func:`blocking` turns an
 ``async def`` method into one that runs on the :class:`ServiceLoop` and waits.
@@ -39,7 +39,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Generator, TypeVar
 
-__all__ = ["Call", "Steps", "ServiceLoop", "run_steps", "run_steps_beside", "blocking", "is_async"]
+__all__ = ["Call", "Steps", "ServiceLoop", "run_steps", "run_steps_async", "blocking", "is_async"]
 
 log = logging.getLogger(__name__)
 
@@ -244,17 +244,50 @@ def run_steps(steps: Steps[R], loop: ServiceLoop) -> R:
     return _drive(steps, loop.run)
 
 
-def run_steps_beside(steps: Steps[R], loop: asyncio.AbstractEventLoop) -> R:
-    """Drive ``steps`` on this worker thread; a coroutine runs on ``loop`` (an ASGI
-    server's, running in another thread), in a copy of this thread's context."""
-    return _drive(steps, functools.partial(_run_threadsafe, loop))
+async def run_steps_async(steps: Steps[R]) -> R:
+    """Drive ``steps`` from the running event loop: the steps themselves and plain
+    methods run on the loop's default thread pool, a coroutine on the loop; all in
+    one copy of the caller's context, so the server span the steps open is the
+    coroutine's parent."""
+    loop = asyncio.get_running_loop()
+    context = contextvars.copy_context()
+
+    async def advance(result: Any, error: BaseException | None) -> Call | _Done:
+        return await loop.run_in_executor(None, context.run, _advance, steps, result, error)
+
+    step = await advance(None, None)
+    while isinstance(step, Call):
+        try:
+            result = await _call_async(step, loop, context)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # handed to the steps, which turn it into a fault
+            step = await advance(None, exc)
+        else:
+            step = await advance(result, None)
+    return step.value  # type: ignore[no-any-return]  # the steps' reply
 
 
-def _run_threadsafe(loop: asyncio.AbstractEventLoop, awaitable: Awaitable[R]) -> R:
-    result = asyncio.run_coroutine_threadsafe(_captured(awaitable), loop).result()
-    if isinstance(result, _Raised):
-        raise result.exc
-    return result
+async def _call_async(call: Call, loop: asyncio.AbstractEventLoop, context: contextvars.Context) -> Any:
+    if is_async(call.method):
+        result = context.run(call.method, *call.args, **call.kwargs)
+    else:
+        result = await loop.run_in_executor(None, functools.partial(context.run, call.method, *call.args,
+                                                                     **call.kwargs))
+    if not inspect.isawaitable(result):
+        return result
+    # a task of its own, made in the steps' context (the task copies it)
+    task = context.run(asyncio.ensure_future, _captured(result))
+    try:
+        outcome = await asyncio.shield(task)
+    except asyncio.CancelledError:
+        if task.cancelled():  # the coroutine cancelled itself: its caller gets a fault
+            raise RuntimeError("the call was cancelled") from None
+        task.cancel()  # this request was cancelled: so is its coroutine
+        raise
+    if isinstance(outcome, _Raised):
+        raise outcome.exc
+    return outcome
 
 
 @dataclass(frozen=True, slots=True)
