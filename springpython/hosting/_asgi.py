@@ -2,10 +2,9 @@
 scope and body messages into the :class:`Request` the exporters' handlers take, and
 their :class:`Response` into ``http.response.start``/``body`` messages.
 
-A service's plain methods block, so the handler of a service without ``async def``
-methods runs on the loop's default thread pool and never stalls the event loop; the
-handler of a service with ``async def`` methods runs on the loop, awaiting those
-methods right there and sending the plain ones to the thread pool
+A handler (decoding, encoding, a service's plain methods) blocks, so it runs on the
+loop's default thread pool and never stalls the event loop; a service's ``async
+def`` methods are awaited on the server's own loop, holding no thread
 (:func:`springpython.remoting.invocation.run_steps_async`). The context starts at lifespan
 startup (or on the first request, for a server without lifespan) and shuts down at
 lifespan shutdown; both run off the loop too. A body is read only for a mounted path,

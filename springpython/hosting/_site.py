@@ -23,6 +23,7 @@ Rules of this file:
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import functools
 import http
@@ -213,11 +214,15 @@ class Site:
             return _handler_failed(request)
 
     async def answer_async(self, mount: Mount, request: Request) -> Response:
-        """:meth:`answer` on the running event loop, for a handler whose service has
-        ``async def`` methods (they are awaited on this loop)."""
+        """:meth:`answer` for a handler whose service has ``async def`` methods: its steps
+        (decoding, encoding, plain methods) run on the loop's thread pool, so a large
+        request never stalls the loop; its coroutines are awaited on the running loop. Whatever it raises is a
+        logged 500, as in :meth:`answer`."""
         try:
             return await run_steps_async(mount.handler.steps(request))  # type: ignore[attr-defined]
-        except Exception:
+        except asyncio.CancelledError:  # the server cancelled this request (the client left, or shutdown)
+            raise
+        except BaseException:  # a service's SystemExit must not take the server down either
             return _handler_failed(request)
 
     def __repr__(self) -> str:

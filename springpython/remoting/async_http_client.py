@@ -30,10 +30,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import select
+import socket
 from typing import Any, Callable
 
-from ..errors import ProtocolError, VerificationException
-from . import failures
+from ..errors import CommunicationError, ConnectFailedError, ProtocolError, VerificationException
+from . import failures, tls
 from .failures import Stage
 from .http_client import HTTPEndpoint
 from .http_client import _content_length  # one reading of a reply's announced size
@@ -43,20 +45,19 @@ __all__ = ["AsyncHTTPConnection"]
 
 log = logging.getLogger(__name__)
 
-# How long a call on a closing connection waits to learn why it closed (a TLS alert).
+# How long a call on a new or closing connection waits to learn why it closed (a TLS alert).
 _ALERT_WAIT = 1.0
-# How long a new TLS connection waits for a refusal before its first call (a fraction
-# of the handshake's own time on loopback).
-_ALERT_GRACE = 0.001
 
 
 class _ReplyProtocol(asyncio.Protocol):
     """Feeds the bytes of one connection into a :class:`ResponseReader` and settles
     the waiting call's future."""
 
-    def __init__(self, endpoint: HTTPEndpoint, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, endpoint: HTTPEndpoint, loop: asyncio.AbstractEventLoop, sock: socket.socket) -> None:
         self.endpoint = endpoint
         self.loop = loop
+        #: The connection's socket, owned here: closed directly once its loop has closed.
+        self.sock = sock
         self.reader = ResponseReader(endpoint.max_reply)
         self.transport: asyncio.Transport | None = None
         self.closed = False
@@ -68,6 +69,8 @@ class _ReplyProtocol(asyncio.Protocol):
         self._timer: asyncio.TimerHandle | None = None
         self._last_data = 0.0
         self._gone: asyncio.Future[None] = loop.create_future()
+        #: Whether a call has been written on this connection yet.
+        self.used = False
 
     # -- asyncio.Protocol ---------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -121,6 +124,7 @@ class _ReplyProtocol(asyncio.Protocol):
         self._method = method
         waiter: asyncio.Future[Response] = self.loop.create_future()
         self._waiter = waiter
+        first, self.used = not self.used, True
         self.transport.write(request)
         timeout = self.endpoint.timeout
         if timeout is not None:
@@ -129,8 +133,42 @@ class _ReplyProtocol(asyncio.Protocol):
                 self._timer = self.loop.call_later(timeout, self._timed_out)
         try:
             return await waiter
+        except CommunicationError:
+            if first and self.endpoint.tls is not None and not self.reader.received:
+                refusal = await self._refusal()
+                if refusal is not None:
+                    raise refusal from self.lost
+            raise
         finally:
             self._waiter = None
+
+    async def _refusal(self) -> ConnectFailedError | None:
+        """For a new TLS connection that died before any reply byte: the certificate
+        refusal its end carries (the server's TLS alert, which may follow the reset or
+        end of stream that failed the call), waited for up to ``_ALERT_WAIT``."""
+        if not self._gone.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(self._gone), _ALERT_WAIT)
+            except asyncio.TimeoutError:
+                return None
+        if self.lost is None or not tls.is_certificate_refusal(self.lost):
+            return None
+        error = failures.for_exception(self.lost, url=self.endpoint.url, method=self._method, stage=Stage.CONNECT)
+        return error if isinstance(error, ConnectFailedError) else None
+
+    async def read_first_flight(self) -> None:
+        """Before the first call on a new TLS connection: what the server sent after the
+        handshake (session tickets, or the alert refusing this client's certificate) is
+        read first, a turn of the loop at a time, up to ``_ALERT_WAIT``. A call written
+        into a refused connection is reset, and the alert behind the reset is lost."""
+        if self.closed or self.sock.fileno() < 0:  # closed already (by the alert, as a rule)
+            return
+        poller = select.poll()
+        poller.register(self.sock.fileno(), select.POLLIN | select.POLLPRI)
+        deadline = self.loop.time() + _ALERT_WAIT
+        while (poller.poll(0) and not self.closed and self.transport is not None
+               and not self.transport.is_closing() and self.loop.time() < deadline):
+            await asyncio.sleep(0)
 
     def _timed_out(self) -> None:
         """The connection's one timer (set by the first call, not once per call): each
@@ -186,6 +224,10 @@ class _ReplyProtocol(asyncio.Protocol):
         # abort, not close: as the blocking client, no TLS close_notify exchange (a
         # graceful TLS shutdown would hold the socket open until the peer answers it)
         self.closed = True
+        if self.loop.is_closed():  # its transport can no longer run: free the socket itself
+            self._timer = None
+            self.sock.close()
+            return
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -239,14 +281,9 @@ class AsyncHTTPConnection:
     async def _connect(self, method: str | None) -> _ReplyProtocol:
         endpoint = self.endpoint
         loop = asyncio.get_running_loop()
-        host, port = endpoint.address
         tls = endpoint.tls
         try:
-            transport, protocol = await asyncio.wait_for(
-                loop.create_connection(lambda: _ReplyProtocol(endpoint, loop), host, port, ssl=tls,
-                                       server_hostname=endpoint.server_hostname if tls is not None else None),
-                endpoint.connect_timeout,
-            )
+            transport, protocol = await asyncio.wait_for(self._open(loop), endpoint.connect_timeout)
         except (OSError, asyncio.TimeoutError) as exc:
             raise failures.for_exception(exc, url=endpoint.url, method=method, stage=Stage.CONNECT,
                                          timeout=endpoint.connect_timeout,
@@ -260,15 +297,41 @@ class AsyncHTTPConnection:
         self._protocol = protocol
         log.debug("connected to %s", endpoint.url)
         if tls is not None:
-            # With TLS 1.3 a server that refuses this client's certificate says so just
-            # after the handshake; a moment's wait reads its alert before the call is
-            # written (written into a refused connection, the call would be reset, not refused).
-            await asyncio.sleep(_ALERT_GRACE)
+            # with TLS 1.3 a server that refuses this client's certificate says so just after the handshake
+            await protocol.read_first_flight()
         return protocol
+
+    async def _open(self, loop: asyncio.AbstractEventLoop) -> tuple[asyncio.BaseTransport, _ReplyProtocol]:
+        """TCP (each address of the host in turn), then TLS when the endpoint has it, on
+        a socket made here, so that it can be closed even after its loop has closed."""
+        endpoint = self.endpoint
+        host, port = endpoint.address
+        error: OSError | None = None
+        for family, kind, proto, _, address in await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+            sock = socket.socket(family, kind, proto)
+            try:
+                sock.setblocking(False)
+                await loop.sock_connect(sock, address)
+            except OSError as exc:
+                sock.close()
+                error = exc
+                continue
+            except BaseException:  # timed out or cancelled
+                sock.close()
+                raise
+            try:
+                tls = endpoint.tls
+                return await loop.create_connection(
+                    lambda: _ReplyProtocol(endpoint, loop, sock), sock=sock, ssl=tls,
+                    server_hostname=endpoint.server_hostname if tls is not None else None)
+            except BaseException:
+                sock.close()
+                raise
+        raise error or OSError(f"no address found for {host}")
 
     def close(self) -> None:
         """Close the transport (idempotent; from the connection's loop, or once that
-        loop has stopped); the next :meth:`exchange` connects again."""
+        loop has stopped or closed); the next :meth:`exchange` connects again."""
         protocol, self._protocol = self._protocol, None
         if protocol is None:
             return

@@ -89,12 +89,18 @@ class AsyncHTTPProxy(AsyncProxy, HTTPProxyFactory[S], Generic[S]):
         return pools  # type: ignore[no-any-return]
 
     def _pool(self) -> _LoopPool:
+        """The running loop's pool; made on a loop's first call, which also drops the
+        pools of loops that have closed (their connections reference their loop, so
+        the weak keys alone never let them go) and closes those connections' sockets."""
         loop = asyncio.get_running_loop()
         pools, lock = self._pools()
         pool = pools.get(loop)
         if pool is None:
             with lock:
+                closed = [(old, pools.pop(old)) for old in [k for k in pools if k.is_closed()]]
                 pool = pools.setdefault(loop, _LoopPool())
+            for _, stale in closed:
+                _close_all(_take_all(stale))
         return pool
 
     def _acquire(self, pool: _LoopPool) -> tuple[AsyncHTTPConnection, bool]:
@@ -153,6 +159,18 @@ class AsyncHTTPProxy(AsyncProxy, HTTPProxyFactory[S], Generic[S]):
         return result
 
     # -- closing ----------------------------------------------------------------------
+    async def aclose(self) -> None:
+        """Close the calling loop's connections (those of other loops, in other threads,
+        go on serving their calls); the transports finish closing on the loop's next turn,
+        which this waits for."""
+        loop = asyncio.get_running_loop()
+        pools, lock = self._pools()
+        with lock:
+            pool = pools.pop(loop, None)
+        if pool is not None:
+            _close_all(_take_all(pool))
+        await asyncio.sleep(0)
+
     def destroy(self) -> None:
         """Close every connection, of every loop: directly on this thread's loop or a
         stopped one, through ``call_soon_threadsafe`` on a loop running elsewhere."""
@@ -165,12 +183,8 @@ class AsyncHTTPProxy(AsyncProxy, HTTPProxyFactory[S], Generic[S]):
         except RuntimeError:
             current = None
         for loop, pool in items:
-            conns = [*pool.idle, *pool.busy]
-            pool.idle.clear()
-            pool.busy.clear()
-            if loop.is_closed():
-                continue
-            if loop is current or not loop.is_running():
+            conns = _take_all(pool)
+            if loop is current or not loop.is_running():  # a closed loop's sockets are closed directly
                 for conn in conns:
                     conn.close()
             else:
@@ -183,6 +197,14 @@ class AsyncHTTPProxy(AsyncProxy, HTTPProxyFactory[S], Generic[S]):
         pools, lock = self._pools()
         with lock:
             return sum(len(pool.idle) + len(pool.busy) for pool in pools.values())
+
+
+def _take_all(pool: _LoopPool) -> list[AsyncHTTPConnection]:
+    """Empty ``pool``, returning its connections."""
+    conns = [*pool.idle, *pool.busy]
+    pool.idle.clear()
+    pool.busy.clear()
+    return conns
 
 
 def _close_all(conns: list[AsyncHTTPConnection]) -> None:

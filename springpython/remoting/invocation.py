@@ -8,9 +8,10 @@ the :class:`~springpython.remoting.http.Response`. The same steps then run two w
 * :func:`run_steps` — on a worker thread of the embedded HTTP server or of a WSGI
   server: a plain method runs right there; a coroutine runs on the exporter's
   :class:`ServiceLoop` and the thread waits for it;
-* :func:`run_steps_async` — on the event loop of an ASGI server: a coroutine is
-  awaited right there, on the server's loop; a plain method runs on the loop's
-  default thread pool, so it never stalls the loop.
+* :func:`run_steps_async` — on the event loop of an ASGI server: each step
+  (decoding the request, encoding the reply) and each plain method runs on the
+  loop's default thread pool, so a large request never stalls the loop; a
+  coroutine is awaited on the loop itself, holding no thread while it waits.
 
 Pyro calls methods itself, on its daemon's worker threads: :func:`blocking` turns an
 ``async def`` method into one that runs on the :class:`ServiceLoop` and waits.
@@ -73,6 +74,8 @@ class ServiceLoop:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._closed = False
+        #: The callers' futures not settled yet (failed by close() if the loop leaves them).
+        self._waiting: set[concurrent.futures.Future[Any]] = set()
 
     @property
     def running(self) -> bool:
@@ -105,6 +108,7 @@ class ServiceLoop:
             loop.run_forever()
         finally:
             try:
+                _finish_tasks(loop)
                 loop.run_until_complete(loop.shutdown_asyncgens())
             finally:
                 loop.close()
@@ -115,48 +119,80 @@ class ServiceLoop:
         loop = self._started()
         done: concurrent.futures.Future[R] = concurrent.futures.Future()
         context = contextvars.copy_context()
+        with self._lock:
+            if self._closed:
+                raise RuntimeError(f"{self.name}: the service loop is closed (the service is no longer exported)")
+            self._waiting.add(done)
+        done.add_done_callback(self._waiting.discard)
 
         def start() -> None:
             try:
-                task = context.run(asyncio.ensure_future, awaitable)
+                task = context.run(asyncio.ensure_future, _captured(awaitable))
             except BaseException as exc:  # not awaitable after all: say so to the caller
                 done.set_exception(exc)
                 return
             task.add_done_callback(functools.partial(_settle, done))
 
-        loop.call_soon_threadsafe(start)
+        try:
+            loop.call_soon_threadsafe(start)
+        except RuntimeError:  # closed meanwhile: close() fails the future
+            pass
         return done.result()
 
     def close(self) -> None:
         """Stop the loop and join its thread (idempotent); coroutines still running
-        are cancelled."""
+        are cancelled and run to their end (as ``asyncio.run`` does), and a caller whose
+        call never settled gets an error instead of waiting forever."""
         with self._lock:
             self._closed = True
             loop, thread, self._loop, self._thread = self._loop, self._thread, None, None
-        if loop is None or thread is None:
-            return
-        loop.call_soon_threadsafe(_cancel_all_and_stop, loop)
-        thread.join()
-        log.debug("%s: service loop stopped", self.name)
+        if loop is not None and thread is not None:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join()
+            log.debug("%s: service loop stopped", self.name)
+        with self._lock:
+            waiting = list(self._waiting)
+        for done in waiting:
+            if not done.done():
+                try:
+                    done.set_exception(_cancelled())
+                except concurrent.futures.InvalidStateError:  # settled just now
+                    pass
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else ("running" if self._thread is not None else "idle")
         return f"<ServiceLoop {self.name} {state}>"
 
 
+def _cancelled() -> RuntimeError:
+    return RuntimeError("the call was cancelled: the service is being taken off the network")
+
+
 def _settle(done: concurrent.futures.Future[Any], task: asyncio.Future[Any]) -> None:
+    if done.done():  # failed by close() already
+        return
     if task.cancelled():
-        done.set_exception(RuntimeError("the call was cancelled: the service is being taken off the network"))
+        done.set_exception(_cancelled())
     elif task.exception() is not None:
         done.set_exception(task.exception())
+    elif isinstance(task.result(), _Raised):
+        done.set_exception(task.result().exc)
     else:
         done.set_result(task.result())
 
 
-def _cancel_all_and_stop(loop: asyncio.AbstractEventLoop) -> None:
-    for task in asyncio.all_tasks(loop):
+def _finish_tasks(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel the loop's tasks and run them to their end (what ``asyncio.run`` does
+    before closing its loop), so each settles its caller's future."""
+    tasks = asyncio.all_tasks(loop)
+    if not tasks:
+        return
+    for task in tasks:
         task.cancel()
-    loop.call_soon(loop.stop)
+    loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+    for task in tasks:
+        if not task.cancelled() and task.exception() is not None:
+            log.debug("a service coroutine ended with %r while its loop stopped", task.exception())
 
 
 def blocking(method: Callable[..., Any], loop: ServiceLoop) -> Callable[..., Any]:
@@ -172,9 +208,9 @@ def blocking(method: Callable[..., Any], loop: ServiceLoop) -> Callable[..., Any
     return run_on_loop
 
 
-def _call_blocking(call: Call, loop: ServiceLoop) -> Any:
+def _call_blocking(call: Call, run: Callable[[Awaitable[Any]], Any]) -> Any:
     result = call.method(*call.args, **call.kwargs)
-    return loop.run(result) if inspect.isawaitable(result) else result
+    return run(result) if inspect.isawaitable(result) else result
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,12 +226,12 @@ def _advance(steps: Steps[Any], result: Any, error: BaseException | None) -> Cal
         return _Done(stop.value)
 
 
-def run_steps(steps: Steps[R], loop: ServiceLoop) -> R:
-    """Drive ``steps`` on this thread; a coroutine runs on ``loop``."""
+def _drive(steps: Steps[R], run: Callable[[Awaitable[Any]], Any]) -> R:
+    """Drive ``steps`` on this thread; ``run`` waits for a coroutine's outcome."""
     step = _advance(steps, None, None)
     while isinstance(step, Call):
         try:
-            result = _call_blocking(step, loop)
+            result = _call_blocking(step, run)
         except BaseException as exc:  # handed to the steps, which turn it into a fault
             step = _advance(steps, None, exc)
         else:
@@ -203,25 +239,67 @@ def run_steps(steps: Steps[R], loop: ServiceLoop) -> R:
     return step.value  # type: ignore[no-any-return]  # the steps' reply
 
 
-async def _call_async(call: Call) -> Any:
-    if is_async(call.method):
-        return await call.method(*call.args, **call.kwargs)
-    result = await asyncio.to_thread(call.method, *call.args, **call.kwargs)
-    return await result if inspect.isawaitable(result) else result
+def run_steps(steps: Steps[R], loop: ServiceLoop) -> R:
+    """Drive ``steps`` on this thread; a coroutine runs on ``loop``."""
+    return _drive(steps, loop.run)
 
 
 async def run_steps_async(steps: Steps[R]) -> R:
-    """Drive ``steps`` on the running event loop: a coroutine is awaited here, a
-    plain method runs on the loop's default thread pool."""
-    step = _advance(steps, None, None)
+    """Drive ``steps`` from the running event loop: the steps themselves and plain
+    methods run on the loop's default thread pool, a coroutine on the loop; all in
+    one copy of the caller's context, so the server span the steps open is the
+    coroutine's parent."""
+    loop = asyncio.get_running_loop()
+    context = contextvars.copy_context()
+
+    async def advance(result: Any, error: BaseException | None) -> Call | _Done:
+        return await loop.run_in_executor(None, context.run, _advance, steps, result, error)
+
+    step = await advance(None, None)
     while isinstance(step, Call):
         try:
-            result = await _call_async(step)
+            result = await _call_async(step, loop, context)
         except asyncio.CancelledError:
-            steps.close()
             raise
         except BaseException as exc:  # handed to the steps, which turn it into a fault
-            step = _advance(steps, None, exc)
+            step = await advance(None, exc)
         else:
-            step = _advance(steps, result, None)
+            step = await advance(result, None)
     return step.value  # type: ignore[no-any-return]  # the steps' reply
+
+
+async def _call_async(call: Call, loop: asyncio.AbstractEventLoop, context: contextvars.Context) -> Any:
+    if is_async(call.method):
+        result = context.run(call.method, *call.args, **call.kwargs)
+    else:
+        result = await loop.run_in_executor(None, functools.partial(context.run, call.method, *call.args,
+                                                                     **call.kwargs))
+    if not inspect.isawaitable(result):
+        return result
+    # a task of its own, made in the steps' context (the task copies it)
+    task = context.run(asyncio.ensure_future, _captured(result))
+    try:
+        outcome = await asyncio.shield(task)
+    except asyncio.CancelledError:
+        if task.cancelled():  # the coroutine cancelled itself: its caller gets a fault
+            raise RuntimeError("the call was cancelled") from None
+        task.cancel()  # this request was cancelled: so is its coroutine
+        raise
+    if isinstance(outcome, _Raised):
+        raise outcome.exc
+    return outcome
+
+
+@dataclass(frozen=True, slots=True)
+class _Raised:
+    exc: BaseException
+
+
+async def _captured(awaitable: Awaitable[R]) -> R | _Raised:
+    """``awaitable``'s outcome, a service's SystemExit or KeyboardInterrupt returned
+    rather than raised: raised from a task, they would stop the loop under every
+    other call."""
+    try:
+        return await awaitable
+    except (SystemExit, KeyboardInterrupt) as exc:
+        return _Raised(exc)

@@ -5,6 +5,7 @@ alike, on one event loop per exporter."""
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 import textwrap
@@ -16,20 +17,26 @@ from contract_services import ASYNC_PROXIES, TRANSPORTS
 from springpython.config import XMLConfig
 from springpython.context import ApplicationContext
 from springpython.errors import ConfigurationError, RemoteFault
+from springpython.remoting.invocation import ServiceLoop
 
 HOST = "127.0.0.1"
 CALLS = 50
 NAP_MS = 50
 
 
+def export_napper(transport):
+    """A Napper exported on ``transport``, while the fixture that uses it lasts: (transport, exporter)."""
+    exporter_cls, _ = TRANSPORTS[transport]
+    exporter = exporter_cls(service=Napper(), service_name="Napper", service_host=HOST, service_port=0)
+    exporter.after_properties_set()
+    yield transport, exporter
+    exporter.destroy()
+
+
 @pytest.fixture(params=sorted(TRANSPORTS))
 def exported(request):
     """A Napper exported on each transport in turn: (transport, exporter)."""
-    exporter_cls, _ = TRANSPORTS[request.param]
-    exporter = exporter_cls(service=Napper(), service_name="Napper", service_host=HOST, service_port=0)
-    exporter.after_properties_set()
-    yield request.param, exporter
-    exporter.destroy()
+    yield from export_napper(request.param)
 
 
 def test_fifty_concurrent_awaits_overlap(exported):
@@ -148,3 +155,135 @@ def test_a_cancelled_call_leaves_the_proxy_usable(exported):
             return await proxy.add(1, 2)
 
     assert asyncio.run(main()) == 3
+
+
+
+def test_closing_the_service_loop_ends_a_call_whose_coroutine_cleans_up():
+    """ServiceLoop.close() while a thread waits for a coroutine that awaits in its
+    clean-up: the coroutine runs to its end (as under asyncio.run) and the waiting
+    thread gets an error instead of waiting forever."""
+    loop = ServiceLoop("Tidy")
+    started = threading.Event()
+    cleaned = threading.Event()
+
+    async def work() -> str:
+        started.set()
+        try:
+            await asyncio.sleep(30)
+        finally:
+            await asyncio.sleep(0.05)  # a clean-up that takes a few turns of the loop
+            cleaned.set()
+        return "finished"
+
+    outcome: list[BaseException | str] = []
+
+    def call() -> None:
+        try:
+            outcome.append(loop.run(work()))
+        except BaseException as exc:
+            outcome.append(exc)
+
+    caller = threading.Thread(target=call, daemon=True)
+    caller.start()
+    assert started.wait(10)
+    loop.close()
+    caller.join(10)
+    assert not caller.is_alive(), "the calling thread still waits for a loop that is gone"
+    assert cleaned.is_set()
+    (error,) = outcome
+    assert isinstance(error, RuntimeError) and "cancelled" in str(error)
+    with pytest.raises(RuntimeError, match="closed"):
+        loop.run(work())
+
+
+def test_a_coroutine_raising_system_exit_leaves_the_service_loop_running():
+    """SystemExit raised by a service coroutine goes to its caller; the loop goes on
+    running the next coroutines (raised from a task it would stop the loop)."""
+    loop = ServiceLoop("Quitter")
+
+    async def leave() -> None:
+        raise SystemExit("a service that tries to end the process")
+
+    async def answer() -> int:
+        return 42
+
+    try:
+        with pytest.raises(SystemExit):
+            loop.run(leave())
+        assert loop.run(answer()) == 42
+    finally:
+        loop.close()
+
+
+HTTP_TRANSPORTS = ["hessian", "xmlrpc"]
+
+
+@pytest.fixture(params=HTTP_TRANSPORTS)
+def http_exported(request):
+    """A Napper exported on each HTTP transport: (transport, exporter)."""
+    yield from export_napper(request.param)
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_fifty_event_loops_leave_no_connections_behind(http_exported):
+    """One proxy used from 50 asyncio.run() calls without aclose(): each closed loop's
+    pool and sockets go at the next loop's first call, so open files stay flat."""
+    transport, exporter = http_exported
+    proxy = ASYNC_PROXIES[transport](service_url=exporter.service_url)
+    proxy.after_properties_set()
+
+    async def call() -> int:
+        return await proxy.add(1, 2)
+
+    try:
+        assert asyncio.run(call()) == 3
+        before = open_fds()
+        for _ in range(50):
+            assert asyncio.run(call()) == 3
+        after = open_fds()
+        assert after - before <= 4, f"{after - before} more open files after 50 event loops"
+        assert proxy.connections == 1  # the last loop's, which has closed too
+    finally:
+        proxy.destroy()
+    assert proxy.connections == 0
+    assert open_fds() <= before
+
+
+def test_aclose_in_one_thread_leaves_other_threads_calls_alone(http_exported):
+    """``async with proxy:`` ending in one thread closes that loop's connections only: a
+    call in flight on another thread's loop gets its answer."""
+    transport, exporter = http_exported
+    proxy = ASYNC_PROXIES[transport](service_url=exporter.service_url)
+    proxy.after_properties_set()
+    in_flight = threading.Event()
+    results: list[object] = []
+
+    async def slow() -> int:
+        call = asyncio.ensure_future(proxy.nap(400))
+        await asyncio.sleep(0.1)
+        in_flight.set()
+        return await call
+
+    def other_thread() -> None:
+        try:
+            results.append(asyncio.run(slow()))
+        except Exception as exc:
+            results.append(exc)
+
+    async def brief() -> int:
+        async with proxy:
+            return await proxy.add(2, 2)
+
+    worker = threading.Thread(target=other_thread)
+    worker.start()
+    try:
+        assert in_flight.wait(10)
+        assert asyncio.run(brief()) == 4
+        worker.join(10)
+        assert results == [400]
+    finally:
+        worker.join(10)
+        proxy.destroy()

@@ -61,6 +61,13 @@ _PROXIES = {
     "hessian": ("springpython.remoting.hessian", "HessianProxyFactory"),
     "xmlrpc": ("springpython.remoting.xmlrpc", "XMLRPCProxyFactory"),
 }
+#: The asyncio proxy factory of each transport, for the members of an async pool.
+_ASYNC_PROXIES = {
+    "pyro5": ("springpython.remoting.pyro", "AsyncPyro5ProxyFactory"),
+    "pyro4": ("springpython.remoting.pyro", "AsyncPyro4ProxyFactory"),
+    "hessian": ("springpython.remoting.hessian", "AsyncHessianProxyFactory"),
+    "xmlrpc": ("springpython.remoting.xmlrpc", "AsyncXMLRPCProxyFactory"),
+}
 
 
 class EtcdRegistry(DeclaredProperties, InitializingObject, DisposableObject):
@@ -251,7 +258,8 @@ def _first_host(connection: EtcdConnection) -> str:
 
 class RegistryDiscovery:
     """A pool's endpoints from a registry: ``lookup()`` reads the followed registrations
-    (no network call), ``make_proxy`` builds the proxy factory of their transport."""
+    (no network call), ``make_proxy`` builds the proxy factory of their transport
+    (its asyncio twin with ``asynchronous``, for an async pool)."""
 
     def __init__(self, registry: EtcdRegistry, service_name: str, on_change: Callable[[], None]) -> None:
         self._registry = registry
@@ -261,9 +269,10 @@ class RegistryDiscovery:
         self._records: dict[str, Registration] = {}
 
     @staticmethod
-    def check_properties(properties: Mapping[str, Any]) -> None:
-        """ValueError for a key that no transport's proxy factory has."""
-        known = set().union(*(_proxy_class(t).__sp_properties__ for t in TRANSPORTS if _importable(t)))
+    def check_properties(properties: Mapping[str, Any], asynchronous: bool = False) -> None:
+        """ValueError for a key that no transport's proxy factory (async one) has."""
+        known = set().union(*(_proxy_class(t, asynchronous).__sp_properties__
+                              for t in TRANSPORTS if _importable(t, asynchronous)))
         for key in properties:
             if key == "service_url" or key not in known:
                 raise ValueError(f"endpoint_properties names {key!r}, which is not a property of any proxy factory")
@@ -273,11 +282,12 @@ class RegistryDiscovery:
         self._records = self._watch.snapshot()
         return {key: record.url for key, record in self._records.items()}
 
-    def make_proxy(self, key: str, url: str, properties: Mapping[str, Any]) -> Any:
-        """The proxy factory for one registration; ``properties`` that its class has are applied."""
+    def make_proxy(self, key: str, url: str, properties: Mapping[str, Any], asynchronous: bool = False) -> Any:
+        """The proxy factory for one registration (the asyncio one with ``asynchronous``);
+        ``properties`` that its class has are applied."""
         record = self._records.get(key)
         transport = record.transport if record is not None else "pyro5"
-        cls = _proxy_class(transport)
+        cls = _proxy_class(transport, asynchronous)
         own = {k: v for k, v in properties.items() if k in cls.__sp_properties__}
         return cls(service_url=url, **own)
 
@@ -288,14 +298,14 @@ class RegistryDiscovery:
         return f"<RegistryDiscovery {self.url}>"
 
 
-def _proxy_class(transport: str) -> Any:
-    module, name = _PROXIES[transport]
+def _proxy_class(transport: str, asynchronous: bool = False) -> Any:
+    module, name = (_ASYNC_PROXIES if asynchronous else _PROXIES)[transport]
     return getattr(importlib.import_module(module), name)
 
 
-def _importable(transport: str) -> bool:
+def _importable(transport: str, asynchronous: bool = False) -> bool:
     try:
-        _proxy_class(transport)
+        _proxy_class(transport, asynchronous)
     except ImportError:
         return False
     return True

@@ -93,11 +93,25 @@ class NameServerDiscovery:
                             name, text, self.url)
         return result
 
-    def make_proxy(self, name: str, uri: str, properties: dict[str, Any]) -> Any:
-        """The proxy factory of one found instance (Pyro5), with ``properties`` applied."""
-        from ..pyro import PyroProxyFactory
+    @staticmethod
+    def proxy_class(asynchronous: bool = False) -> Any:
+        """The proxy factory class of the found instances (Pyro5; its asyncio twin with
+        ``asynchronous``)."""
+        from ..pyro import AsyncPyroProxyFactory, PyroProxyFactory
 
-        return PyroProxyFactory(service_url=uri, **properties)
+        return AsyncPyroProxyFactory if asynchronous else PyroProxyFactory
+
+    def check_properties(self, properties: dict[str, Any], asynchronous: bool = False) -> None:
+        """ValueError for a key that the found instances' proxy factory does not have."""
+        cls = self.proxy_class(asynchronous)
+        for key in properties:
+            if key == "service_url" or key not in cls.__sp_properties__:
+                raise ValueError(f"endpoint_properties names {key!r}, which is not a property of {cls.__name__}")
+
+    def make_proxy(self, name: str, uri: str, properties: dict[str, Any], asynchronous: bool = False) -> Any:
+        """The proxy factory of one found instance (Pyro5, or its asyncio twin with
+        ``asynchronous``), with ``properties`` applied."""
+        return self.proxy_class(asynchronous)(service_url=uri, **properties)
 
     def close(self) -> None:
         """Nothing stays open between look-ups."""

@@ -24,7 +24,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Final, Iterable, Literal, Sequence
+from typing import Any, ClassVar, Final, Generator, Iterable, Literal, Sequence
 
 from ...context.lifecycle import InitializingObject
 from ...context.properties import object_lock
@@ -141,6 +141,14 @@ def _describe(exc: BaseException | None) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
+class _Refresh:
+    """What a call's attempts ask their driver for: a look-up of the discovery
+    (``wait``: for one under way in another thread too)."""
+
+    wait: bool
+
+
+@dataclass(frozen=True, slots=True)
 class _Settings:
     strategy: str
     round_robin: bool
@@ -210,6 +218,9 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
     endpoint_properties: dict[str, Any] | None = None
     registry: object = None
     service_name: str | None = None
+
+    #: Whether found endpoints are called through asyncio proxy factories.
+    _ASYNC_MEMBERS: ClassVar[bool] = False
 
     @property
     def _lock(self) -> threading.Lock:
@@ -288,22 +299,16 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
                 discovery = NameServerDiscovery(self.discovery_url, ns_host, ns_port, timeout)
         except ValueError as exc:
             raise ConfigurationError(f"{name}: {exc}") from None
-        if service_name is not None:
-            from ..discovery._registry import RegistryDiscovery
-
+        if service_name is not None or discovery is not None:
             try:
-                RegistryDiscovery.check_properties(extra)
+                if service_name is not None:
+                    from ..discovery._registry import RegistryDiscovery
+
+                    RegistryDiscovery.check_properties(extra, self._ASYNC_MEMBERS)
+                else:
+                    discovery.check_properties(extra, self._ASYNC_MEMBERS)
             except ValueError as exc:
                 raise ConfigurationError(f"{name}: {exc}") from None
-        elif discovery is not None:
-            if extra:
-                from ..pyro import PyroProxyFactory
-
-                for key in extra:
-                    if key == "service_url" or key not in PyroProxyFactory.__sp_properties__:
-                        raise ConfigurationError(
-                            f"{name}: endpoint_properties names {key!r}, which is not a property of PyroProxyFactory"
-                        )
         else:
             if not members:
                 raise ConfigurationError(
@@ -359,11 +364,32 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
 
     # -- calls ------------------------------------------------------------------
     def _call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        attempts = self._attempts(name)
+        step = next(attempts)
+        while True:
+            try:
+                if isinstance(step, _Refresh):
+                    outcome = self._refresh(wait=step.wait)
+                else:
+                    outcome = getattr(step.proxy, name)(*args, **kwargs)
+            except (ConnectFailedError, ConnectionLostError) as exc:
+                step = attempts.throw(exc)
+            else:
+                try:
+                    step = attempts.send(outcome)
+                except StopIteration as done:
+                    return done.value
+
+    def _attempts(self, name: str) -> Generator[_Endpoint | _Refresh, Any, Any]:
+        """The attempts of one call of ``name``, for a driver (this class's ``_call``, the
+        async pool's): yields the endpoint to call next, and gets its result sent in or
+        its ConnectFailedError/ConnectionLostError thrown in; yields a :class:`_Refresh`
+        to run, and gets whether the endpoints changed; returns the call's result."""
         settings = self.__dict__.get("_configured") or self._settings()
         discovery = self.__dict__["_discovery"]
         if discovery is not None and time.monotonic() >= self.__dict__["_next_refresh"]:
-            self._refresh(wait=False)
-        tried: list[_Endpoint] | None = None
+            yield _Refresh(wait=False)
+        tried: list[_Endpoint] = []
         last_resort = True
         refreshed = False
         lost = False  # an attempt may have run before its connection failed
@@ -374,13 +400,13 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
                 if discovery is not None and not refreshed:
                     refreshed = True
                     # another caller's look-up may have found endpoints while this one waited
-                    if self._refresh(wait=True) or len(self.__dict__["_endpoints"]) > len(tried or ()):
+                    if (yield _Refresh(wait=True)) or any(e not in tried for e in self.__dict__["_endpoints"]):
                         continue
                 raise self._all_down(name, lost) from last_exc
             if not endpoint.up:
                 last_resort = False  # one probe of a down endpoint per call at most
             try:
-                result = getattr(endpoint.proxy, name)(*args, **kwargs)
+                result = yield endpoint
             except ConnectFailedError as exc:
                 self._mark_down(endpoint, exc, settings)
                 last_exc = exc
@@ -400,9 +426,9 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
                 if endpoint.failures:
                     self._mark_up(endpoint)
                 return result
-            tried = [endpoint] if tried is None else [*tried, endpoint]
+            tried.append(endpoint)
 
-    def _choose(self, tried: list[_Endpoint] | None, settings: _Settings, last_resort: bool) -> _Endpoint | None:
+    def _choose(self, tried: list[_Endpoint], settings: _Settings, last_resort: bool) -> _Endpoint | None:
         """The endpoint for the next attempt: a healthy one, or a down one whose probe
         is due (claimed so that only one caller probes it); with ``last_resort``, when
         nothing else is left, the untried down endpoint due soonest."""
@@ -416,7 +442,7 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
                     index = 0
                 endpoint = endpoints[index]
                 index += 1
-                if tried and endpoint in tried:
+                if endpoint in tried:
                     continue
                 if not endpoint.up:
                     now = now or time.monotonic()
@@ -428,7 +454,7 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
                 endpoint.attempts += 1
                 return endpoint
             if last_resort:
-                waiting = [e for e in endpoints if not (tried and e in tried)]
+                waiting = [e for e in endpoints if e not in tried]
                 if waiting:
                     endpoint = min(waiting, key=lambda e: e.retry_at)
                     endpoint.retry_at = (now or time.monotonic()) + _backoff(endpoint.failures, settings)
@@ -536,7 +562,7 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
             new = {n: uri for n, uri in found.items() if n not in known or known[n].name != uri}
         if not gone and not new:
             return False
-        added = {n: _Endpoint(discovery.make_proxy(n, uri, settings.endpoint_properties), discovered=True)
+        added = {n: _Endpoint(self._make_member(discovery, n, uri, settings.endpoint_properties), discovered=True)
                  for n, uri in sorted(new.items())}
         with self._lock:
             removed = [known.pop(n) for n in gone if n in known]
@@ -550,6 +576,11 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
         for endpoint in added.values():
             log.info("endpoint %s joined (found by %s)", endpoint.name, discovery.url)
         return True
+
+    def _make_member(self, discovery: Any, name: str, url: str, properties: dict[str, Any]) -> Any:
+        """The proxy factory of one found endpoint (a blocking one here; the async pool's
+        are its asyncio twins)."""
+        return discovery.make_proxy(name, url, properties, self._ASYNC_MEMBERS)
 
     # -- run-time changes and monitoring ------------------------------------------
     def add_endpoint(self, proxy: Any) -> None:
@@ -600,16 +631,20 @@ class HighAvailabilityProxyFactory(RemoteProxy, InitializingObject):
     # -- RemoteProxy ------------------------------------------------------------
     def destroy(self) -> None:
         """Destroy every member proxy (closing their connections); safe to call again."""
-        if self.__dict__.get("_configured") is None:
-            members = _members_quietly(self.service_pool)
-        else:
-            with self._lock:
-                members = [e.proxy for e in self.__dict__["_endpoints"]]
-            discovery = self.__dict__["_discovery"]
-            if discovery is not None:
-                discovery.close()
-        for proxy in members:
+        for proxy in self._teardown():
             _destroy(proxy)
+
+    def _teardown(self) -> list[Any]:
+        """Stop following the discovery (if any) and return the members to close: the
+        part of closing that :meth:`destroy` and the async pool's ``aclose()`` share."""
+        if self.__dict__.get("_configured") is None:
+            return _members_quietly(self.service_pool)
+        with self._lock:
+            members = [e.proxy for e in self.__dict__["_endpoints"]]
+        discovery = self.__dict__["_discovery"]
+        if discovery is not None:
+            discovery.close()
+        return members
 
     def __enter__(self) -> "HighAvailabilityProxyFactory":
         self.after_properties_set()

@@ -6,6 +6,7 @@ callers."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import shutil
 import threading
@@ -15,10 +16,17 @@ import uuid
 import pytest
 from helpers_etcd import SERVICE, Etcd, etcd, start_server  # noqa: F401 (etcd is a fixture)
 
-from springpython.errors import ConnectionLostError
+from springpython.errors import ConfigurationError, ConnectionLostError
 from springpython.remoting.discovery import EtcdRegistry, lookup_endpoints
-from springpython.remoting.ha import HighAvailabilityProxyFactory
-from springpython.remoting.xmlrpc import XMLRPCProxyFactory
+from springpython.remoting.ha import AsyncHighAvailabilityProxyFactory, HighAvailabilityProxyFactory
+from springpython.remoting.hessian import AsyncHessianProxyFactory, HessianServiceExporter
+from springpython.remoting.pyro import (
+    AsyncPyro4ProxyFactory,
+    AsyncPyro5ProxyFactory,
+    Pyro4ServiceExporter,
+    Pyro5ServiceExporter,
+)
+from springpython.remoting.xmlrpc import AsyncXMLRPCProxyFactory, XMLRPCProxyFactory, XMLRPCServiceExporter
 
 
 @pytest.fixture
@@ -245,3 +253,52 @@ def test_etcd_stopped_and_restarted_under_load(tmp_path, servers, closing, caplo
                    "the pool following etcd again")
     finally:
         etcd.stop()
+
+
+def test_an_async_pool_calls_registered_exporters_through_async_proxies(etcd, prefix, closing):
+    """An async pool following a service in etcd calls each registered exporter through
+    the asyncio proxy factory of its transport (a blocking proxy there would stall the
+    loop and give nothing to await); endpoint_properties are checked against the async
+    classes (max_threads is a property of the async Pyro proxies only); aclose() stops
+    following etcd."""
+    from helpers_ha import HostService
+
+    classes = {"hessian": AsyncHessianProxyFactory, "xmlrpc": AsyncXMLRPCProxyFactory,
+               "pyro5": AsyncPyro5ProxyFactory, "pyro4": AsyncPyro4ProxyFactory}
+    exporters = {"hessian": HessianServiceExporter, "xmlrpc": XMLRPCServiceExporter,
+                 "pyro5": Pyro5ServiceExporter, "pyro4": Pyro4ServiceExporter}
+    server_registry = EtcdRegistry(endpoints=etcd.url, ttl=2, prefix=prefix)
+    closing.append(server_registry)
+    for transport, cls in exporters.items():
+        exporter = cls(service=HostService(transport), service_name=SERVICE, service_host="127.0.0.1",
+                       service_port=0, registry=server_registry)
+        exporter.after_properties_set()
+        closing.append(exporter)
+    def watches() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name.startswith("springpython-etcd-watch")]
+
+    watching_before = watches()
+    registry = EtcdRegistry(endpoints=etcd.url, ttl=2, prefix=prefix)
+    pool = AsyncHighAvailabilityProxyFactory(registry=registry, service_name=SERVICE,
+                                             endpoint_properties={"max_threads": 2, "timeout": 5})
+    closing.extend([registry, pool])
+
+    async def main() -> set[str]:
+        deadline = time.monotonic() + 10
+        pool.after_properties_set()
+        seen: set[str] = set()
+        while len(seen) < len(exporters) and time.monotonic() < deadline:
+            seen.add(await pool.whoami())
+        assert len(watches()) == len(watching_before) + 1
+        await pool.aclose()
+        return seen
+
+    assert asyncio.run(main()) == set(exporters)
+    deadline = time.monotonic() + 5  # a watch under way ends within its window (1 s)
+    while watches() != watching_before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert watches() == watching_before, "aclose() left the pool following etcd"
+    assert sorted(type(p).__name__ for p in pool.endpoints) == sorted(c.__name__ for c in classes.values())
+    with pytest.raises(ConfigurationError, match="'bogus', which is not a property of any proxy factory"):
+        AsyncHighAvailabilityProxyFactory(registry=registry, service_name=SERVICE,
+                                          endpoint_properties={"bogus": 1}).after_properties_set()
