@@ -1,12 +1,13 @@
 """The longer fuzz run: the decoders that read what a peer sends (Hessian calls and
 replies, XML-RPC calls, HTTP request streams) over many more seeded mutations than
 the test suite's 50,000 (``tests/remoting/test_fuzz.py``, whose generator this
-uses). Each row is the slowest single input against a 100 ms budget (lower is
+uses, from ``tests/fuzzing.py``). Each row is the slowest single input against a 100 ms budget (lower is
 better); an exception outside the documented ones stops the run."""
 
 from __future__ import annotations
 
 import importlib.util
+import sys
 import time
 from pathlib import Path
 from types import ModuleType
@@ -18,7 +19,10 @@ BUDGET_MS = 100.0
 
 
 def _fuzz_module() -> ModuleType:
-    path = Path(__file__).resolve().parent.parent / "tests" / "remoting" / "test_fuzz.py"
+    tests = Path(__file__).resolve().parent.parent / "tests"
+    if str(tests) not in sys.path:  # the test module's shared generator (tests/fuzzing.py)
+        sys.path.insert(0, str(tests))
+    path = tests / "remoting" / "test_fuzz.py"
     spec = importlib.util.spec_from_file_location("springpython_fuzz_inputs", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
