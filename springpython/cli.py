@@ -388,7 +388,8 @@ def _describe_registrations(args: argparse.Namespace) -> int:
     from .remoting.discovery import DEFAULT_PREFIX, lookup_endpoints
 
     try:
-        found = lookup_endpoints(args.url, prefix=args.prefix or DEFAULT_PREFIX, timeout=args.timeout,
+        prefix = DEFAULT_PREFIX if args.prefix is None else args.prefix
+        found = lookup_endpoints(args.url, prefix=prefix, timeout=args.timeout,
                                  ca_certs=args.ca_certs, certfile=args.certfile, keyfile=args.keyfile)
     except ValueError as exc:
         raise CommandError(str(exc)) from exc

@@ -129,6 +129,20 @@ def test_describe_command_lists_the_endpoints_of_an_etcd_url(etcd):
     assert down.returncode != 0 and "etcd cannot be reached" in down.stderr
 
 
+@pytest.mark.parametrize(("args", "message"), [
+    (["etcd://"], "is not a look-up URL"),
+    (["etcd://127.0.0.1:9/bad name"], "service_name must be letters"),
+    (["etcd://127.0.0.1:9/Quotes", "--prefix", ""], "prefix must be a non-empty key path"),
+])
+def test_describe_command_refuses_a_bad_etcd_look_up_before_connecting(args, message, capsys):
+    """A malformed etcd:// URL, service name or empty --prefix is a one-line error, exit 1."""
+    from springpython import cli
+
+    assert cli.main(["describe", *args]) == 1
+    err = capsys.readouterr().err
+    assert message in err and "cannot be reached" not in err
+
+
 def test_lookup_endpoints_says_when_etcd_cannot_be_reached():
     """Nothing listening: a ConnectFailedError naming the endpoint."""
     port = free_port()
