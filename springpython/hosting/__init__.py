@@ -9,7 +9,10 @@ ports::
     uvicorn app:app          # app.py: app = asgi_app("server.xml")
 
 The context is created in each worker process after the fork and shut down when the
-worker stops (:mod:`._site` has the rules; docs/hosting.rst the recipes)."""
+worker stops (:mod:`._site` has the rules; docs/hosting.rst the recipes). Under
+gunicorn, springpython's own worker (:mod:`springpython.hosting.worker`, what
+``springpython run --workers`` runs) serves that context on the embedded HTTP server
+in each worker process instead of through WSGI."""
 
 from __future__ import annotations
 

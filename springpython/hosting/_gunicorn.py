@@ -2,14 +2,17 @@
 runner behind ``springpython run --workers N``.
 
 The runner loads the context once in the calling process with every HTTP exporter
-hosted (no port bound) to check it and learn the one address and TLS settings they
-share, shuts it down, and hands both to gunicorn (TLS through its ``ssl_context``
-hook, so the context is the exporters' own: TLS 1.2 or newer, their CAs and
-ciphers; ``verify_fields`` is checked per request on the client socket gunicorn
-exposes); each worker then makes its own context
-after the fork (``post_worker_init``) and shuts it down on exit (``worker_exit``).
-Workers are gunicorn's ``gthread`` kind (:data:`DEFAULT_THREADS` threads each), so a
-slow call does not hold up a worker's other clients and keep-alive works."""
+hosted (no port bound) to check it and learn the one address and the settings they
+share, shuts it down, and hands the address to gunicorn. Its workers are
+springpython's own (:class:`springpython.hosting.worker.EmbeddedWorker`): each makes
+its context after the fork and serves it on springpython's HTTP server over the
+socket gunicorn shares, with the exporters' own TLS (TLS 1.2 or newer, their CAs and
+ciphers, ``verify_fields`` checked at each handshake) and caps, exactly as
+``springpython run`` serves them; it shuts the context down when it leaves.
+
+The hooks (:func:`post_worker_init`, :func:`worker_exit`) serve gunicorn's own
+workers running :func:`springpython.hosting.wsgi_app` (see
+:mod:`springpython.hosting.gunicorn_config`)."""
 
 from __future__ import annotations
 
@@ -24,11 +27,12 @@ from ..remoting.tls import ServerTLS
 from ._site import ConfigSource, Site
 from ._wsgi import WSGIApp
 
-__all__ = ["post_worker_init", "worker_exit", "Plan", "plan", "serve", "DEFAULT_THREADS"]
+__all__ = ["post_worker_init", "worker_exit", "Plan", "plan", "serve", "WORKER_CLASS"]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_THREADS = 8
+#: The gunicorn worker class ``springpython run --workers`` runs.
+WORKER_CLASS = "springpython.hosting.worker.EmbeddedWorker"
 _INSTALL = 'pip install "springpython[gunicorn]"'
 
 
@@ -69,12 +73,12 @@ def plan(sources: Sequence[ConfigSource]) -> Plan:
     """The host, port and TLS every HTTP exporter of the context names; loads the
     context once with the exporters hosted (binding nothing) and shuts it down again.
     A context with no HTTP exporter, other exporters, or exporters on several
-    addresses or with different TLS settings is a :class:`ConfigurationError`."""
-    site = Site(sources, "springpython run --workers", http_only=True, peer_certificates=True)
+    addresses or with different TLS or size settings is a :class:`ConfigurationError`."""
+    site = Site(sources, "springpython run --workers", http_only=True, embedded=True)
     try:
         site.start()
         addresses = {(str(e.service_host), int(e.service_port)): e for e in site.exporters}
-        settings = {mount.settings.tls for mount in site.mounts}
+        mounts = site.mounts
     finally:
         site.close()
     if not addresses:
@@ -85,17 +89,11 @@ def plan(sources: Sequence[ConfigSource]) -> Plan:
             f"springpython run --workers: the HTTP exporters name {len(addresses)} addresses ({found}); "
             "gunicorn serves one: give them the same service_host and service_port"
         )
-    if len(settings) > 1:
-        raise ConfigurationError(
-            "springpython run --workers: the HTTP exporters' TLS settings differ "
-            f"({', '.join(sorted(str(tls or 'plain HTTP') for tls in settings))}); gunicorn serves one: "
-            "give them the same TLS settings"
-        )
     host, port = next(iter(addresses))
-    return Plan(host, port, next(iter(settings)))
+    return Plan(host, port, mounts[0].settings.tls)
 
 
-def serve(sources: Sequence[ConfigSource], workers: int, *, threads: int = DEFAULT_THREADS,
+def serve(sources: Sequence[ConfigSource], workers: int, *,
           on_ready: Callable[[list[str]], None] | None = None) -> int:
     """Serve the context's HTTP exporters under gunicorn with ``workers`` processes
     until SIGINT or SIGTERM; returns gunicorn's exit status. ``on_ready`` gets the
@@ -116,13 +114,10 @@ def serve(sources: Sequence[ConfigSource], workers: int, *, threads: int = DEFAU
             on_ready([url.replace("http://", "https://", 1) if tls else url for url in urls])
 
     options: dict[str, Any] = {
-        "bind": [bind], "workers": workers, "worker_class": "gthread", "threads": threads,
+        "bind": [bind], "workers": workers, "worker_class": WORKER_CLASS,
         "post_worker_init": post_worker_init, "worker_exit": worker_exit, "when_ready": when_ready,
         "control_socket_disable": True,  # gunicorn 27's runtime control socket: one per user, not per run
     }
-    if tls is not None:
-        options.update(certfile=tls.certfile, keyfile=tls.keyfile, ca_certs=tls.ca_certs, cert_reqs=int(tls.cert_reqs),
-                       ssl_context=lambda config, default_factory: tls.context())
 
     class Application(BaseApplication):  # type: ignore[misc]  # gunicorn is untyped
         def load_config(self) -> None:
@@ -130,8 +125,7 @@ def serve(sources: Sequence[ConfigSource], workers: int, *, threads: int = DEFAU
                 self.cfg.set(name, value)
 
         def load(self) -> WSGIApp:
-            return WSGIApp(Site(sources, "gunicorn", http_only=True, server_tls=tls,
-                                peer_certificates=tls is not None and tls.cert_reqs != ssl.CERT_NONE))
+            return WSGIApp(Site(sources, "gunicorn", http_only=True, server_tls=tls, embedded=True))
 
     arbiter = os.getpid()
     try:

@@ -13,11 +13,14 @@ Rules of this file:
   exporters (Pyro) start as they would in any process, once per worker.
 * The TLS of a hosted exporter is the server's or the proxy's: an exporter's
   ``certfile`` is not used (WARNING) unless the server was set up with the
-  exporters' own TLS settings (``server_tls``: ``springpython run --workers``).
+  exporters' own TLS settings (``server_tls``) or serves them itself (``embedded``:
+  springpython's gunicorn worker, behind ``springpython run --workers``, runs the
+  embedded HTTP server in each worker process, so every exporter must then have the
+  same TLS and size settings, as exporters sharing a port embedded must).
   ``verify_fields`` needs the client certificate in the application: it refuses to
   start unless the server hands it over (``peer_certificates``: gunicorn's sync and
-  gthread workers under TLS, through ``environ["gunicorn.socket"]``); no ASGI
-  server we know does.
+  gthread workers under TLS, through ``environ["gunicorn.socket"]``) or checks it
+  itself (``embedded``); no ASGI server we know does.
 * Everything the adapters answer without a handler (403, 404, 413, 500) is built here,
   so WSGI and ASGI answer alike, and as the embedded server does."""
 
@@ -57,11 +60,12 @@ _PROCESSOR_ID = "springpython.hosting.mount-exporters"
 @dataclass(frozen=True)
 class Mount:
     """One hosted exporter: its handler, its settings (the largest request body it
-    takes, its TLS) and its name for messages."""
+    takes, its TLS), its name for messages and its path."""
 
     handler: Handler
     settings: HTTPSettings
     owner: str
+    path: str = "/"
 
     @property
     def max_body_size(self) -> int:
@@ -84,16 +88,20 @@ class Site:
     the TLS the server was set up with from the exporters' own settings (each TLS
     exporter must then have exactly those); ``peer_certificates`` says the adapter
     can read each client's certificate, so ``verify_fields`` is checked per request.
-    Both may be set until the context starts."""
+    ``embedded`` says the server serves the mounted handlers on springpython's own
+    HTTP server with the exporters' own settings (which must then agree).
+    These may be set until the context starts."""
 
     def __init__(self, sources: Sequence[ConfigSource], server: str, *, http_only: bool = False,
-                 server_tls: ServerTLS | None = None, peer_certificates: bool = False) -> None:
+                 server_tls: ServerTLS | None = None, peer_certificates: bool = False,
+                 embedded: bool = False) -> None:
         if not sources:
             raise ConfigurationError(f"{server}: no configuration given (expected XML files or Config objects)")
         self.server = server
         self.http_only = http_only
         self.server_tls = server_tls
         self.peer_certificates = peer_certificates
+        self.embedded = embedded
         self.configs = [_config(source) for source in sources]
         errors = validate_configs(self.configs).errors  # what 'springpython validate' checks
         if errors:
@@ -166,7 +174,15 @@ class Site:
         """Serve ``handler`` at ``exporter.path``; called by the exporter's start."""
         owner = exporter.service_name or type(exporter.service).__name__
         where = f"{type(exporter).__name__} {owner!r} at {exporter.path}"
-        if settings.tls is not None and settings.tls.verify_fields and not self.peer_certificates:
+        if self.embedded:
+            with self._lock:
+                first = next(iter(self._mounts.values()), None)
+            if first is not None and first.settings != settings:
+                raise ConfigurationError(
+                    f"{where}: its settings ({settings}) differ from those of {first.owner!r} ({first.settings}); "
+                    f"{self.server} serves every HTTP exporter on one socket: give them the same TLS and size settings"
+                )
+        elif settings.tls is not None and settings.tls.verify_fields and not self.peer_certificates:
             raise ConfigurationError(
                 f"{where}: verify_fields {dict(settings.tls.verify_fields)!r} cannot be checked under "
                 f"{self.server}: the server does not hand the client certificate to the application; "
@@ -179,7 +195,7 @@ class Site:
                     f"{where}: its TLS settings ({settings.tls or 'plain HTTP'}) differ from those the server "
                     f"was set up with ({self.server_tls}); give every HTTP exporter the same TLS settings"
                 )
-        elif settings.tls is not None:
+        elif settings.tls is not None and not self.embedded:
             log.warning("%s: certfile is not used under %s: TLS is set up by the server (gunicorn "
                         "--certfile, uvicorn --ssl-certfile) or by the proxy in front of it", where, self.server)
         with self._lock:
@@ -188,7 +204,7 @@ class Site:
                     f"{where}: path {exporter.path!r} is already served by {self._mounts[exporter.path].owner!r}; "
                     "give each HTTP exporter its own path"
                 )
-            self._mounts[exporter.path] = Mount(handler, settings, owner)
+            self._mounts[exporter.path] = Mount(handler, settings, owner, exporter.path)
             self._exporters.append(exporter)
 
     def unmount(self, exporter: HTTPServiceExporter) -> None:

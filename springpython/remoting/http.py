@@ -226,7 +226,10 @@ class HTTPServer:
     started arriving. ``max_connections`` and ``max_connections_per_peer`` cap the
     open connections, in all and from one peer address. ``logger`` lets an owner
     (such as an ``SSLServer`` subclass) receive the connection-level messages under
-    its own name."""
+    its own name. ``listener`` is a TCP socket already bound and listening, such as
+    the one a process manager (gunicorn) shares among its worker processes: the
+    server accepts on it instead of binding its own, and leaves it open when it
+    closes, since it is its owner's."""
 
     def __init__(
         self,
@@ -245,6 +248,7 @@ class HTTPServer:
         linger: float = DEFAULT_LINGER,
         server_name: str = "springpython",
         logger: logging.Logger | None = None,
+        listener: socket.socket | None = None,
     ) -> None:
         if max_workers < 1:
             raise ValueError(f"max_workers must be at least 1, got {max_workers}")
@@ -273,6 +277,12 @@ class HTTPServer:
         self._lock = threading.Lock()
         self._listener: socket.socket | None = None
         self._address: tuple[Any, ...] | None = None
+        self._owns_listener = listener is None
+        if listener is not None:
+            if listener.family not in (socket.AF_INET, socket.AF_INET6) or listener.type != socket.SOCK_STREAM:
+                raise ValueError(f"listener must be a listening TCP socket, got {listener!r}")
+            self._listener, self._address = listener, listener.getsockname()
+            self._requested_port = int(self._address[1])
         self._selector: selectors.BaseSelector | None = None
         self._wake_r: socket.socket | None = None
         self._wake_w: socket.socket | None = None
@@ -324,6 +334,7 @@ class HTTPServer:
             if self._closing:
                 raise ExportError(f"{self} is closed")
             if self._listener is not None:
+                self._listener.setblocking(False)
                 return self
             try:
                 infos = socket.getaddrinfo(self.host, self._requested_port, type=socket.SOCK_STREAM,
@@ -396,7 +407,7 @@ class HTTPServer:
             if acceptor is not None:
                 self._wake()
                 acceptor.join()  # it closes the listener and every connection it held
-            elif self._listener is not None:
+            elif self._listener is not None and self._owns_listener:
                 self._listener.close()
             while True:  # requests no worker has taken yet
                 try:
@@ -516,7 +527,8 @@ class HTTPServer:
         except Exception:  # the I/O thread must never die silently
             self.log.error("%s: I/O loop failed", self, exc_info=True)
         finally:
-            listener.close()
+            if self._owns_listener:  # an adopted one goes on serving its owner's other processes
+                listener.close()
             for conn in list(self._parked.values()):
                 self._unwatch(conn)
                 self._drop(conn, graceful=conn.phase == _READING)

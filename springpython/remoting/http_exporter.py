@@ -10,6 +10,7 @@ mounts its handler on a WSGI or ASGI application instead and binds no port."""
 from __future__ import annotations
 
 import logging
+import socket
 from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
@@ -23,7 +24,7 @@ from .registry import SharedServers
 from .tls import ServerTLS
 from .tls_properties import ServerTLSProperties
 
-__all__ = ["HTTPServiceExporter", "HTTPSettings", "Host"]
+__all__ = ["HTTPServiceExporter", "HTTPSettings", "Host", "server_for"]
 
 log = logging.getLogger(__name__)
 
@@ -61,16 +62,21 @@ class _Shared:
 _SERVERS: SharedServers[_Shared] = SharedServers("http", lambda shared: shared.http.port)
 
 
-def _start(settings: HTTPSettings, host: str, port: int) -> _Shared:
+def server_for(settings: HTTPSettings, host: str, port: int, *, listener: socket.socket | None = None) -> HTTPServer:
+    """The (not yet started) server that serves exporters with ``settings``: their TLS,
+    ``verify_fields`` checked on each client certificate, their size and connection
+    caps; on ``listener`` when given (see :class:`HTTPServer`)."""
     tls = settings.tls
-    server = HTTPServer(
+    return HTTPServer(
         host, port, ssl_context=tls.context() if tls else None,
         verify_peer=(lambda cert, address: tls.verify(cert)) if tls and tls.verify_fields else None,
         max_body_size=settings.max_body_size, max_connections=settings.max_connections,
-        max_connections_per_peer=settings.max_connections_per_peer, logger=log,
+        max_connections_per_peer=settings.max_connections_per_peer, logger=log, listener=listener,
     )
-    server.start()
-    return _Shared(server, settings)
+
+
+def _start(settings: HTTPSettings, host: str, port: int) -> _Shared:
+    return _Shared(server_for(settings, host, port).start(), settings)
 
 
 def _stop(shared: _Shared) -> None:

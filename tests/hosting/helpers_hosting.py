@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
-from support import python_env, wait_for_port
+from support import ROOT, python_env, wait_for_port
 
 
 def start(args: list[str], cwd: Path, port: int, env: dict[str, str] | None = None) -> subprocess.Popen:
@@ -35,6 +36,10 @@ def stop(proc: subprocess.Popen) -> tuple[int, str, str]:
     return proc.returncode, out, err
 
 
+#: springpython's gunicorn worker class, for gunicorn's -k.
+EMBEDDED_WORKER = "springpython.hosting.worker.EmbeddedWorker"
+
+
 def gunicorn_args(port: int, *extra: str) -> list[str]:
     return ["-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "--no-control-socket",
             "-c", "python:springpython.hosting.gunicorn_config", *extra,
@@ -44,3 +49,65 @@ def gunicorn_args(port: int, *extra: str) -> list[str]:
 def uvicorn_args(port: int) -> list[str]:
     return ["-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port", str(port), "--lifespan", "on",
             "--log-level", "warning"]
+
+
+SERVICE = '''\
+import os
+import time
+from pathlib import Path
+
+import service  # the sample's Calculator: add, div, pid
+
+
+class Calculator(service.Calculator):
+    def hold(self, directory, seconds):
+        """Say busy-PID in ``directory``, then answer after ``seconds``."""
+        Path(directory, f"busy-{os.getpid()}").write_text("")
+        time.sleep(seconds)
+        return os.getpid()
+
+
+class Marker:
+    """Writes destroyed-PID into ``directory`` when the context shuts down."""
+
+    def __init__(self, directory):
+        self.directory = directory
+
+    def destroy(self):
+        Path(self.directory, f"destroyed-{os.getpid()}").write_text("")
+'''
+
+SERVER_XML = '''\
+<?xml version="1.0" encoding="UTF-8"?>
+<objects xmlns="http://www.springframework.org/springpython/schema/objects/1.1">
+    <object id="calculator" class="hosted_service.Calculator"/>
+    <object id="marker" class="hosted_service.Marker" destroy-method="destroy">
+        <constructor-arg><value>{directory}</value></constructor-arg>
+    </object>
+    <object id="hessian" class="springpython.remoting.hessian.HessianServiceExporter">
+        <property name="service" ref="calculator"/>
+        <property name="service_host"><value>127.0.0.1</value></property>
+        <property name="service_port"><value>{port}</value></property>
+        <property name="path"><value>/hessian</value></property>
+        <property name="max_body_size"><value>4096</value></property>
+    </object>
+    <object id="xmlrpc" class="springpython.remoting.xmlrpc.XMLRPCServiceExporter">
+        <property name="service" ref="calculator"/>
+        <property name="service_host"><value>127.0.0.1</value></property>
+        <property name="service_port"><value>{port}</value></property>
+        <property name="path"><value>/RPC2</value></property>
+        <property name="max_body_size"><value>4096</value></property>
+    </object>
+</objects>
+'''
+
+
+def write_site(directory: Path, port: int) -> Path:
+    """server.xml, hosted_service.py and app.py in ``directory``; the context file."""
+    directory.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "samples" / "hosting" / "service.py", directory / "service.py")
+    (directory / "hosted_service.py").write_text(SERVICE)
+    (directory / "app.py").write_text('from springpython.hosting import asgi_app\napp = asgi_app("server.xml")\n')
+    xml = directory / "server.xml"
+    xml.write_text(SERVER_XML.format(directory=directory, port=port))
+    return xml

@@ -1,15 +1,15 @@
-"""The HTTP exporters of one server.xml served by real gunicorn (2 sync workers) and
-real uvicorn processes: our Hessian and XML-RPC proxies call them, both gunicorn
-workers answer, remote exceptions keep the contract, bad input gets the same
-answers as on the embedded server, and the context's destroy hooks run when the
-server stops. Each server starts once per module."""
+"""The HTTP exporters of one server.xml served by real gunicorn (2 sync workers, and 2
+of springpython's workers) and real uvicorn processes: our Hessian and XML-RPC
+proxies call them, both gunicorn workers answer, remote exceptions keep the
+contract, bad input gets the same answers as on the embedded server, and the
+context's destroy hooks run when the server stops. Each server starts once per
+module."""
 
 from __future__ import annotations
 
 import http.client
 import json
 import random
-import shutil
 import signal
 import threading
 import time
@@ -17,74 +17,12 @@ import xmlrpc.client
 from pathlib import Path
 
 import pytest
-from helpers_hosting import gunicorn_args, start, stop, uvicorn_args
-from support import ROOT, free_port
+from helpers_hosting import EMBEDDED_WORKER, gunicorn_args, start, stop, uvicorn_args, write_site
+from support import free_port
 
 from springpython.remoting.hessian import HessianProxyFactory
 from springpython.remoting.hessian._codec import encode_call
 from springpython.remoting.xmlrpc import XMLRPCProxyFactory
-
-SERVICE = '''\
-import os
-import time
-from pathlib import Path
-
-import service  # the sample's Calculator: add, div, pid
-
-
-class Calculator(service.Calculator):
-    def hold(self, directory, seconds):
-        """Say busy-PID in ``directory``, then answer after ``seconds``."""
-        Path(directory, f"busy-{os.getpid()}").write_text("")
-        time.sleep(seconds)
-        return os.getpid()
-
-
-class Marker:
-    """Writes destroyed-PID into ``directory`` when the context shuts down."""
-
-    def __init__(self, directory):
-        self.directory = directory
-
-    def destroy(self):
-        Path(self.directory, f"destroyed-{os.getpid()}").write_text("")
-'''
-
-SERVER_XML = '''\
-<?xml version="1.0" encoding="UTF-8"?>
-<objects xmlns="http://www.springframework.org/springpython/schema/objects/1.1">
-    <object id="calculator" class="hosted_service.Calculator"/>
-    <object id="marker" class="hosted_service.Marker" destroy-method="destroy">
-        <constructor-arg><value>{directory}</value></constructor-arg>
-    </object>
-    <object id="hessian" class="springpython.remoting.hessian.HessianServiceExporter">
-        <property name="service" ref="calculator"/>
-        <property name="service_host"><value>127.0.0.1</value></property>
-        <property name="service_port"><value>{port}</value></property>
-        <property name="path"><value>/hessian</value></property>
-        <property name="max_body_size"><value>4096</value></property>
-    </object>
-    <object id="xmlrpc" class="springpython.remoting.xmlrpc.XMLRPCServiceExporter">
-        <property name="service" ref="calculator"/>
-        <property name="service_host"><value>127.0.0.1</value></property>
-        <property name="service_port"><value>{port}</value></property>
-        <property name="path"><value>/RPC2</value></property>
-        <property name="max_body_size"><value>4096</value></property>
-    </object>
-</objects>
-'''
-
-
-def write_site(directory: Path, port: int) -> Path:
-    """server.xml, hosted_service.py and app.py in ``directory``; the context file."""
-    directory.mkdir(parents=True, exist_ok=True)
-    shutil.copy(ROOT / "samples" / "hosting" / "service.py", directory / "service.py")
-    (directory / "hosted_service.py").write_text(SERVICE)
-    (directory / "app.py").write_text('from springpython.hosting import asgi_app\napp = asgi_app("server.xml")\n')
-    xml = directory / "server.xml"
-    xml.write_text(SERVER_XML.format(directory=directory, port=port))
-    return xml
-
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
@@ -100,19 +38,20 @@ def servers(site):
     embedded_port = int(
         (site / "server.xml").read_text().split("<property name=\"service_port\"><value>")[1].split("<")[0]
     )
-    g_port, u_port = free_port(), free_port()
+    g_port, w_port, u_port = free_port(), free_port(), free_port()
     procs = {
         "embedded": start(["-m", "springpython", "run", "server.xml"], site, embedded_port),
         "gunicorn": start(gunicorn_args(g_port), site, g_port),
+        "worker": start(gunicorn_args(w_port, "-k", EMBEDDED_WORKER), site, w_port),
         "uvicorn": start(uvicorn_args(u_port), site, u_port),
     }
-    urls = {"embedded": embedded_port, "gunicorn": g_port, "uvicorn": u_port}
+    urls = {"embedded": embedded_port, "gunicorn": g_port, "worker": w_port, "uvicorn": u_port}
     yield {name: f"http://127.0.0.1:{port}" for name, port in urls.items()}, procs
     for proc in procs.values():
         stop(proc)
 
 
-@pytest.fixture(params=["gunicorn", "uvicorn"])
+@pytest.fixture(params=["gunicorn", "worker", "uvicorn"])
 def base_url(request, servers) -> str:
     """The base URL of one hosting server."""
     return servers[0][request.param]
@@ -165,6 +104,23 @@ def test_both_gunicorn_workers_answer(servers, site):
         fast.destroy()
     assert answers and answers[0] != other
     assert servers[1]["gunicorn"].pid not in (answers[0], other)
+
+
+def test_both_springpython_workers_answer(servers):
+    """Both of springpython's gunicorn workers take connections from the socket they
+    share: calls on new connections are answered by two worker pids, neither of them
+    gunicorn's master."""
+    url = servers[0]["worker"]
+    pids: set[int] = set()
+    deadline = time.monotonic() + 30
+    while len(pids) < 2 and time.monotonic() < deadline:
+        proxy = HessianProxyFactory(service_url=f"{url}/hessian")  # a new connection each time
+        try:
+            pids.add(proxy.pid())
+        finally:
+            proxy.destroy()
+    assert len(pids) == 2, pids
+    assert servers[1]["worker"].pid not in pids
 
 
 def raw(base_url: str, method: str, path: str, body: bytes = b"", content_type: str = "text/xml"):
@@ -283,11 +239,12 @@ def test_uvicorn_lifespan_shutdown_destroys_the_context(tmp_path):
     assert (tmp_path / f"destroyed-{pid}").exists(), err
 
 
-def test_gunicorn_worker_exit_destroys_each_context(tmp_path):
+@pytest.mark.parametrize("worker", [[], ["-k", EMBEDDED_WORKER]], ids=["sync", "springpython"])
+def test_gunicorn_worker_exit_destroys_each_context(tmp_path, worker):
     """Each gunicorn worker starts its own context at boot and destroys it at exit."""
     port = free_port()
     write_site(tmp_path, free_port())
-    proc = start(gunicorn_args(port), tmp_path, port)
+    proc = start(gunicorn_args(port, *worker), tmp_path, port)
     proxy = HessianProxyFactory(service_url=f"http://127.0.0.1:{port}/hessian")
     try:
         assert proxy.add(1, 2) == 3

@@ -179,7 +179,7 @@ def test_runner_needs_one_tls_setting(tmp_path, tls_properties):
     """gunicorn serves one TLS setting: exporters with different ones are refused, and
     the shared one is what the runner hands gunicorn."""
     xml = context_file(tmp_path, exporter("xmlrpc", 8123, "/RPC2", tls_properties), exporter("hessian", 8123, "/h"))
-    with pytest.raises(ConfigurationError, match="TLS settings differ .*plain HTTP"):
+    with pytest.raises(ConfigurationError, match="plain HTTP.*differ|differ.*plain HTTP"):
         plan([str(xml)])
     xml = context_file(tmp_path, exporter("xmlrpc", 8123, "/RPC2", tls_properties),
                        exporter("hessian", 8123, "/h", tls_properties))

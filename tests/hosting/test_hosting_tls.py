@@ -1,16 +1,20 @@
-"""TLS exporters under gunicorn: ``springpython run --workers 2`` serves HTTPS with
-the exporters' own certificate, CAs and TLS policy; gunicorn's own command does with
-its ``--certfile`` options and springpython's hooks. Both require a client
-certificate and check ``verify_fields`` per request (a refused client gets 403 with
-``tls.REFUSED_HEADER`` and its call never runs), as the embedded server does."""
+"""TLS exporters under gunicorn: ``springpython run --workers 2`` and gunicorn's
+command with springpython's worker (``-k springpython.hosting.worker.EmbeddedWorker``)
+serve HTTPS with the exporters' own certificate, CAs and TLS policy; gunicorn's
+command with its own workers does with its ``--certfile`` options and springpython's
+hooks. Each requires a client certificate and checks ``verify_fields`` (a refused
+client gets 403 with ``tls.REFUSED_HEADER`` and its call never runs), as the embedded
+server does. gunicorn's ``--certfile`` with springpython's worker is refused."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from helpers_hosting import gunicorn_args, start, stop
-from support import free_port
+from helpers_hosting import EMBEDDED_WORKER, gunicorn_args, start, stop
+from support import free_port, python_env
 
 from springpython.errors import CommunicationError, ConnectFailedError
 from springpython.pki import issue_certificate, load_cert, load_key, write_certs, write_key
@@ -40,10 +44,11 @@ SERVER_XML = '''\
 '''
 
 
-@pytest.fixture(scope="module", params=["springpython run", "gunicorn"])
+@pytest.fixture(scope="module", params=["springpython run", "gunicorn", "gunicorn -k springpython"])
 def server(request, pki, tmp_path_factory):
-    """The TLS exporters served by ``springpython run --workers 2``, or by gunicorn's
-    command with its TLS options and springpython's hooks; the base URL."""
+    """The TLS exporters served by ``springpython run --workers 2``, by gunicorn's
+    command with its TLS options and springpython's hooks, or by gunicorn's command
+    with springpython's worker; the base URL."""
     directory = tmp_path_factory.mktemp("tls-hosted")
     root = Path(__file__).resolve().parents[2]
     (directory / "service.py").write_text((root / "samples" / "hosting" / "service.py").read_text())
@@ -52,6 +57,8 @@ def server(request, pki, tmp_path_factory):
     if request.param == "gunicorn":
         args = gunicorn_args(port, "--certfile", str(pki.server_cert), "--keyfile", str(pki.server_key),
                              "--ca-certs", str(pki.ca_chain), "--cert-reqs", "2")
+    elif request.param == "gunicorn -k springpython":
+        args = gunicorn_args(port, "-k", EMBEDDED_WORKER)
     else:
         args = ["-m", "springpython", "run", "--workers", "2", "server.xml"]
     proc = start(args, directory, port)
@@ -111,3 +118,18 @@ def test_no_client_certificate_fails_the_handshake(server, pki):
             client.add(1, 2)
     finally:
         client.destroy()
+
+
+def test_gunicorn_tls_options_are_refused_by_the_springpython_worker(pki, tmp_path):
+    """springpython's worker serves the exporters' own TLS: gunicorn's --certfile with
+    it is a boot error that says so, and gunicorn stops rather than serve without it."""
+    root = Path(__file__).resolve().parents[2]
+    (tmp_path / "service.py").write_text((root / "samples" / "hosting" / "service.py").read_text())
+    port = free_port()
+    (tmp_path / "server.xml").write_text(SERVER_XML.format(port=port, pki=pki))
+    args = gunicorn_args(port, "-k", EMBEDDED_WORKER, "--certfile", str(pki.server_cert),
+                         "--keyfile", str(pki.server_key))
+    result = subprocess.run([sys.executable, *args], cwd=tmp_path, env=python_env(tmp_path), capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode != 0
+    assert "serves the exporters' own TLS" in result.stderr and "drop gunicorn's --certfile" in result.stderr

@@ -1,0 +1,176 @@
+"""springpython's gunicorn worker (``springpython.hosting.worker.EmbeddedWorker``, what
+``springpython run --workers`` runs) as real gunicorn processes: a SIGTERM lets the
+calls in flight finish, a killed worker is replaced by one with its own context, a
+worker whose arbiter is gone stops, and what it cannot serve (another application, a
+context that does not start, exporters whose settings differ) stops gunicorn with a
+message that says why."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from helpers_hosting import EMBEDDED_WORKER, gunicorn_args, start, stop, write_site
+from support import free_port, python_env
+
+from springpython.errors import CommunicationError
+from springpython.remoting.hessian import HessianProxyFactory
+from springpython.remoting.xmlrpc import XMLRPCProxyFactory
+
+
+def serve(directory: Path) -> tuple[subprocess.Popen, int]:
+    """gunicorn with two of springpython's workers on the site in ``directory``."""
+    port = free_port()
+    write_site(directory, free_port())
+    return start(gunicorn_args(port, "-k", EMBEDDED_WORKER), directory, port), port
+
+
+def worker_pids(port: int) -> set[int]:
+    """The pids of both workers, each seen answering a call on a new connection."""
+    pids: set[int] = set()
+    deadline = time.monotonic() + 30
+    while len(pids) < 2 and time.monotonic() < deadline:
+        proxy = HessianProxyFactory(service_url=f"http://127.0.0.1:{port}/hessian")
+        try:
+            pids.add(proxy.pid())
+        finally:
+            proxy.destroy()
+    assert len(pids) == 2, pids
+    return pids
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_sigterm_lets_calls_in_flight_finish(tmp_path):
+    """A call running when gunicorn gets SIGTERM is answered; each worker's context
+    is then destroyed and gunicorn exits 0."""
+    proc, port = serve(tmp_path)
+    slow = XMLRPCProxyFactory(service_url=f"http://127.0.0.1:{port}/RPC2")
+    answers: list[int] = []
+    caller = threading.Thread(target=lambda: answers.append(slow.hold(str(tmp_path), 1.5)))
+    try:
+        caller.start()
+        deadline = time.monotonic() + 20
+        while not list(tmp_path.glob("busy-*")) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert list(tmp_path.glob("busy-*")), "the slow call never started"
+        code, _, err = stop(proc)
+        caller.join(30)
+    finally:
+        slow.destroy()
+    assert code == 0, err
+    assert len(answers) == 1 and f"busy-{answers[0]}" in [p.name for p in tmp_path.glob("busy-*")]
+    assert len(list(tmp_path.glob("destroyed-*"))) == 2, err
+
+
+def test_a_killed_worker_is_replaced_with_its_own_context(tmp_path):
+    """gunicorn replaces a worker killed with SIGKILL; the new one starts its own
+    context and answers, and the other never stopped answering."""
+    proc, port = serve(tmp_path)
+    try:
+        first = worker_pids(port)
+        victim = min(first)
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        pids: set[int] = set()
+        while time.monotonic() < deadline:
+            proxy = HessianProxyFactory(service_url=f"http://127.0.0.1:{port}/hessian")
+            try:
+                pids.add(proxy.pid())  # never refused: the listening socket is gunicorn's
+            finally:
+                proxy.destroy()
+            if pids - first:
+                break
+        assert pids - first, pids
+        assert victim not in pids
+    finally:
+        code, _, err = stop(proc)
+    assert code == 0, err
+
+
+def test_workers_stop_when_their_arbiter_is_gone(tmp_path):
+    """Workers whose gunicorn arbiter was killed stop by themselves, destroying their
+    contexts, instead of serving on unsupervised."""
+    proc, port = serve(tmp_path)
+    pids: set[int] = set()
+    try:
+        pids = worker_pids(port)
+        proc.kill()
+        proc.wait(30)
+        deadline = time.monotonic() + 30
+        while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        survivors = {pid for pid in pids if alive(pid)}
+    finally:
+        for pid in pids:  # (they hold the test's pipes: none may outlive it)
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        stop(proc)
+    assert not survivors, f"workers {survivors} outlived their arbiter"
+    assert {p.name for p in tmp_path.glob("destroyed-*")} == {f"destroyed-{pid}" for pid in pids}
+    proxy = HessianProxyFactory(service_url=f"http://127.0.0.1:{port}/hessian")
+    try:
+        with pytest.raises(CommunicationError):
+            proxy.add(1, 2)
+    finally:
+        proxy.destroy()
+
+
+def run_gunicorn(directory: Path, app: str) -> subprocess.CompletedProcess[str]:
+    """gunicorn with springpython's worker on ``app``, expected to stop by itself."""
+    port = free_port()
+    args = ["-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "--no-control-socket", "-k", EMBEDDED_WORKER, app]
+    return subprocess.run([sys.executable, *args], cwd=directory, env=python_env(directory), capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_another_application_is_refused(tmp_path):
+    """The worker serves wsgi_app(...) contexts only: a plain WSGI callable is a boot
+    error that names it, and gunicorn stops."""
+    (tmp_path / "plain.py").write_text("def app(environ, start_response):\n    return []\n")
+    result = run_gunicorn(tmp_path, "plain:app")
+    assert result.returncode != 0
+    assert "serves springpython.hosting:wsgi_app(...) applications, not <function app" in result.stderr
+
+
+def test_a_context_that_cannot_start_stops_gunicorn(tmp_path):
+    """A context whose service class does not exist fails each worker's boot with the
+    container's message (file, line, object id); gunicorn stops instead of restarting
+    workers forever."""
+    port = free_port()
+    write_site(tmp_path, port)
+    xml = tmp_path / "server.xml"
+    xml.write_text(xml.read_text().replace('class="hosted_service.Calculator"', 'class="hosted_service.Nowhere"'))
+    result = run_gunicorn(tmp_path, 'springpython.hosting:wsgi_app("server.xml")')
+    assert result.returncode != 0
+    assert "Nowhere" in result.stderr and "server.xml" in result.stderr and "calculator" in result.stderr
+    assert "Worker failed to boot" in result.stderr
+
+
+def test_run_workers_refuses_exporters_with_different_settings(tmp_path):
+    """One socket, one server: HTTP exporters whose size settings differ are refused by
+    'springpython run --workers' before gunicorn starts, naming both."""
+    port = free_port()
+    write_site(tmp_path, port)
+    xml = tmp_path / "server.xml"
+    text = xml.read_text()
+    first = text.index("<value>4096</value>")
+    xml.write_text(text[:first] + "<value>8192</value>" + text[first + len("<value>4096</value>"):])
+    result = subprocess.run([sys.executable, "-m", "springpython", "run", "--workers", "2", "server.xml"],
+                            cwd=tmp_path, env=python_env(tmp_path), capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "max_body_size=8192" in result.stderr and "max_body_size=4096" in result.stderr
+    assert "same TLS and size settings" in result.stderr
+    assert "Starting gunicorn" not in result.stderr
