@@ -6,7 +6,10 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 from support import ROOT, python_env, wait_for_port
 
@@ -111,3 +114,37 @@ def write_site(directory: Path, port: int) -> Path:
     xml = directory / "server.xml"
     xml.write_text(SERVER_XML.format(directory=directory, port=port))
     return xml
+
+
+def answering_pids(base_url: str, count: int = 2) -> set[int]:
+    """The pids of ``count`` processes, each seen answering ``pid()`` on a new
+    connection to ``base_url``'s /hessian (within 30 seconds)."""
+    from springpython.remoting.hessian import HessianProxyFactory
+
+    pids: set[int] = set()
+    deadline = time.monotonic() + 30
+    while len(pids) < count and time.monotonic() < deadline:
+        proxy = HessianProxyFactory(service_url=f"{base_url}/hessian")  # a new connection each time
+        try:
+            pids.add(proxy.pid())
+        finally:
+            proxy.destroy()
+    assert len(pids) == count, pids
+    return pids
+
+
+def slow_call(base_url: str, directory: Path, seconds: float) -> tuple[threading.Thread, list[int], Any]:
+    """An XML-RPC ``hold(directory, seconds)`` running in a thread, returned once the
+    service says it started: the thread, the list its answer goes to, and its proxy
+    (to destroy)."""
+    from springpython.remoting.xmlrpc import XMLRPCProxyFactory
+
+    proxy = XMLRPCProxyFactory(service_url=f"{base_url}/RPC2")
+    answers: list[int] = []
+    caller = threading.Thread(target=lambda: answers.append(proxy.hold(str(directory), seconds)))
+    caller.start()
+    deadline = time.monotonic() + 20
+    while not list(directory.glob("busy-*")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert list(directory.glob("busy-*")), "the slow call never started"
+    return caller, answers, proxy

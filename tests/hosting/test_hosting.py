@@ -11,13 +11,12 @@ import http.client
 import json
 import random
 import signal
-import threading
-import time
 import xmlrpc.client
 from pathlib import Path
 
 import pytest
-from helpers_hosting import EMBEDDED_WORKER, gunicorn_args, start, stop, uvicorn_args, write_site
+from helpers_hosting import (EMBEDDED_WORKER, answering_pids, gunicorn_args, slow_call, start, stop, uvicorn_args,
+                             write_site)
 from support import free_port
 
 from springpython.remoting.hessian import HessianProxyFactory
@@ -88,17 +87,11 @@ def test_both_gunicorn_workers_answer(servers, site):
     """While one sync worker is busy with a slow call, the other answers: two worker
     pids, neither of them gunicorn's master."""
     url = servers[0]["gunicorn"]
-    slow = XMLRPCProxyFactory(service_url=f"{url}/RPC2")
     fast = HessianProxyFactory(service_url=f"{url}/hessian")
-    answers: list[int] = []
-    worker = threading.Thread(target=lambda: answers.append(slow.hold(str(site), 1.0)))
+    caller, answers, slow = slow_call(url, site, 1.0)  # running in one worker
     try:
-        worker.start()
-        deadline = time.monotonic() + 20
-        while not list(site.glob("busy-*")) and time.monotonic() < deadline:
-            time.sleep(0.01)  # until the slow call runs in one worker
         other = fast.pid()
-        worker.join()
+        caller.join()
     finally:
         slow.destroy()
         fast.destroy()
@@ -110,16 +103,7 @@ def test_both_springpython_workers_answer(servers):
     """Both of springpython's gunicorn workers take connections from the socket they
     share: calls on new connections are answered by two worker pids, neither of them
     gunicorn's master."""
-    url = servers[0]["worker"]
-    pids: set[int] = set()
-    deadline = time.monotonic() + 30
-    while len(pids) < 2 and time.monotonic() < deadline:
-        proxy = HessianProxyFactory(service_url=f"{url}/hessian")  # a new connection each time
-        try:
-            pids.add(proxy.pid())
-        finally:
-            proxy.destroy()
-    assert len(pids) == 2, pids
+    pids = answering_pids(servers[0]["worker"])
     assert servers[1]["worker"].pid not in pids
 
 

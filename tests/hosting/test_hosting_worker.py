@@ -11,17 +11,15 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
-from helpers_hosting import EMBEDDED_WORKER, gunicorn_args, start, stop, write_site
+from helpers_hosting import EMBEDDED_WORKER, answering_pids, gunicorn_args, slow_call, start, stop, write_site
 from support import free_port, python_env
 
 from springpython.errors import CommunicationError
 from springpython.remoting.hessian import HessianProxyFactory
-from springpython.remoting.xmlrpc import XMLRPCProxyFactory
 
 
 def serve(directory: Path) -> tuple[subprocess.Popen, int]:
@@ -29,20 +27,6 @@ def serve(directory: Path) -> tuple[subprocess.Popen, int]:
     port = free_port()
     write_site(directory, free_port())
     return start(gunicorn_args(port, "-k", EMBEDDED_WORKER), directory, port), port
-
-
-def worker_pids(port: int) -> set[int]:
-    """The pids of both workers, each seen answering a call on a new connection."""
-    pids: set[int] = set()
-    deadline = time.monotonic() + 30
-    while len(pids) < 2 and time.monotonic() < deadline:
-        proxy = HessianProxyFactory(service_url=f"http://127.0.0.1:{port}/hessian")
-        try:
-            pids.add(proxy.pid())
-        finally:
-            proxy.destroy()
-    assert len(pids) == 2, pids
-    return pids
 
 
 def alive(pid: int) -> bool:
@@ -57,15 +41,8 @@ def test_sigterm_lets_calls_in_flight_finish(tmp_path):
     """A call running when gunicorn gets SIGTERM is answered; each worker's context
     is then destroyed and gunicorn exits 0."""
     proc, port = serve(tmp_path)
-    slow = XMLRPCProxyFactory(service_url=f"http://127.0.0.1:{port}/RPC2")
-    answers: list[int] = []
-    caller = threading.Thread(target=lambda: answers.append(slow.hold(str(tmp_path), 1.5)))
+    caller, answers, slow = slow_call(f"http://127.0.0.1:{port}", tmp_path, 1.5)
     try:
-        caller.start()
-        deadline = time.monotonic() + 20
-        while not list(tmp_path.glob("busy-*")) and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert list(tmp_path.glob("busy-*")), "the slow call never started"
         code, _, err = stop(proc)
         caller.join(30)
     finally:
@@ -80,7 +57,7 @@ def test_a_killed_worker_is_replaced_with_its_own_context(tmp_path):
     context and answers, and the other never stopped answering."""
     proc, port = serve(tmp_path)
     try:
-        first = worker_pids(port)
+        first = answering_pids(f"http://127.0.0.1:{port}")
         victim = min(first)
         os.kill(victim, signal.SIGKILL)
         deadline = time.monotonic() + 30
@@ -106,7 +83,7 @@ def test_workers_stop_when_their_arbiter_is_gone(tmp_path):
     proc, port = serve(tmp_path)
     pids: set[int] = set()
     try:
-        pids = worker_pids(port)
+        pids = answering_pids(f"http://127.0.0.1:{port}")
         proc.kill()
         proc.wait(30)
         deadline = time.monotonic() + 30
