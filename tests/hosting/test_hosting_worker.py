@@ -1,7 +1,7 @@
 """springpython's gunicorn worker (``springpython.hosting.worker.EmbeddedWorker``, what
 ``springpython run --workers`` runs) as real gunicorn processes: a SIGTERM lets the
 calls in flight finish, a killed worker is replaced by one with its own context, a
-worker whose arbiter is gone stops, and what it cannot serve (another application, a
+reload replaces both, a worker whose arbiter is gone stops, and what it cannot serve (another application, a
 context that does not start, exporters whose settings differ) stops gunicorn with a
 message that says why."""
 
@@ -72,6 +72,25 @@ def test_a_killed_worker_is_replaced_with_its_own_context(tmp_path):
                 break
         assert pids - first, pids
         assert victim not in pids
+    finally:
+        code, _, err = stop(proc)
+    assert code == 0, err
+
+
+def test_sighup_replaces_both_workers_and_their_contexts(tmp_path):
+    """gunicorn's reload (SIGHUP) boots two new workers, each with its own context, and
+    the old ones destroy theirs."""
+    proc, port = serve(tmp_path)
+    try:
+        old = answering_pids(f"http://127.0.0.1:{port}")
+        proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 30
+        while {p.name for p in tmp_path.glob("destroyed-*")} != {f"destroyed-{pid}" for pid in old} \
+                and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert {p.name for p in tmp_path.glob("destroyed-*")} == {f"destroyed-{pid}" for pid in old}
+        new = answering_pids(f"http://127.0.0.1:{port}")
+        assert not new & old and proc.pid not in new
     finally:
         code, _, err = stop(proc)
     assert code == 0, err
