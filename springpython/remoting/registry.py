@@ -124,11 +124,13 @@ def keep_serving_at_exit() -> None:
     ``sys.exit()`` counts as ending normally, so shut the context down before it."""
     if getattr(sys, "last_value", None) is not None:
         return
-    with _held_changed:
-        if _held:
-            log.info("serving %s until interrupted", ", ".join(sorted(str(e.service_url) for e in _held)))
-        try:
+    # Ctrl-C anywhere in here, even while "serving ... until interrupted" is being
+    # logged, is the user ending the wait
+    try:
+        with _held_changed:
+            if _held:
+                log.info("serving %s until interrupted", ", ".join(sorted(str(e.service_url) for e in _held)))
             while _held:
                 _held_changed.wait(1.0)
-        except KeyboardInterrupt:
-            log.info("interrupted: stopping")
+    except KeyboardInterrupt:
+        log.info("interrupted: stopping")

@@ -4,15 +4,19 @@ programmatic ones do not; proxy factories close as context managers."""
 
 from __future__ import annotations
 
+import os
+import select
 import signal
 import socket
 import subprocess
 import sys
+import time
 import xmlrpc.client
 
 from support import python_env
 
 SCRIPT = """
+import logging
 from springpython.config import XMLConfig
 from springpython.context import ApplicationContext
 
@@ -20,6 +24,7 @@ class Service:
     def get_data(self, param):
         return "You got remote data => %s" % param
 
+logging.basicConfig(level=logging.INFO)
 context = ApplicationContext(XMLConfig({xml!r}))
 print(context.get_object("exporter").service_url, flush=True)
 """
@@ -36,6 +41,24 @@ XML = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
+def read_until(proc: subprocess.Popen, text: str, timeout: float) -> str:
+    """What the child wrote to stderr up to the first line containing ``text``; fails
+    when the child ends or ``timeout`` seconds pass first. Reads the pipe itself, past
+    the file object's buffer, so a line already written is never left waiting there."""
+    fd = proc.stderr.fileno()
+    deadline = time.monotonic() + timeout
+    seen = b""
+    while text.encode() not in seen.rpartition(b"\n")[0]:
+        left = deadline - time.monotonic()
+        assert left > 0, f"no line with {text!r} from the child within {timeout}s; stderr so far:\n{seen.decode()}"
+        ready, _, _ = select.select([fd], [], [], left)
+        if ready:
+            chunk = os.read(fd, 65536)
+            assert chunk, f"the child ended (rc={proc.wait()}) before a line with {text!r}:\n{seen.decode()}"
+            seen += chunk
+    return seen.decode()
+
+
 def test_script_keeps_serving_until_interrupted(tmp_path):
     """A script whose main code ends keeps serving its context's exporter; Ctrl-C stops it with exit 0 and frees the port."""
     (tmp_path / "server.xml").write_text(XML)
@@ -46,6 +69,8 @@ def test_script_keeps_serving_until_interrupted(tmp_path):
     try:
         url = proc.stdout.readline().strip()
         assert url.startswith("http://127.0.0.1:"), proc.stderr.read() if proc.poll() is not None else url
+        # the main code has ended and the exit hook waits: only now is Ctrl-C a stop, not an error in the script
+        before = read_until(proc, f"serving {url} until interrupted", timeout=60)
         with xmlrpc.client.ServerProxy(url) as client:
             assert client.get_data("Hello") == "You got remote data => Hello"
         assert proc.poll() is None
@@ -55,7 +80,9 @@ def test_script_keeps_serving_until_interrupted(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+    err = before + err
     assert proc.returncode == 0, err
+    assert "interrupted: stopping" in err
     port = int(url.rsplit(":", 1)[1].split("/")[0])
     with socket.socket() as s:
         s.bind(("127.0.0.1", port))

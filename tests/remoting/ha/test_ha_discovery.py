@@ -96,7 +96,9 @@ def test_new_instance_joins_without_a_client_restart(nameserver, instances, pool
     deadline = time.monotonic() + 20
     while "ha.second" not in seen and time.monotonic() < deadline:
         seen.add(pool.whoami())
-    assert seen == {"ha.first", "ha.second"}
+    # a refresh due at the loop's first call sends that call to ha.second: ha.first is checked after
+    assert "ha.second" in seen, f"only {seen} answered within 20 s"
+    assert hosts_seen(pool, 4) == {"ha.first", "ha.second"}
 
 
 def test_unregistered_instance_leaves_the_pool(nameserver, instances, pools):

@@ -217,12 +217,15 @@ def test_idle_connections_from_one_peer_never_lock_out_a_new_client(export, prox
 ])
 def test_busy_connections_at_a_cap_refuse_a_new_one(export, proxies, caplog, cap, refusal):
     """When every connection of a peer (or of the daemon) is busy, one more is refused,
-    naming the cap, and the refusal is logged once the one way."""
+    naming the cap, the busy connection answers on, and the refusal is logged once the one way."""
     caplog.set_level(logging.WARNING, logger="springpython")
     service = Service()
     exporter = export(service, **{cap: 1})
     busy = proxies(exporter.service_url)
-    caller = threading.Thread(target=busy.block)
+    answers: list[Any] = []
+    # both calls in one thread, so on the one connection: another thread's call would open
+    # a second one, refused while the server has not yet seen the first one go idle
+    caller = threading.Thread(target=lambda: answers.extend([busy.block(), busy.echo(2)]))
     caller.start()
     try:
         assert service.entered.wait(10)
@@ -230,8 +233,9 @@ def test_busy_connections_at_a_cap_refuse_a_new_one(export, proxies, caplog, cap
             proxies(exporter.service_url).echo(1)
     finally:
         service.release.set()
-        caller.join(10)
-    assert busy.echo(2) == 2
+        caller.join(30)
+    assert answers == ["released", 2]
+    assert busy.connections == 1
     refusals = [r.getMessage() for r in caplog.records if r.getMessage().startswith("refused client ")]
     assert len(refusals) == 1 and refusals[0].endswith(refusal), refusals
 
