@@ -77,9 +77,9 @@ class EmbeddedWorker(Worker):  # type: ignore[misc]  # gunicorn is untyped
         app.start()  # a context that cannot start fails the worker's boot, which stops gunicorn
 
     def run(self) -> None:
-        """Serve until gunicorn asks this worker to stop (SIGTERM: requests in flight
-        finish; SIGINT/SIGQUIT: at once, as gunicorn's own workers stop) or its arbiter
-        is gone."""
+        """Serve until gunicorn asks this worker to stop (SIGTERM, SIGINT or SIGQUIT)
+        or its arbiter is gone; then stop accepting, let the requests in flight finish
+        and shut the context down."""
         app: WSGIApp = self.wsgi
         servers = [self._server(listener.sock, app) for listener in self.sockets]
         try:
