@@ -119,13 +119,15 @@ class _ReplyProtocol(asyncio.Protocol):
                 raise failures.for_exception(self.lost, url=self.endpoint.url, method=method,
                                              stage=Stage.SEND) from self.lost
             raise failures.closed_before_send(self.endpoint.url, method)
+        self.transport.write(request)
+        # the reply comes through the loop, not before this awaits: what waits for it is
+        # set up after the write, while the server is at work
         self.reader.start()
         self._method = method
         loop = self.loop
         waiter: asyncio.Future[Response] = loop.create_future()
         self._waiter = waiter
         first, self.used = not self.used, True
-        self.transport.write(request)
         timeout = self.endpoint.timeout
         if timeout is not None:
             self._last_data = loop.time()
