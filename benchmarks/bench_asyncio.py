@@ -4,9 +4,9 @@
   another against its blocking twin on the same transport and exporter (a
   ``springpython run`` child process; both timed in each of 20 short rounds, in the
   order blocking, async, async, blocking, the figures those of the round with the
-  median ratio) (target 0.9 for
-  Hessian and XML-RPC; Pyro5's row is shown without a target: its async proxy hands
-  every call to a pool thread and back, a cost the blocking proxy never pays).
+  median ratio) (target 0.9 for Hessian and XML-RPC; Pyro5's row is shown without a
+  target: its async proxy hands every call to a pool thread and back, a cost the
+  blocking proxy never pays).
 * An I/O-bound service (a method awaiting 10 ms): 64 concurrent async clients through
   uvicorn (the ASGI path: the coroutine awaited on the server's loop) against the
   threaded embedded exporter (a plain method sleeping 10 ms) called by 8 client
