@@ -2,9 +2,11 @@
 
 * Sequential short calls: an async proxy awaiting ``add(1, 2)`` one call after
   another against its blocking twin on the same transport and exporter (a
-  ``springpython run`` child process; the two measured in alternating rounds) (target 0.9
-  for Hessian and XML-RPC; Pyro5's row is shown without a target: its async proxy
-  hands every call to a pool thread and back, a cost the blocking proxy never pays).
+  ``springpython run`` child process; both timed in each of 20 short rounds, in the
+  order blocking, async, async, blocking, the figures those of the round with the
+  median ratio) (target 0.9 for Hessian and XML-RPC; Pyro5's row is shown without a
+  target: its async proxy hands every call to a pool thread and back, a cost the
+  blocking proxy never pays).
 * An I/O-bound service (a method awaiting 10 ms): 64 concurrent async clients through
   uvicorn (the ASGI path: the coroutine awaited on the server's loop) against the
   threaded embedded exporter (a plain method sleeping 10 ms) called by 8 client
@@ -79,9 +81,14 @@ SERVER_XML = '''\
 
 
 def _alternating(blocking: Callable[[], object], awaited: Callable[[], Awaitable[Any]], seconds: float,
-                 rounds: int = 6) -> tuple[float, float]:
-    """Calls per second of ``blocking()`` and of awaiting ``awaited()``, one after
-    another, measured in alternating rounds (so a noisy moment hits both); the medians."""
+                 rounds: int = 20) -> tuple[float, float]:
+    """Calls per second of ``blocking()`` and of awaiting ``awaited()``, one call after
+    another, in ``rounds`` short rounds of four slices: blocking, awaited, awaited,
+    blocking. A noisy moment hits both sides of a round alike, and so does the switch
+    from one side to the other (the first slice after it runs slower, up to twice as
+    slow here: each side has one such slice per round). The figures are those of the
+    round with the median ratio of the two: a ratio taken within rounds, not across
+    them."""
     loop = asyncio.new_event_loop()
     try:
         async def awaiting(deadline: float) -> int:
@@ -92,22 +99,31 @@ def _alternating(blocking: Callable[[], object], awaited: Callable[[], Awaitable
                 if n % 8 == 0 and time.perf_counter() >= deadline:
                     return n
 
-        blocking()
-        loop.run_until_complete(awaited())
-        sync_rates, async_rates = [], []
-        for _ in range(rounds):
+        def timed_blocking(span: float) -> tuple[int, float]:
             n, start = 0, time.perf_counter()
-            deadline = start + seconds / rounds / 2
+            deadline = start + span
             while True:
                 blocking()
                 n += 1
                 if n % 8 == 0 and time.perf_counter() >= deadline:
-                    break
-            sync_rates.append(n / (time.perf_counter() - start))
+                    return n, time.perf_counter() - start
+
+        def timed_awaited(span: float) -> tuple[int, float]:
             start = time.perf_counter()
-            n = loop.run_until_complete(awaiting(start + seconds / rounds / 2))
-            async_rates.append(n / (time.perf_counter() - start))
-        return statistics.median(sync_rates), statistics.median(async_rates)
+            n = loop.run_until_complete(awaiting(start + span))
+            return n, time.perf_counter() - start
+
+        timed_blocking(0.02)  # warm up: connections, caches
+        timed_awaited(0.02)
+        span = seconds / rounds / 4
+        measured: list[tuple[float, float, float]] = []
+        for _ in range(rounds):
+            (n1, t1), (n2, t2), (n3, t3), (n4, t4) = (
+                timed_blocking(span), timed_awaited(span), timed_awaited(span), timed_blocking(span))
+            sync_rate, async_rate = (n1 + n4) / (t1 + t4), (n2 + n3) / (t2 + t3)
+            measured.append((async_rate / sync_rate, sync_rate, async_rate))
+        _, sync_rate, async_rate = statistics.median_low(measured)
+        return sync_rate, async_rate
     finally:
         loop.close()
 

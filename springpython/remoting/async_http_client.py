@@ -75,24 +75,23 @@ class _ReplyProtocol(asyncio.Protocol):
     # -- asyncio.Protocol ---------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  # a stream transport
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            self.closed_by_peer = failures.closed_by_peer(sock)
+        # the socket itself (the transport's is a wrapper of it): checked before every reuse
+        self.closed_by_peer = failures.closed_by_peer(self.sock)
 
     def data_received(self, data: bytes) -> None:
         waiter = self._waiter
         if waiter is None or waiter.done():
             self._close()  # bytes nobody asked for: the connection cannot be trusted
             return
-        if self._timer is not None:
-            self._last_data = self.loop.time()
         try:
             complete = self.reader.feed(data)
         except ProtocolError as exc:
             self._fail(failures.bad_reply(self.endpoint.url, self._method, exc), exc)
             return
         if complete:
-            self._settle()
+            waiter.set_result(self.reader.response())
+        elif self._timer is not None:  # the wait for the rest starts now
+            self._last_data = self.loop.time()
 
     def eof_received(self) -> bool | None:
         self._ended(None)
@@ -120,17 +119,20 @@ class _ReplyProtocol(asyncio.Protocol):
                 raise failures.for_exception(self.lost, url=self.endpoint.url, method=method,
                                              stage=Stage.SEND) from self.lost
             raise failures.closed_before_send(self.endpoint.url, method)
+        self.transport.write(request)
+        # the reply comes through the loop, not before this awaits: what waits for it is
+        # set up after the write, while the server is at work
         self.reader.start()
         self._method = method
-        waiter: asyncio.Future[Response] = self.loop.create_future()
+        loop = self.loop
+        waiter: asyncio.Future[Response] = loop.create_future()
         self._waiter = waiter
         first, self.used = not self.used, True
-        self.transport.write(request)
         timeout = self.endpoint.timeout
         if timeout is not None:
-            self._last_data = self.loop.time()
+            self._last_data = loop.time()
             if self._timer is None:
-                self._timer = self.loop.call_later(timeout, self._timed_out)
+                self._timer = loop.call_later(timeout, self._timed_out)
         try:
             return await waiter
         except CommunicationError:

@@ -29,6 +29,7 @@ import threading
 import weakref
 from typing import Any, Generic, TypeVar
 
+from ..context.properties import state
 from ..errors import ConfigurationError, ConnectFailedError, RemoteFault
 from . import tracing
 from ._values import as_bool, as_int
@@ -66,11 +67,12 @@ class AsyncProxy(RemoteProxy):
 
 
 class _LoopPool:
-    """The connections of one proxy on one event loop."""
+    """The connections of one proxy on one event loop (held weakly, as the pools' keys)."""
 
-    __slots__ = ("idle", "busy")
+    __slots__ = ("loop", "idle", "busy")
 
-    def __init__(self) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = weakref.ref(loop)
         self.idle: list[AsyncHTTPConnection] = []
         self.busy: set[AsyncHTTPConnection] = set()
 
@@ -81,6 +83,10 @@ class AsyncHTTPProxy(AsyncProxy, HTTPProxyFactory[S], Generic[S]):
     :class:`~springpython.remoting.async_http_client.AsyncHTTPConnection` pooled per
     event loop (see the rules of this file)."""
 
+    #: The pool the last call used (a loop's calls mostly follow each other): found
+    #: again without a look-up in the pools. Set and cleared under the pools' lock.
+    _sp_last_pool: _LoopPool | None = state(None)
+
     # -- the pools --------------------------------------------------------------------
     def _pools(self) -> tuple["weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopPool]", threading.Lock]:
         pools = self.__dict__.get("_sp_async_pools")
@@ -89,30 +95,29 @@ class AsyncHTTPProxy(AsyncProxy, HTTPProxyFactory[S], Generic[S]):
         return pools  # type: ignore[no-any-return]
 
     def _pool(self) -> _LoopPool:
-        """The running loop's pool; made on a loop's first call, which also drops the
-        pools of loops that have closed (their connections reference their loop, so
-        the weak keys alone never let them go) and closes those connections' sockets."""
+        """The running loop's pool: the last call's when it belongs to this loop, else
+        looked up, or made on a loop's first call, which also drops the pools of loops
+        that have closed (their connections reference their loop, so the weak keys
+        alone never let them go) and closes those connections' sockets."""
         loop = asyncio.get_running_loop()
+        pool = self._sp_last_pool
+        if pool is not None and pool.loop() is loop:
+            return pool
         pools, lock = self._pools()
-        pool = pools.get(loop)
-        if pool is None:
-            with lock:
+        closed: list[tuple[asyncio.AbstractEventLoop, _LoopPool]] = []
+        with lock:
+            pool = pools.get(loop)
+            if pool is None:
                 closed = [(old, pools.pop(old)) for old in [k for k in pools if k.is_closed()]]
-                pool = pools.setdefault(loop, _LoopPool())
-            for _, stale in closed:
-                _close_all(_take_all(stale))
+                pool = pools[loop] = _LoopPool(loop)
+            self.__dict__["_sp_last_pool"] = pool
+        for _, stale in closed:
+            _close_all(_take_all(stale))
         return pool
 
-    def _acquire(self, pool: _LoopPool) -> tuple[AsyncHTTPConnection, bool]:
-        """The most recently used idle connection (reused: its exchange replaces it
-        first if the server closed it meanwhile) or a new one."""
-        if pool.idle:
-            conn = pool.idle.pop()
-            reused = True
-        else:
-            conn, reused = AsyncHTTPConnection(self._target()[0]), False
-        pool.busy.add(conn)
-        return conn, reused
+    def _forget_pools(self) -> None:
+        """Under the pools' lock, after pools were taken out: no call finds one again."""
+        self.__dict__.pop("_sp_last_pool", None)
 
     @staticmethod
     def _release(pool: _LoopPool, conn: AsyncHTTPConnection) -> None:
@@ -126,27 +131,54 @@ class AsyncHTTPProxy(AsyncProxy, HTTPProxyFactory[S], Generic[S]):
     async def _call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Call ``name`` remotely, inside a ``CLIENT`` span when tracing is on."""
         if not tracing.active():
-            return await self._send_async(name, args, kwargs)
+            return await self._send_async(name, args, kwargs, b"")  # no span, so no trace headers
         with tracing.client_span(self._trace_target(), name):
-            return await self._send_async(name, args, kwargs)
+            return await self._send_async(name, args, kwargs, tracing.http_headers())
 
-    async def _send_async(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    async def _send_async(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], headers: bytes) -> Any:
+        """The call on the most recently used idle connection (reused: its exchange
+        replaces it first if the server closed it meanwhile) or a new one; once more on
+        a new connection when a kept one could not deliver it. The first attempt is
+        :meth:`_exchange` written out, as it runs on every call."""
         pool = self._pool()
         request = self._request(name, args, kwargs)
-        conn, reused = self._acquire(pool)
+        idle = pool.idle
+        if idle:
+            conn, reused = idle.pop(), True
+        else:
+            conn, reused = AsyncHTTPConnection(self._target()[0]), False
+        busy = pool.busy
+        busy.add(conn)
         try:
-            return await self._exchange(pool, conn, name, request)
+            result = self._reply(conn, name, await conn.exchange(request, name, headers))
+        except RemoteFault:
+            self._release(pool, conn)  # the service answered: the connection is fine
+            raise
         except ConnectFailedError:
+            busy.discard(conn)
+            conn.close()
             if not reused or not as_bool("reconnect", self.reconnect):
                 raise
             log.debug("reconnecting to %s", self.service_url)
+        except BaseException:
+            busy.discard(conn)
+            conn.close()
+            raise
+        else:
+            busy.discard(conn)
+            if conn.connected and len(idle) < MAX_IDLE:
+                idle.append(conn)
+            else:
+                conn.close()
+            return result
         conn = AsyncHTTPConnection(self._target()[0])
-        pool.busy.add(conn)
-        return await self._exchange(pool, conn, name, request)
+        busy.add(conn)
+        return await self._exchange(pool, conn, name, request, headers)
 
-    async def _exchange(self, pool: _LoopPool, conn: AsyncHTTPConnection, name: str, request: bytes) -> Any:
+    async def _exchange(self, pool: _LoopPool, conn: AsyncHTTPConnection, name: str, request: bytes,
+                        headers: bytes) -> Any:
         try:
-            response = await conn.exchange(request, name, tracing.http_headers())
+            response = await conn.exchange(request, name, headers)
             result = self._reply(conn, name, response)
         except RemoteFault:
             self._release(pool, conn)  # the service answered: the connection is fine
@@ -167,6 +199,7 @@ class AsyncHTTPProxy(AsyncProxy, HTTPProxyFactory[S], Generic[S]):
         pools, lock = self._pools()
         with lock:
             pool = pools.pop(loop, None)
+            self._forget_pools()
         if pool is not None:
             _close_all(_take_all(pool))
         await asyncio.sleep(0)
@@ -178,6 +211,7 @@ class AsyncHTTPProxy(AsyncProxy, HTTPProxyFactory[S], Generic[S]):
         with lock:
             items = list(pools.items())
             pools.clear()
+            self._forget_pools()
         try:
             current: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:

@@ -262,6 +262,30 @@ def test_fifty_event_loops_leave_no_connections_behind(http_exported):
     assert open_fds() <= before
 
 
+def test_calls_after_aclose_and_destroy_open_connections_that_are_counted_and_closed(http_exported):
+    """A loop calling again after aclose() or destroy() gets a new pool of the proxy's:
+    its connection is counted, and the next aclose() closes it."""
+    transport, exporter = http_exported
+    proxy = ASYNC_PROXIES[transport](service_url=exporter.service_url)
+    proxy.after_properties_set()
+
+    async def main() -> list[int]:
+        counts = []
+        for close in (proxy.aclose, proxy.destroy, proxy.aclose):
+            assert await proxy.add(1, 2) == 3
+            counts.append(proxy.connections)
+            outcome = close()
+            if outcome is not None:
+                await outcome
+            counts.append(proxy.connections)
+        return counts
+
+    try:
+        assert asyncio.run(main()) == [1, 0, 1, 0, 1, 0]
+    finally:
+        proxy.destroy()
+
+
 def test_aclose_in_one_thread_leaves_other_threads_calls_alone(http_exported):
     """``async with proxy:`` ending in one thread closes that loop's connections only: a
     call in flight on another thread's loop gets its answer."""
