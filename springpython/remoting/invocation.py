@@ -116,11 +116,16 @@ class ServiceLoop:
     def run(self, awaitable: Awaitable[R]) -> R:
         """Run ``awaitable`` on the loop, in a copy of this thread's context; wait for
         its result (or exception)."""
-        loop = self._started()
+        try:
+            loop = self._started()
+        except RuntimeError:  # closed: the coroutine never runs, and is closed unstarted
+            _discard(awaitable)
+            raise
         done: concurrent.futures.Future[R] = concurrent.futures.Future()
         context = contextvars.copy_context()
         with self._lock:
             if self._closed:
+                _discard(awaitable)
                 raise RuntimeError(f"{self.name}: the service loop is closed (the service is no longer exported)")
             self._waiting.add(done)
         done.add_done_callback(self._waiting.discard)
@@ -136,7 +141,7 @@ class ServiceLoop:
         try:
             loop.call_soon_threadsafe(start)
         except RuntimeError:  # closed meanwhile: close() fails the future
-            pass
+            _discard(awaitable)
         return done.result()
 
     def close(self) -> None:
@@ -237,6 +242,12 @@ def _drive(steps: Steps[R], run: Callable[[Awaitable[Any]], Any]) -> R:
         else:
             step = _advance(steps, result, None)
     return step.value  # type: ignore[no-any-return]  # the steps' reply
+
+
+def _discard(awaitable: Awaitable[Any]) -> None:
+    """Close a coroutine that will never run (so it is not reported as never awaited)."""
+    if inspect.iscoroutine(awaitable):
+        awaitable.close()
 
 
 def run_steps(steps: Steps[R], loop: ServiceLoop) -> R:

@@ -202,8 +202,10 @@ def test_closing_the_service_loop_ends_a_call_whose_coroutine_cleans_up():
     assert cleaned.is_set()
     (error,) = outcome
     assert isinstance(error, RuntimeError) and "cancelled" in str(error)
+    refused = work()
     with pytest.raises(RuntimeError, match="closed"):
-        loop.run(work())
+        loop.run(refused)
+    assert refused.cr_frame is None, "a refused coroutine is closed, not left to be reported as never awaited"
 
 
 def test_a_coroutine_raising_system_exit_leaves_the_service_loop_running():
