@@ -20,8 +20,9 @@ Rules of this file:
   ``--certfile`` options are refused, since the worker would not use them.
 * Every exporter must have the same TLS and size settings (one socket, one server),
   as exporters that share a port on the embedded server must.
-* The context starts as the worker boots and shuts down when it leaves; in-flight
-  requests finish first (within gunicorn's ``graceful_timeout``)."""
+* The context starts as the worker boots and shuts down when it leaves, whatever
+  signals come meanwhile; the requests in flight finish first, within gunicorn's
+  ``graceful_timeout``, while the worker goes on telling the arbiter it is alive."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ import logging
 import os
 import select
 import socket
+import threading
 
 from ..errors import ConfigurationError, MissingDependencyError
 from ..remoting.http import DEFAULT_MAX_BODY_SIZE, HTTPServer
@@ -46,6 +48,9 @@ log = logging.getLogger(__name__)
 
 #: How often, at most, the worker tells gunicorn's arbiter it is alive (seconds).
 _HEARTBEAT = 1.0
+#: What the wait for the requests in flight leaves of gunicorn's ``graceful_timeout``
+#: for the context's shutdown, before the arbiter kills the worker (seconds).
+_SHUTDOWN_MARGIN = 1.0
 
 
 class EmbeddedWorker(Worker):  # type: ignore[misc]  # gunicorn is untyped
@@ -79,26 +84,49 @@ class EmbeddedWorker(Worker):  # type: ignore[misc]  # gunicorn is untyped
     def run(self) -> None:
         """Serve until gunicorn asks this worker to stop (SIGTERM, SIGINT or SIGQUIT)
         or its arbiter is gone; then stop accepting, let the requests in flight finish
-        and shut the context down."""
+        (within ``graceful_timeout``) and shut the context down."""
         app: WSGIApp = self.wsgi
-        servers = [self._server(listener.sock, app) for listener in self.sockets]
+        servers: list[HTTPServer] = []
         try:
-            for server in servers:
-                server.start()
+            for listener in self.sockets:
+                drain = max(0.0, float(self.cfg.graceful_timeout) - _SHUTDOWN_MARGIN)
+                servers.append(self._server(listener.sock, app, drain))
+                servers[-1].start()
             log.debug("worker %s serving %s", os.getpid(), ", ".join(server.url() for server in servers))
             self._wait()
         finally:
-            for server in servers:
-                server.close()  # requests in flight finish
+            self._drain(servers)
             app.close()
 
+    def handle_quit(self, sig: int, frame: object) -> None:
+        """SIGINT or SIGQUIT (Ctrl-C reaches the workers and the arbiter alike): stop as
+        on SIGTERM. Unlike gunicorn's own workers this raises no ``SystemExit`` from the
+        handler, which would cut short whatever runs at that moment, such as the
+        context's shutdown; the arbiter's ``graceful_timeout`` still bounds the wait."""
+        self.alive = False
+        self.cfg.worker_int(self)
+
+    def _drain(self, servers: list[HTTPServer]) -> None:
+        """Close ``servers`` (the requests in flight finish) in a thread of their own, while
+        this one goes on telling the arbiter the worker is alive (a drain longer than
+        gunicorn's ``timeout`` is not a hung worker)."""
+        def close() -> None:
+            for server in servers:
+                server.close()
+
+        closer = threading.Thread(target=close, name="springpython-worker-close", daemon=True)
+        closer.start()
+        while closer.is_alive():
+            self.notify()
+            closer.join(self._heartbeat())
+
     @staticmethod
-    def _server(listener: socket.socket, app: WSGIApp) -> HTTPServer:
+    def _server(listener: socket.socket, app: WSGIApp, close_timeout: float) -> HTTPServer:
         """The server of the context's mounts on ``listener``, with their settings."""
         mounts = app.site.mounts
         settings = mounts[0].settings if mounts else HTTPSettings(None, DEFAULT_MAX_BODY_SIZE)
         host, port = listener.getsockname()[:2]
-        server = server_for(settings, host, port, listener=listener)
+        server = server_for(settings, host, port, listener=listener, close_timeout=close_timeout)
         for mount in mounts:
             server.mount(mount.path, mount.handler)
         return server
@@ -112,9 +140,8 @@ class EmbeddedWorker(Worker):  # type: ignore[misc]  # gunicorn is untyped
             if self.ppid != os.getppid():
                 log.info("worker %s: the gunicorn arbiter is gone; stopping", os.getpid())
                 return
-            timeout = min(_HEARTBEAT, self.timeout / 2) if self.timeout else _HEARTBEAT
             try:
-                ready, _, _ = select.select([wake], [], [], timeout)
+                ready, _, _ = select.select([wake], [], [], self._heartbeat())
             except InterruptedError:
                 continue
             if ready:
@@ -123,3 +150,7 @@ class EmbeddedWorker(Worker):  # type: ignore[misc]  # gunicorn is untyped
                         pass
                 except (BlockingIOError, InterruptedError):
                     pass
+
+    def _heartbeat(self) -> float:
+        """How long the worker may go without telling the arbiter it is alive."""
+        return min(_HEARTBEAT, self.timeout / 2) if self.timeout else _HEARTBEAT

@@ -223,7 +223,8 @@ class HTTPServer:
     connection cap, is logged at WARNING as ``refused client HOST:PORT: reason``.
     Timeouts are in seconds: ``handshake_timeout`` for the TLS handshake,
     ``idle_timeout`` between requests, ``request_timeout`` for a request once it
-    started arriving. ``max_connections`` and ``max_connections_per_peer`` cap the
+    started arriving; ``close_timeout`` for the requests in flight at :meth:`close`.
+    ``max_connections`` and ``max_connections_per_peer`` cap the
     open connections, in all and from one peer address. ``logger`` lets an owner
     (such as an ``SSLServer`` subclass) receive the connection-level messages under
     its own name. ``listener`` is a TCP socket already bound and listening, such as
@@ -246,6 +247,7 @@ class HTTPServer:
         idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
         request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
         linger: float = DEFAULT_LINGER,
+        close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
         server_name: str = "springpython",
         logger: logging.Logger | None = None,
         listener: socket.socket | None = None,
@@ -269,6 +271,7 @@ class HTTPServer:
         self.handshake_timeout = float(handshake_timeout)
         self.idle_timeout = float(idle_timeout)
         self.request_timeout = float(request_timeout)
+        self.close_timeout = float(close_timeout)
         self.server_name = server_name
         self.log = logger or log
         self.linger = float(linger)
@@ -419,7 +422,7 @@ class HTTPServer:
                 workers = list(self._workers)
                 for _ in workers:
                     self._tokens.put(False)
-            deadline = time.monotonic() + DEFAULT_CLOSE_TIMEOUT
+            deadline = time.monotonic() + self.close_timeout
             for worker in workers:
                 if worker is threading.current_thread():
                     continue  # closed from a handler: this worker exits when it returns

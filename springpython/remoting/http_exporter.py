@@ -18,8 +18,8 @@ from ..context.properties import state
 from ..errors import ConfigurationError
 from ._values import as_int
 from .exporter import ServiceExporter
-from .http import (DEFAULT_MAX_BODY_SIZE, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_PEER, Handler,
-                   HTTPServer)
+from .http import (DEFAULT_CLOSE_TIMEOUT, DEFAULT_MAX_BODY_SIZE, DEFAULT_MAX_CONNECTIONS,
+                   DEFAULT_MAX_CONNECTIONS_PER_PEER, Handler, HTTPServer)
 from .registry import SharedServers
 from .tls import ServerTLS
 from .tls_properties import ServerTLSProperties
@@ -62,16 +62,19 @@ class _Shared:
 _SERVERS: SharedServers[_Shared] = SharedServers("http", lambda shared: shared.http.port)
 
 
-def server_for(settings: HTTPSettings, host: str, port: int, *, listener: socket.socket | None = None) -> HTTPServer:
+def server_for(settings: HTTPSettings, host: str, port: int, *, listener: socket.socket | None = None,
+               close_timeout: float = DEFAULT_CLOSE_TIMEOUT) -> HTTPServer:
     """The (not yet started) server that serves exporters with ``settings``: their TLS,
     ``verify_fields`` checked on each client certificate, their size and connection
-    caps; on ``listener`` when given (see :class:`HTTPServer`)."""
+    caps; on ``listener`` when given, waiting up to ``close_timeout`` for the requests
+    in flight when it closes (see :class:`HTTPServer`)."""
     tls = settings.tls
     return HTTPServer(
         host, port, ssl_context=tls.context() if tls else None,
         verify_peer=(lambda cert, address: tls.verify(cert)) if tls and tls.verify_fields else None,
         max_body_size=settings.max_body_size, max_connections=settings.max_connections,
         max_connections_per_peer=settings.max_connections_per_peer, logger=log, listener=listener,
+        close_timeout=close_timeout,
     )
 
 

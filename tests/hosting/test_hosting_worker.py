@@ -170,3 +170,62 @@ def test_run_workers_refuses_exporters_with_different_settings(tmp_path):
     assert "max_body_size=8192" in result.stderr and "max_body_size=4096" in result.stderr
     assert "same TLS and size settings" in result.stderr
     assert "Starting gunicorn" not in result.stderr
+
+
+def test_a_call_longer_than_the_servers_default_close_timeout_is_answered(tmp_path):
+    """SIGTERM waits for a call in flight up to gunicorn's graceful_timeout (30 s), not
+    the embedded server's own 10 s default: an 11 s call is answered."""
+    proc, port = serve(tmp_path)
+    caller, answers, slow = slow_call(f"http://127.0.0.1:{port}", tmp_path, 11)
+    try:
+        code, _, err = stop(proc)
+        caller.join(30)
+    finally:
+        slow.destroy()
+    assert code == 0, err
+    assert len(answers) == 1, err
+
+
+SLOW_DESTROY = '''
+
+class SlowDestroy:
+    """Says slow-start-PID, then slow-done-PID a second later, when the context shuts down."""
+
+    def __init__(self, directory):
+        self.directory = directory
+
+    def destroy(self):
+        Path(self.directory, f"slow-start-{os.getpid()}").write_text("")
+        time.sleep(1)
+        Path(self.directory, f"slow-done-{os.getpid()}").write_text("")
+'''
+
+
+def test_sigquit_during_the_context_shutdown_lets_it_finish(tmp_path):
+    """gunicorn's quick shutdown (SIGQUIT, as its arbiter sends on Ctrl-C) reaching a
+    worker whose context is shutting down does not cut that shutdown short: every
+    destroy hook runs."""
+    port = free_port()
+    xml = write_site(tmp_path, free_port())
+    service = tmp_path / "hosted_service.py"
+    service.write_text(service.read_text() + SLOW_DESTROY)
+    xml.write_text(xml.read_text().replace("</objects>", (
+        '    <object id="slow" class="hosted_service.SlowDestroy" destroy-method="destroy">\n'
+        f'        <constructor-arg><value>{tmp_path}</value></constructor-arg>\n'
+        '    </object>\n</objects>')))
+    proc = start(gunicorn_args(port, "-k", EMBEDDED_WORKER), tmp_path, port)
+    try:
+        victim = min(answering_pids(f"http://127.0.0.1:{port}"))
+        os.kill(victim, signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        while not (tmp_path / f"slow-start-{victim}").exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert (tmp_path / f"slow-start-{victim}").exists()
+        os.kill(victim, signal.SIGQUIT)
+        while alive(victim) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        code, _, err = stop(proc)
+    assert code == 0, err
+    assert (tmp_path / f"slow-done-{victim}").exists(), err
+    assert (tmp_path / f"destroyed-{victim}").exists(), err
