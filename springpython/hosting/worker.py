@@ -59,8 +59,8 @@ class EmbeddedWorker(Worker):  # type: ignore[misc]  # gunicorn is untyped
     (see the rules of this file)."""
 
     def load_wsgi(self) -> None:
-        """Load the application and set its site up to be served here, before the
-        context starts (the ``post_worker_init`` hook or :meth:`run` starts it)."""
+        """Load the application, set its site up to be served here and start its
+        context, so that a context that cannot start fails the worker's boot."""
         super().load_wsgi()
         app = self.wsgi
         if not isinstance(app, WSGIApp):
