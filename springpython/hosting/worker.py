@@ -77,8 +77,9 @@ class EmbeddedWorker(Worker):  # type: ignore[misc]  # gunicorn is untyped
                 raise ConfigurationError(f"{type(self).__name__} serves TCP addresses, not {listener}")
         app.site.embedded = True
         if self.cfg.max_requests > 0:
-            log.warning("%s: max_requests (%s) is not applied: this worker is not restarted after a number "
-                        "of requests", type(self).__name__, self.cfg.max_requests)
+            # gunicorn's error log: gunicorn leaves springpython's loggers without handlers
+            self.log.warning("%s: max_requests (%s) is not applied: this worker is not restarted after a "
+                             "number of requests", type(self).__name__, self.cfg.max_requests)
         app.start()  # a context that cannot start fails the worker's boot, which stops gunicorn
 
     def run(self) -> None:

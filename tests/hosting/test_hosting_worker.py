@@ -229,3 +229,15 @@ def test_sigquit_during_the_context_shutdown_lets_it_finish(tmp_path):
     assert code == 0, err
     assert (tmp_path / f"slow-done-{victim}").exists(), err
     assert (tmp_path / f"destroyed-{victim}").exists(), err
+
+
+def test_max_requests_warning_is_in_gunicorns_log(tmp_path):
+    """gunicorn's max_requests, which the worker does not apply, is named in gunicorn's
+    own log (gunicorn gives springpython's loggers no handler)."""
+    port = free_port()
+    write_site(tmp_path, free_port())
+    proc = start(gunicorn_args(port, "-k", EMBEDDED_WORKER, "--max-requests", "100"), tmp_path, port)
+    answering_pids(f"http://127.0.0.1:{port}")
+    code, _, err = stop(proc)
+    assert code == 0, err
+    assert err.count("max_requests (100) is not applied") == 2, err
