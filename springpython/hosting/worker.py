@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 import os
 import select
+import signal
 import socket
 import threading
 
@@ -98,6 +99,14 @@ class EmbeddedWorker(Worker):  # type: ignore[misc]  # gunicorn is untyped
         finally:
             self._drain(servers)
             app.close()
+
+    def init_signals(self) -> None:
+        """gunicorn's signal handling, and SIGHUP stops the worker as SIGTERM does (a
+        closed terminal sends it to every process; the arbiter's reload replaces the
+        workers anyway) rather than end it with no shutdown of its context."""
+        super().init_signals()
+        signal.signal(signal.SIGHUP, self.handle_exit)
+        signal.siginterrupt(signal.SIGHUP, False)
 
     def handle_quit(self, sig: int, frame: object) -> None:
         """SIGINT or SIGQUIT (Ctrl-C reaches the workers and the arbiter alike): stop as

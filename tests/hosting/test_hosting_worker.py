@@ -241,3 +241,19 @@ def test_max_requests_warning_is_in_gunicorns_log(tmp_path):
     code, _, err = stop(proc)
     assert code == 0, err
     assert err.count("max_requests (100) is not applied") == 2, err
+
+
+def test_sighup_to_a_worker_shuts_its_context_down(tmp_path):
+    """A worker that gets SIGHUP itself (a closed terminal sends it to every process)
+    stops as on SIGTERM, destroying its context, instead of dying on the spot."""
+    proc, port = serve(tmp_path)
+    try:
+        victim = min(answering_pids(f"http://127.0.0.1:{port}"))
+        os.kill(victim, signal.SIGHUP)
+        deadline = time.monotonic() + 30
+        while alive(victim) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        code, _, err = stop(proc)
+    assert code == 0, err
+    assert (tmp_path / f"destroyed-{victim}").exists(), err
