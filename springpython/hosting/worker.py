@@ -8,9 +8,10 @@ server, one per worker process, on the socket gunicorn shares among them::
 at (forking, restarting a dead worker, signals, graceful reloads); each worker
 serves requests as ``springpython run`` does: httptools parsing, keep-alive, the
 exporters' own TLS and ``verify_fields`` checked at the handshake, their size and
-connection caps. On the 2-core benchmark machine two such workers answer 1.1 to
-1.7 times the calls of one embedded server with 8 client processes, where two
-``gthread`` workers answer 0.4 to 0.6 times (``python3 -m benchmarks hosting``).
+connection caps. On the 2-core benchmark machine, where 8 client processes share
+the cores, two such workers answer 0.9 to 1.1 times the calls of one embedded
+server, and two ``gthread`` workers 0.4 to 0.5 times (``python3 -m benchmarks
+hosting``): there the cores, not the server, are the limit.
 
 Rules of this file:
 
