@@ -44,6 +44,9 @@ def test_sigterm_lets_calls_in_flight_finish(tmp_path, seconds):
     graceful_timeout, 30 s); each worker's context is then destroyed and gunicorn
     exits 0."""
     proc, port = serve(tmp_path)
+    # both workers booted first: gunicorn loses a SIGTERM that reaches a worker before
+    # it has set its own signal handlers (the forked arbiter's handler takes it)
+    answering_pids(f"http://127.0.0.1:{port}")
     caller, answers, slow = slow_call(f"http://127.0.0.1:{port}", tmp_path, seconds)
     try:
         code, _, err = stop(proc)
