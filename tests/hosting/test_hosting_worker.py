@@ -130,12 +130,22 @@ def test_workers_stop_when_their_arbiter_is_gone(tmp_path):
         proxy.destroy()
 
 
-def run_gunicorn(directory: Path, app: str) -> subprocess.CompletedProcess[str]:
+def run_gunicorn(directory: Path, app: str, bind: str | None = None) -> subprocess.CompletedProcess[str]:
     """gunicorn with springpython's worker on ``app``, expected to stop by itself."""
-    port = free_port()
-    args = ["-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "--no-control-socket", "-k", EMBEDDED_WORKER, app]
+    bind = bind or f"127.0.0.1:{free_port()}"
+    args = ["-m", "gunicorn", "-w", "2", "-b", bind, "--no-control-socket", "-k", EMBEDDED_WORKER, app]
     return subprocess.run([sys.executable, *args], cwd=directory, env=python_env(directory), capture_output=True,
                           text=True, timeout=60)
+
+
+def test_a_unix_socket_address_is_refused(tmp_path):
+    """The worker serves TCP addresses: a Unix socket bind is a boot error that says
+    so, and gunicorn stops."""
+    write_site(tmp_path, free_port())
+    result = run_gunicorn(tmp_path, 'springpython.hosting:wsgi_app("server.xml")', f"unix:{tmp_path / 'rpc.sock'}")
+    assert result.returncode != 0
+    assert "serves TCP addresses, not unix:" in result.stderr, result.stderr
+    assert not list(tmp_path.glob("destroyed-*")) and not list(tmp_path.glob("busy-*"))
 
 
 def test_another_application_is_refused(tmp_path):

@@ -571,3 +571,30 @@ def test_out_of_descriptors_pauses_accepting_warns_once_and_recovers(spawn, tmp_
     warnings = [line for line in err.splitlines() if line.startswith("WARNING")]
     assert len(warnings) == 1 and "cannot accept connections" in warnings[0] and "Too many open files" in warnings[0], \
         warnings
+
+
+def test_an_adopted_listener_is_served_and_left_open():
+    """A listening socket handed in is served on, and still open (its owner's) after
+    the server closed; a socket that is not TCP is refused."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    try:
+        server = HTTPServer("127.0.0.1", listener=listener)
+        server.mount("/", lambda request: Response(200, b"hello", "text/plain"))
+        with server:
+            assert server.port == listener.getsockname()[1]
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+            conn.request("GET", "/")
+            assert conn.getresponse().read() == b"hello"
+            conn.close()
+        assert listener.fileno() >= 0
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5):
+            pass  # still listening, for its owner
+    finally:
+        listener.close()
+    left, right = socket.socketpair(socket.AF_UNIX)
+    try:
+        with pytest.raises(ValueError, match="listening TCP socket"):
+            HTTPServer(listener=left)
+    finally:
+        left.close()
+        right.close()
